@@ -1,0 +1,21 @@
+import { CfluxError, StoreUnavailableError, messageOf } from '../../shared/errors.ts';
+
+/**
+ * The one boundary where etcd3/gRPC errors become ClusterFlux errors. Every
+ * failure of an etcd call means the store could not do what was asked, which
+ * the API answers with 503; our own errors pass through unchanged.
+ */
+export function translateEtcdError(err: unknown, action: string): Error {
+  if (err instanceof CfluxError) return err;
+  return new StoreUnavailableError(`etcd unavailable while trying to ${action}: ${firstLine(messageOf(err))}`, { cause: err });
+}
+
+/** Whether retrying the same call later may succeed (every etcd failure here is transient). */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof StoreUnavailableError;
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n')[0] ?? text;
+  return line.length > 200 ? line.slice(0, 197) + '...' : line;
+}

@@ -1,0 +1,74 @@
+import type { Etcd3, ICompare, IKeyValue, IRequestOp } from 'etcd3';
+import { translateEtcdError } from './etcd-errors.ts';
+import { prefixRangeEnd } from './etcd-keys.ts';
+
+/** A key's value and the revision needed to compare-and-swap it. */
+export interface StoredValue<T> {
+  value: T;
+  modRevision: string;
+}
+
+/**
+ * Thin typed access to etcd's raw KV API (range, txn) with JSON values. Every
+ * failure leaves here as a StoreUnavailableError.
+ */
+export class EtcdKv {
+  readonly client: Etcd3;
+
+  constructor(client: Etcd3) {
+    this.client = client;
+  }
+
+  /** Reads one key; `revision` is the store revision the read saw. */
+  async get<T>(key: string, action: string): Promise<{ stored: StoredValue<T> | undefined; revision: string }> {
+    try {
+      const response = await this.client.kv.range({ key: Buffer.from(key) });
+      const kv = response.kvs[0];
+      return { stored: kv ? decode<T>(kv) : undefined, revision: response.header.revision };
+    } catch (err) {
+      throw translateEtcdError(err, action);
+    }
+  }
+
+  /** Reads every key under a prefix, in key order. */
+  async getPrefix<T>(prefix: string, action: string): Promise<Array<{ key: string } & StoredValue<T>>> {
+    try {
+      const start = Buffer.from(prefix);
+      const response = await this.client.kv.range({ key: start, range_end: prefixRangeEnd(start) });
+      return response.kvs.map((kv) => ({ key: kv.key.toString('utf8'), ...decode<T>(kv) }));
+    } catch (err) {
+      throw translateEtcdError(err, action);
+    }
+  }
+
+  /** Runs a transaction; true when every comparison held and `success` ran. */
+  async txn(compare: ICompare[], success: IRequestOp[], action: string, failure: IRequestOp[] = []): Promise<boolean> {
+    try {
+      const response = await this.client.kv.txn({ compare, success, failure });
+      return response.succeeded;
+    } catch (err) {
+      throw translateEtcdError(err, action);
+    }
+  }
+}
+
+function decode<T>(kv: IKeyValue): StoredValue<T> {
+  return { value: JSON.parse(kv.value.toString('utf8')) as T, modRevision: kv.mod_revision };
+}
+
+/** Comparison: the key is unchanged since it was read (or still absent). */
+export function unchangedSince(key: string, stored: { modRevision: string } | undefined): ICompare {
+  return stored
+    ? { key: Buffer.from(key), target: 'Mod', result: 'Equal', mod_revision: stored.modRevision }
+    : { key: Buffer.from(key), target: 'Version', result: 'Equal', version: 0 };
+}
+
+export function putOp(key: string, value: unknown, lease?: string): IRequestOp {
+  const request: IRequestOp['request_put'] = { key: Buffer.from(key), value: Buffer.from(JSON.stringify(value)) };
+  if (lease !== undefined) request.lease = lease;
+  return { request_put: request };
+}
+
+export function deleteOp(key: string): IRequestOp {
+  return { request_delete_range: { key: Buffer.from(key) } };
+}

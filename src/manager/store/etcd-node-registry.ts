@@ -1,0 +1,151 @@
+import { translateEtcdError } from './etcd-errors.ts';
+import type { EtcdKeys } from './etcd-keys.ts';
+import { deleteOp, putOp, unchangedSince, type EtcdKv } from './etcd-kv.ts';
+import type { EtcdLeaseKeeper } from './etcd-lease-keeper.ts';
+import type { NodeRegistration, NodeView } from './store.ts';
+
+/** A node record as stored in etcd: the view without `alive`, plus its lease. */
+interface StoredNode extends Omit<NodeView, 'alive'> {
+  leaseId: string;
+}
+
+/** How often a registration retries when another manager changed the same keys. */
+const MAX_CAS_ATTEMPTS = 20;
+
+/**
+ * Node registrations in etcd: ids from a transaction on a counter key,
+ * liveness as one lease per node (the `alive/` key disappears with it),
+ * records kept without a lease so dead nodes stay listed until pruned.
+ */
+export class EtcdNodeRegistry {
+  readonly #kv: EtcdKv;
+  readonly #keys: EtcdKeys;
+  readonly #leases: EtcdLeaseKeeper;
+  /** Registrations from this process go one at a time; only other managers cause CAS retries. */
+  #registrationChain: Promise<unknown> = Promise.resolve();
+
+  constructor(kv: EtcdKv, keys: EtcdKeys, leases: EtcdLeaseKeeper) {
+    this.#kv = kv;
+    this.#keys = keys;
+    this.#leases = leases;
+  }
+
+  register(cluster: string, registration: NodeRegistration, ttlMs: number): Promise<NodeView> {
+    const run = this.#registrationChain.then(() => this.#register(cluster, registration, ttlMs));
+    this.#registrationChain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #register(cluster: string, registration: NodeRegistration, ttlMs: number): Promise<NodeView> {
+    const counterKey = this.#keys.nodeIdCounter();
+    const nameKey = this.#keys.name(cluster, registration.name);
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const [counter, previousName] = await Promise.all([
+        this.#kv.get<number>(counterKey, 'read the node id counter'),
+        this.#kv.get<number>(nameKey, 'look up the node name'),
+      ]);
+      const previousId = previousName.stored?.value;
+      const previous = previousId === undefined ? undefined : (await this.#kv.get<StoredNode>(this.#keys.node(cluster, previousId), 'read a node')).stored;
+      const id = (counter.stored?.value ?? 0) + 1;
+      const leaseId = await this.#grantLease(ttlMs);
+      const now = new Date().toISOString();
+      const record: StoredNode = { ...registration, id, cluster, ttlMs, registeredAt: now, lastHeartbeat: now, leaseId };
+      const replaced = previousId === undefined ? [] : [deleteOp(this.#keys.node(cluster, previousId)), deleteOp(this.#keys.alive(cluster, previousId))];
+      const committed = await this.#kv.txn(
+        [unchangedSince(counterKey, counter.stored), unchangedSince(nameKey, previousName.stored)],
+        [putOp(counterKey, id), putOp(this.#keys.node(cluster, id), record), putOp(nameKey, id), putOp(this.#keys.alive(cluster, id), id, leaseId), ...replaced],
+        'register a node',
+      );
+      if (committed) {
+        if (previous) void this.#revokeLease(previous.value.leaseId);
+        return view(record, true);
+      }
+      void this.#revokeLease(leaseId);
+    }
+    throw translateEtcdError(new Error(`node registration lost ${MAX_CAS_ATTEMPTS} races in a row`), 'register a node');
+  }
+
+  async heartbeat(cluster: string, id: number, stats: Record<string, unknown> | undefined): Promise<NodeView | undefined> {
+    const key = this.#keys.node(cluster, id);
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const { stored } = await this.#kv.get<StoredNode>(key, 'read a node');
+      if (!stored) return undefined;
+      const remainingTtl = await this.#leases.keepAlive(stored.value.leaseId);
+      if (remainingTtl <= 0) return undefined;
+      const record: StoredNode = { ...stored.value, lastHeartbeat: new Date().toISOString(), ...(stats ? { stats } : {}) };
+      // Compare on the record so a heartbeat racing a deregistration cannot bring the record back.
+      if (await this.#kv.txn([unchangedSince(key, stored)], [putOp(key, record)], 'record a heartbeat')) return view(record, true);
+    }
+    return undefined;
+  }
+
+  async deregister(cluster: string, id: number): Promise<boolean> {
+    const key = this.#keys.node(cluster, id);
+    const { stored } = await this.#kv.get<StoredNode>(key, 'read a node');
+    if (!stored) return false;
+    await this.#deleteNode(stored.value);
+    return true;
+  }
+
+  async list(cluster?: string): Promise<NodeView[]> {
+    const nodesBase = this.#keys.nodesOf();
+    const aliveBase = this.#keys.aliveOf();
+    const [records, aliveKeys] = await Promise.all([
+      this.#kv.getPrefix<StoredNode>(this.#keys.nodesOf(cluster), 'list nodes'),
+      this.#kv.getPrefix<number>(this.#keys.aliveOf(cluster), 'list live nodes'),
+    ]);
+    const alive = new Set(aliveKeys.map(({ key }) => key.slice(aliveBase.length)));
+    return records
+      .filter(({ key }) => this.#keys.parseNodeKey(nodesBase, key) !== undefined)
+      .map(({ key, value }) => view(value, alive.has(key.slice(nodesBase.length))))
+      .sort((a, b) => (a.cluster === b.cluster ? a.id - b.id : a.cluster < b.cluster ? -1 : 1));
+  }
+
+  async prune(deadForMs: number): Promise<number> {
+    const cutoff = Date.now() - deadForMs;
+    const dead = (await this.list()).filter((node) => !node.alive && Date.parse(node.lastHeartbeat) < cutoff);
+    for (const node of dead) {
+      const { stored } = await this.#kv.get<StoredNode>(this.#keys.node(node.cluster, node.id), 'read a node');
+      if (stored) await this.#deleteNode(stored.value);
+    }
+    return dead.length;
+  }
+
+  async #deleteNode(record: StoredNode): Promise<void> {
+    const nameKey = this.#keys.name(record.cluster, record.name);
+    const { stored: name } = await this.#kv.get<number>(nameKey, 'look up the node name');
+    const ops = [deleteOp(this.#keys.node(record.cluster, record.id)), deleteOp(this.#keys.alive(record.cluster, record.id))];
+    // The name key is removed only while it still points at this node (a newer
+    // registration of the same name owns it otherwise).
+    if (name && name.value === record.id) {
+      await this.#kv.txn([unchangedSince(nameKey, name)], [...ops, deleteOp(nameKey)], 'deregister a node', ops);
+    } else {
+      await this.#kv.txn([], ops, 'deregister a node');
+    }
+    void this.#revokeLease(record.leaseId);
+  }
+
+  async #grantLease(ttlMs: number): Promise<string> {
+    try {
+      // etcd counts lease TTLs in whole seconds.
+      const response = await this.#kv.client.leaseClient.leaseGrant({ TTL: Math.max(1, Math.ceil(ttlMs / 1000)) });
+      return response.ID;
+    } catch (err) {
+      throw translateEtcdError(err, 'grant a node lease');
+    }
+  }
+
+  /** Best effort: an orphaned lease expires on its own within its TTL. */
+  async #revokeLease(leaseId: string): Promise<void> {
+    try {
+      await this.#kv.client.leaseClient.leaseRevoke({ ID: leaseId });
+    } catch {
+      // ignored on purpose, see above
+    }
+  }
+}
+
+function view(record: StoredNode, alive: boolean): NodeView {
+  const { leaseId: _leaseId, ...rest } = record;
+  return { ...rest, alive };
+}

@@ -1,0 +1,46 @@
+import { LOG_FORMATS, LOG_LEVELS } from '../logging.ts';
+import { choiceSetting, textSetting, urlListSetting } from './parsers.ts';
+import { SettingValueError, type Setting } from './setting.ts';
+
+/** Cluster names: 1-128 characters, no control characters (DESIGN.md). */
+export function validateClusterName(name: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (name.length < 1 || name.length > 128 || /[\u0000-\u001f\u007f-\u009f]/.test(name)) {
+    return 'a cluster name has 1-128 characters and no control characters';
+  }
+  return undefined;
+}
+
+export const logLevelSetting = choiceSetting({
+  name: 'log-level',
+  env: 'CFLUX_LOG_LEVEL',
+  description: 'log level',
+  choices: LOG_LEVELS,
+  defaultValue: 'info',
+});
+
+export const logFormatSetting = choiceSetting({
+  name: 'log-format',
+  env: 'CFLUX_LOG_FORMAT',
+  description: 'json lines, or pretty for humans',
+  choices: LOG_FORMATS,
+  defaultValue: 'json',
+});
+
+export const clusterSetting: Setting<string> = {
+  ...textSetting({ name: 'cluster', env: 'CLUSTER', description: 'cluster name', defaultValue: 'default', maxLength: 128 }),
+  parse(raw) {
+    const text = typeof raw === 'string' ? raw : String(raw);
+    const problem = validateClusterName(text);
+    if (problem) throw new SettingValueError(`expected ${problem}`);
+    return text;
+  },
+};
+
+export const managerEndpointsSetting = urlListSetting({
+  name: 'manager',
+  env: 'CFLUX_ENDPOINT',
+  description: 'manager URLs, comma-separated; the next is tried when one fails',
+  allowEmpty: false,
+  defaultValue: ['http://127.0.0.1:8000'],
+});
