@@ -1,0 +1,52 @@
+import { InvalidSettingError } from '../shared/errors.ts';
+import { gatherSources } from '../shared/config/sources.ts';
+import { resolveSettings, type ResolvedSettings, type SettingMap } from '../shared/config/setting.ts';
+
+/** Exit status for a bad setting (DESIGN.md: validated at start, exit 2, one line). */
+export const EXIT_BAD_SETTING = 2;
+
+/**
+ * Resolves a command's settings from flags, environment (+ .env) and the TOML
+ * file. A bad value prints one line naming the setting and exits 2.
+ */
+export function resolveOrExit<S extends SettingMap>(command: string, settings: S, flags: Record<string, unknown>): ResolvedSettings<S> {
+  try {
+    return resolveSettings(settings, gatherSources(command, flags));
+  } catch (err) {
+    if (err instanceof InvalidSettingError) {
+      process.stderr.write(`cflux ${command}: ${err.message}\n`);
+      process.exit(EXIT_BAD_SETTING);
+    }
+    throw err;
+  }
+}
+
+/** Something long-running that stops cleanly. */
+export interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a service until SIGTERM or SIGINT, then stops it and exits 0. A second
+ * signal while stopping exits at once (130), as an impatient operator expects.
+ */
+export function stopOnSignals(service: Stoppable, log: (message: string) => void): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log(`second ${signal}: exiting now`);
+      process.exit(130);
+    }
+    stopping = true;
+    log(`${signal} received: shutting down`);
+    service.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log(`shutdown failed: ${String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

@@ -1,0 +1,26 @@
+import { Command } from 'commander';
+import { addSettingOptions } from '../shared/config/cli-options.ts';
+import { createLogger } from '../shared/logging.ts';
+import { Manager } from '../manager/manager.ts';
+import { managerSettings } from '../manager/manager-settings.ts';
+import { resolveOrExit, stopOnSignals } from './command-runner.ts';
+
+/** `cflux manager`: the HTTP API agents register with. */
+export function managerCommand(): Command {
+  const command = new Command('manager').description('run the manager: node registry and versioned cluster metadata (etcd v3, or in memory)');
+  addSettingOptions(command, managerSettings);
+  command.action(async (flags: Record<string, unknown>) => {
+    const options = resolveOrExit('manager', managerSettings, flags);
+    const logger = createLogger({ level: options.logLevel, format: options.logFormat });
+    const manager = new Manager(options, logger);
+    try {
+      await manager.start();
+    } catch (err) {
+      logger.fatal({ err }, 'manager failed to start');
+      await manager.stop().catch(() => undefined);
+      process.exit(1);
+    }
+    stopOnSignals(manager, (message) => logger.info({ component: 'manager' }, message));
+  });
+  return command;
+}

@@ -1,0 +1,26 @@
+import { Command, CommanderError } from 'commander';
+import { CFLUX_VERSION } from '../shared/version.ts';
+import { EXIT_BAD_SETTING } from './command-runner.ts';
+import { managerCommand } from './manager-command.ts';
+import { metaCommand } from './meta-command.ts';
+import { nodesCommand } from './nodes-command.ts';
+
+/** The `cflux` command line. Usage errors exit 2, like bad settings. */
+export function buildProgram(): Command {
+  const program = new Command('cflux')
+    .description('ClusterFlux: one cluster out of several stock InfluxDB 1.x servers')
+    .version(CFLUX_VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride((err: CommanderError) => {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
+      process.exit(EXIT_BAD_SETTING);
+    });
+  for (const sub of [managerCommand(), nodesCommand(), metaCommand()]) {
+    sub.exitOverride((err: CommanderError) => {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') process.exit(0);
+      process.exit(EXIT_BAD_SETTING);
+    });
+    program.addCommand(sub);
+  }
+  return program;
+}

@@ -1,0 +1,55 @@
+import { CfluxError } from '../../shared/errors.ts';
+import type { Router } from '../../shared/http/router.ts';
+import type { ManagerApiContext } from './api-context.ts';
+
+function parseVersion(segment: string): number {
+  const version = /^\d{1,15}$/.test(segment) ? Number(segment) : NaN;
+  if (!Number.isSafeInteger(version)) throw new CfluxError('BAD_REQUEST', `version "${segment}" must be a whole number >= 0`);
+  return version;
+}
+
+/** Long-poll wait in ms: the poll timeout, or `?timeout=` seconds when shorter. */
+function pollTimeoutOf(query: URLSearchParams, maxMs: number): number {
+  const raw = query.get('timeout');
+  if (raw === null) return maxMs;
+  if (!/^\d+(\.\d+)?$/.test(raw)) throw new CfluxError('BAD_REQUEST', `timeout "${raw}" must be a number of seconds >= 0`);
+  return Math.min(Math.round(Number(raw) * 1000), maxMs);
+}
+
+/** The versioned metadata document: long-poll read, CAS write, history. */
+export function addMetadataRoutes(router: Router, api: ManagerApiContext): void {
+  router.add('GET', '/clusters/:cluster/versions/:version', async ({ params, query, signal }) => {
+    const cluster = api.clusterName(params['cluster']!);
+    const known = parseVersion(params['version']!);
+    const timeoutMs = pollTimeoutOf(query, api.options.pollTimeout);
+    const changed = await api.hub.waitForChange(cluster, known, timeoutMs, signal);
+    return changed ? { status: 200, body: changed } : { status: 204 };
+  });
+
+  router.add('POST', '/clusters/:cluster/versions/:version', async ({ req, params }) => {
+    const cluster = api.clusterName(params['cluster']!);
+    const base = parseVersion(params['version']!);
+    const document = await api.readJson(req);
+    if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+      throw new CfluxError('BAD_REQUEST', 'the body must be the whole metadata document, a JSON object');
+    }
+    const result = await api.store.writeMetadata(cluster, base, document as Record<string, unknown>);
+    if (result.ok) {
+      api.logger.info({ cluster, version: result.version }, 'metadata written');
+      return { status: 200, body: { version: result.version } };
+    }
+    api.metrics.casConflicts.inc();
+    return { status: 409, body: result.current };
+  });
+
+  // Not in the seed: the current document without waiting (for `cflux meta get`).
+  router.add('GET', '/clusters/:cluster', async ({ params }) => {
+    const cluster = api.clusterName(params['cluster']!);
+    return { status: 200, body: await api.store.readMetadata(cluster) };
+  });
+
+  router.add('GET', '/clusters/:cluster/history', async ({ params }) => {
+    const cluster = api.clusterName(params['cluster']!);
+    return { status: 200, body: await api.store.metadataHistory(cluster) };
+  });
+}

@@ -1,0 +1,65 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CfluxError } from '../errors.ts';
+
+/** What a route handler answers: a status and an optional JSON body (or raw text for /metrics). */
+export interface JsonReply {
+  status: number;
+  body?: unknown;
+  /** Sent as-is instead of JSON (Prometheus text). */
+  text?: string;
+  contentType?: string;
+}
+
+/** Reads a request body up to `limit` bytes; larger bodies are refused with 413. */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    throw new CfluxError('PAYLOAD_TOO_LARGE', `request body of ${declared} bytes is over the limit of ${limit} bytes`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new CfluxError('PAYLOAD_TOO_LARGE', `request body is over the limit of ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Parses a JSON body; an empty body is `undefined`. Malformed JSON is a 400. */
+export function parseJsonBody(raw: Buffer): unknown {
+  const text = raw.toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new CfluxError('BAD_REQUEST', `malformed JSON body: ${(err as Error).message}`);
+  }
+}
+
+/** Writes a reply; errors are always `{"error": "..."}`. */
+export function sendReply(res: ServerResponse, reply: JsonReply, extraHeaders: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) return;
+  if (reply.text !== undefined) {
+    res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/plain; charset=utf-8', ...extraHeaders });
+    res.end(reply.text);
+    return;
+  }
+  if (reply.body === undefined) {
+    res.writeHead(reply.status, extraHeaders);
+    res.end();
+    return;
+  }
+  const payload = JSON.stringify(reply.body);
+  res.writeHead(reply.status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(payload)),
+    ...extraHeaders,
+  });
+  res.end(payload);
+}
+
+/** A JSON error reply. */
+export function errorReply(status: number, message: string): JsonReply {
+  return { status, body: { error: message } };
+}

@@ -1,0 +1,104 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { httpStatusOf, messageOf } from '../errors.ts';
+import type { Logger } from '../logging.ts';
+import type { HostPort } from '../config/parsers.ts';
+import { errorReply, sendReply, type JsonReply } from './json-http.ts';
+import type { Router } from './router.ts';
+
+export interface JsonServerOptions {
+  router: Router;
+  listen: HostPort;
+  logger: Logger;
+  /** Called once per answered request, for metrics. */
+  onAnswered?: (route: string, method: string, status: number, seconds: number) => void;
+}
+
+/** A running JSON API server. */
+export interface JsonServer {
+  /** The bound address (port resolved when 0 was asked). */
+  readonly address: HostPort;
+  readonly server: Server;
+  /**
+   * Stops accepting connections, lets requests in flight finish for up to
+   * `graceMs`, then closes every connection. Safe to call twice.
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+/**
+ * Serves a Router over HTTP: every answer is JSON (errors `{"error": ...}`),
+ * every thrown error becomes its status, and nothing a client sends can take
+ * the process down.
+ */
+export async function startJsonServer(options: JsonServerOptions): Promise<JsonServer> {
+  const { router, logger } = options;
+  const server = createServer((req, res) => void dispatch(req, res));
+  // Long-polls hold requests for minutes: no overall request deadline, but
+  // headers must arrive promptly (slow-loris protection).
+  server.requestTimeout = 0;
+  server.headersTimeout = 20_000;
+  server.keepAliveTimeout = 65_000;
+  server.maxHeadersCount = 100;
+
+  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const method = req.method ?? 'GET';
+    let routeLabel = 'unmatched';
+    let reply: JsonReply;
+    const aborted = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) aborted.abort();
+    });
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const match = router.match(method, url.pathname);
+      if ('route' in match) {
+        routeLabel = match.route.pattern;
+        reply = await match.route.handler({ req, res, params: match.params, query: url.searchParams, signal: aborted.signal });
+      } else {
+        reply = match;
+      }
+    } catch (err) {
+      const status = httpStatusOf(err);
+      if (status >= 500) logger.warn({ err, route: routeLabel, method }, 'request failed');
+      reply = errorReply(status, status === 500 ? `internal error: ${messageOf(err)}` : messageOf(err));
+    }
+    // A refused body may still be arriving: close the connection instead of reading it.
+    const extra: Record<string, string> = reply.status === 413 ? { connection: 'close' } : {};
+    sendReply(res, reply, extra);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    options.onAnswered?.(routeLabel, method, reply.status, seconds);
+  }
+
+  server.on('clientError', (err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":"malformed HTTP request"}');
+    else socket.destroy(err);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.listen.port, options.listen.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+
+  let closing: Promise<void> | undefined;
+  return {
+    address: { host: options.listen.host, port: bound.port },
+    server,
+    close(graceMs: number) {
+      closing ??= new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,2 @@
+/** ClusterFlux's version; a unit test keeps it equal to package.json's. */
+export const CFLUX_VERSION = '0.1.0';
