@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const CFLUX_BIN = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
+
+/** A `cflux manager` child process. */
+export interface ManagerProcess {
+  readonly url: string;
+  readonly port: number;
+  readonly pid: number;
+  readonly child: ChildProcess;
+  /** Every log line (JSON) printed so far. */
+  readonly logLines: string[];
+  /** SIGTERM and wait for the exit; resolves to the exit code. Safe twice. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait. */
+  kill(): Promise<void>;
+}
+
+export interface ManagerProcessOptions {
+  etcdEndpoints?: string[];
+  /** Node TTL in seconds. */
+  ttl?: number;
+  /** etcd key prefix (tests on one etcd keep apart with their own). */
+  etcdPrefix?: string;
+  /** Fixed port; default a free one (listen on :0, read the log). */
+  port?: number;
+  extraArgs?: string[];
+  env?: Record<string, string>;
+}
+
+/** Runs the real `cflux manager` with `--listen 127.0.0.1:0` and waits until it listens. */
+export async function startManagerProcess(options: ManagerProcessOptions = {}): Promise<ManagerProcess> {
+  const args = [CFLUX_BIN, 'manager', '--listen', `127.0.0.1:${options.port ?? 0}`, '--log-level', 'debug'];
+  if (options.etcdEndpoints) args.push('--etcd-endpoints', options.etcdEndpoints.join(','));
+  if (options.ttl !== undefined) args.push('--ttl', String(options.ttl));
+  if (options.etcdPrefix) args.push('--etcd-prefix', options.etcdPrefix);
+  args.push(...(options.extraArgs ?? []));
+  const child = spawn(process.execPath, args, {
+    env: { ...cleanEnv(), ...options.env },
+    // Away from the checkout, so a developer's ./config.toml or ./.env cannot change a test.
+    cwd: tmpdir(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logLines: string[] = [];
+  let buffered = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`manager did not start in 10 s:\n${logLines.join('\n')}`)), 10_000);
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        logLines.push(line);
+        const record = tryParse(line);
+        if (record?.['msg'] === 'manager listening' && typeof record['listen'] === 'string') {
+          clearTimeout(timer);
+          resolve(Number(record['listen'].split(':').pop()));
+        }
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (chunk: Buffer) => logLines.push(chunk.toString('utf8')));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`manager exited with ${code} during start:\n${logLines.join('\n')}`));
+    });
+  });
+  process.once('exit', () => child.kill('SIGKILL'));
+  let stopping: Promise<number | null> | undefined;
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    pid: child.pid!,
+    child,
+    logLines,
+    stop() {
+      stopping ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        return exited;
+      })();
+      return stopping;
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** The test's environment without ClusterFlux settings, so a developer's shell cannot change a test. */
+export function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('CFLUX_') && !key.startsWith('CLUSTERFLUX_') && key !== 'CLUSTER') env[key] = value;
+  }
+  return env;
+}
+
+function tryParse(line: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
