@@ -41,6 +41,8 @@ export async function startJsonServer(options: JsonServerOptions): Promise<JsonS
   server.keepAliveTimeout = 65_000;
   server.maxHeadersCount = 100;
 
+  let closing: Promise<void> | undefined;
+
   async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     const method = req.method ?? 'GET';
@@ -64,8 +66,9 @@ export async function startJsonServer(options: JsonServerOptions): Promise<JsonS
       if (status >= 500) logger.warn({ err, route: routeLabel, method }, 'request failed');
       reply = errorReply(status, status === 500 ? `internal error: ${messageOf(err)}` : messageOf(err));
     }
-    // A refused body may still be arriving: close the connection instead of reading it.
-    const extra: Record<string, string> = reply.status === 413 ? { connection: 'close' } : {};
+    // A refused body may still be arriving, and a closing server must not keep
+    // sockets alive: close the connection after this answer.
+    const extra: Record<string, string> = reply.status === 413 || closing ? { connection: 'close' } : {};
     sendReply(res, reply, extra);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     options.onAnswered?.(routeLabel, method, reply.status, seconds);
@@ -85,7 +88,6 @@ export async function startJsonServer(options: JsonServerOptions): Promise<JsonS
   });
   const bound = server.address() as AddressInfo;
 
-  let closing: Promise<void> | undefined;
   return {
     address: { host: options.listen.host, port: bound.port },
     server,

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { MetadataWatchHub } from '../../src/manager/long-poll/metadata-watch-hub.ts';
+import { EtcdStore } from '../../src/manager/store/etcd-store.ts';
+import { MemoryStore } from '../../src/manager/store/memory-store.ts';
+import { startEtcd, type EtcdServer } from '../helpers/servers.ts';
+
+const silent = pino({ level: 'silent' });
+let etcd: EtcdServer;
+before(async () => {
+  etcd = await startEtcd();
+});
+after(async () => {
+  await etcd?.destroy();
+});
+
+/** etcd's own count of open watchers, read from its /metrics. */
+async function etcdWatchers(): Promise<number> {
+  const text = await (await fetch(`${etcd.endpoint}/metrics`)).text();
+  return Number(/^etcd_debugging_mvcc_watcher_total (\d+)/m.exec(text)?.[1]);
+}
+
+test('10,000 polls on one cluster share one etcd watch; a write wakes them all; aborts leak nothing', async () => {
+  const store = new EtcdStore({ endpoints: [etcd.endpoint], prefix: '/hub-test/', callTimeoutMs: 2000, logger: silent });
+  const hub = new MetadataWatchHub(store, silent);
+  try {
+    const baseline = await etcdWatchers();
+    const woken = Array.from({ length: 10_000 }, () => hub.waitForChange('c', 0, 30_000, new AbortController().signal));
+    const abandoned = Array.from({ length: 10_000 }, () => new AbortController());
+    const abandonedPolls = abandoned.map((c) => hub.waitForChange('c', 0, 30_000, c.signal));
+    for (let i = 0; i < 100 && hub.openWaiters < 20_000; i++) await sleep(20);
+    assert.equal(hub.openWaiters, 20_000);
+    assert.equal(hub.openWatches, 1);
+    assert.equal((await etcdWatchers()) - baseline, 1, 'one etcd watch for all waiting polls');
+
+    for (const c of abandoned) c.abort();
+    assert.deepEqual(new Set(await Promise.all(abandonedPolls)), new Set([undefined]));
+    assert.equal(hub.openWaiters, 10_000, 'aborted polls are removed at once');
+
+    const started = Date.now();
+    assert.deepEqual(await store.writeMetadata('c', 0, { n: 1 }), { ok: true, version: 1 });
+    const results = await Promise.all(woken);
+    assert.ok(results.every((r) => r?.version === 1));
+    assert.ok(Date.now() - started < 1000, `waking 10,000 polls took ${Date.now() - started} ms`);
+    assert.equal(hub.openWaiters, 0);
+  } finally {
+    await hub.close();
+    await store.close();
+  }
+});
+
+test('timeouts resolve undefined and remove the waiter; close answers the rest and is safe twice', async () => {
+  const store = new MemoryStore();
+  const hub = new MetadataWatchHub(store, silent);
+  assert.equal(await hub.waitForChange('c', 0, 50, new AbortController().signal), undefined);
+  assert.equal(hub.openWaiters, 0);
+  const pending = hub.waitForChange('c', 0, 60_000, new AbortController().signal);
+  await sleep(10);
+  await hub.close();
+  await hub.close();
+  assert.equal(await pending, undefined);
+  assert.equal(hub.openWaiters, 0);
+  assert.equal(hub.openWatches, 0);
+  assert.equal(await hub.waitForChange('c', 0, 60_000, new AbortController().signal), undefined, 'a closed hub answers at once');
+});
+
+test('a poll that knows a version the hub has not seen yet waits instead of answering with the older one', async () => {
+  const store = new MemoryStore();
+  const hub = new MetadataWatchHub(store, silent);
+  try {
+    await store.writeMetadata('c', 0, { n: 1 });
+    await store.writeMetadata('c', 1, { n: 2 });
+    assert.deepEqual(await hub.waitForChange('c', 1, 1000, new AbortController().signal), { version: 2, metadata: { n: 2 } });
+    assert.equal(await hub.waitForChange('c', 2, 100, new AbortController().signal), undefined);
+  } finally {
+    await hub.close();
+  }
+});
