@@ -143,3 +143,16 @@ export function switchSetting(base: Base): Setting<boolean> {
     },
   };
 }
+
+/** One http(s) URL. */
+export function urlSetting(base: Base & { defaultValue: string }): Setting<string> {
+  const list = urlListSetting({ ...base, allowEmpty: false, defaultValue: [base.defaultValue] });
+  return {
+    ...base,
+    valueHint: '<url>',
+    parse(raw) {
+      if (typeof raw === 'string' && raw.includes(',')) throw new SettingValueError('expected one http:// or https:// URL');
+      return list.parse(raw)[0]!;
+    },
+  };
+}

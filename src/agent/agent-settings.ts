@@ -1,0 +1,58 @@
+import { clusterSetting, logFormatSetting, logLevelSetting, managerEndpointsSetting } from '../shared/config/common-settings.ts';
+import { hostPortSetting, integerSetting, secondsSetting, switchSetting, textSetting, urlSetting, type HostPort } from '../shared/config/parsers.ts';
+import type { ResolvedSettings, Setting } from '../shared/config/setting.ts';
+
+/** An optional host:port (no default). */
+function optionalHostPort(base: { name: string; env: string; description: string }): Setting<HostPort | undefined> {
+  const inner = hostPortSetting({ ...base, defaultValue: { host: '', port: 0 } });
+  return { ...inner, defaultValue: undefined, defaultLabel: '(first IP):(peer port)', parse: (raw) => inner.parse(raw) };
+}
+
+/** An optional free-text value (no default). */
+function optionalText(base: { name: string; env: string; description: string; maxLength: number; defaultLabel: string }): Setting<string | undefined> {
+  const inner = textSetting({ ...base, defaultValue: '' });
+  return { ...inner, defaultValue: undefined, defaultLabel: base.defaultLabel, parse: (raw) => inner.parse(raw) };
+}
+
+/** Every setting of `cflux agent`. Durations are seconds outside, ms once resolved. */
+export const agentSettings = {
+  /** Manager URLs (CFLUX_ENDPOINT); the next is tried when one fails. */
+  manager: managerEndpointsSetting,
+  /** Cluster to join. */
+  cluster: clusterSetting,
+  /** Stable node name: placement keys on it. Default POD_NAME, else the hostname. */
+  nodeName: optionalText({ name: 'node-name', env: 'CFLUX_NODE_NAME', description: 'stable node name', maxLength: 253, defaultLabel: '$POD_NAME, else the hostname' }),
+  /** The local influxd's HTTP API. */
+  influxdUrl: urlSetting({ name: 'influxd-url', env: 'CFLUX_INFLUXD_URL', description: 'local influxd HTTP API', defaultValue: 'http://127.0.0.1:8086' }),
+  /** File holding influxd credentials as `username:password` (else INFLUX_USERNAME / INFLUX_PASSWORD). */
+  influxdCredentialsFile: optionalText({
+    name: 'influxd-credentials-file',
+    env: 'CFLUX_INFLUXD_CREDENTIALS_FILE',
+    description: 'file with "username:password" for influxd',
+    maxLength: 4096,
+    defaultLabel: 'INFLUX_USERNAME / INFLUX_PASSWORD',
+  }),
+  /** Client-facing InfluxDB-compatible proxy. */
+  listen: hostPortSetting({ name: 'listen', env: 'CFLUX_LISTEN', description: 'InfluxDB-compatible proxy listen address', defaultValue: { host: '0.0.0.0', port: 8087 } }),
+  /** Agent-to-agent API, also /healthz, /readyz, /metrics. */
+  peerListen: hostPortSetting({ name: 'peer-listen', env: 'CFLUX_PEER_LISTEN', description: 'peer API listen address', defaultValue: { host: '0.0.0.0', port: 8888 } }),
+  /** What other agents dial; a separate setting from the listen address. */
+  advertiseAddress: optionalHostPort({ name: 'advertise-address', env: 'CFLUX_ADVERTISE_ADDRESS', description: 'peer address other agents use' }),
+  /** Heartbeat period; kept below the manager's TTL / 2 (lowered with a warning otherwise). */
+  heartbeatInterval: secondsSetting({ name: 'heartbeat-interval', env: 'CFLUX_HEARTBEAT_INTERVAL', description: 'heartbeat period', defaultSeconds: 5, min: 0.1, max: 600 }),
+  /** Deadline of one manager call. */
+  managerTimeout: secondsSetting({ name: 'manager-timeout', env: 'CFLUX_MANAGER_TIMEOUT', description: 'deadline of one manager call', defaultSeconds: 5, min: 0.1, max: 120 }),
+  /** Longest wait for deregistration on shutdown. */
+  shutdownTimeout: secondsSetting({ name: 'shutdown-timeout', env: 'CFLUX_SHUTDOWN_TIMEOUT', description: 'longest graceful shutdown', defaultSeconds: 10, min: 0.1, max: 600 }),
+  /** Agent state (hinted handoff, last applied metadata). */
+  dataDir: textSetting({ name: 'data-dir', env: 'CFLUX_DATA_DIR', description: 'agent state directory', defaultValue: './cflux-data', maxLength: 4096 }),
+  /** Default replication factor of databases created through the proxy. */
+  replicationFactor: integerSetting({ name: 'replication-factor', env: 'CFLUX_REPLICATION_FACTOR', description: 'default replication factor', defaultValue: 2, min: 1, max: 16 }),
+  /** Register, check influxd, print the registration, deregister, exit. */
+  once: switchSetting({ name: 'once', env: 'CFLUX_ONCE', description: 'register once, print the registration as JSON, deregister and exit' }),
+  logLevel: logLevelSetting,
+  logFormat: logFormatSetting,
+};
+
+/** `cflux agent`'s settings, resolved (durations in ms). */
+export type AgentOptions = ResolvedSettings<typeof agentSettings>;

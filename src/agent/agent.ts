@@ -1,0 +1,133 @@
+import { hostname, networkInterfaces } from 'node:os';
+import { CFLUX_VERSION } from '../shared/version.ts';
+import { ManagerClient } from '../shared/http/manager-client.ts';
+import type { JsonServer } from '../shared/http/json-server.ts';
+import type { Logger } from '../shared/logging.ts';
+import { AgentLifecycle, type AgentState } from './agent-lifecycle.ts';
+import { AgentMetrics } from './agent-metrics.ts';
+import { computeReadiness, startAgentHttp, type Readiness } from './agent-http.ts';
+import type { AgentOptions } from './agent-settings.ts';
+import { discoverHost, formatHostPort, resolveAdvertisedAddress, resolveNodeName } from './discovery/host-discovery.ts';
+import type { InfluxdCredentials } from './influxd/influxd-credentials.ts';
+import { InfluxdMonitor } from './influxd/influxd-monitor.ts';
+import { LocalInfluxd } from './influxd/local-influxd.ts';
+import { LoadStatsCollector } from './membership/load-stats.ts';
+import { ManagerMembershipApi, type RegisteredNode, type RegistrationBody } from './membership/membership-api.ts';
+import { MembershipLoop } from './membership/membership-loop.ts';
+
+/** Attempts per manager call (DESIGN.md: 5, with exponential backoff and jitter). */
+const MANAGER_ATTEMPTS = 5;
+
+/** A running `cflux agent`: discovery, membership, the local influxd, and its HTTP endpoints. */
+export class Agent {
+  readonly options: AgentOptions;
+  readonly lifecycle: AgentLifecycle;
+  readonly #logger: Logger;
+  readonly #metrics = new AgentMetrics();
+  readonly #monitor: InfluxdMonitor;
+  readonly #membership: MembershipLoop;
+  readonly #stats = new LoadStatsCollector();
+  readonly #stop = new AbortController();
+  readonly #env: Record<string, string | undefined>;
+  #http: JsonServer | undefined;
+  #loops: Promise<unknown> | undefined;
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: AgentOptions, credentials: InfluxdCredentials | undefined, logger: Logger, env: Record<string, string | undefined> = process.env) {
+    this.options = options;
+    this.#env = env;
+    this.#logger = logger.child({ component: 'agent' });
+    this.lifecycle = new AgentLifecycle(this.#logger);
+    this.lifecycle.onChange((state) => this.#metrics.setState(state));
+    const influxd = new LocalInfluxd(options.influxdUrl, credentials);
+    this.#monitor = new InfluxdMonitor(influxd, options.heartbeatInterval, logger.child({ component: 'influxd-monitor' }));
+    const client = new ManagerClient({
+      endpoints: options.manager,
+      attempts: MANAGER_ATTEMPTS,
+      timeoutMs: options.managerTimeout,
+      backoffBaseMs: 200,
+      backoffCapMs: 5000,
+    });
+    this.#membership = new MembershipLoop({
+      cluster: options.cluster,
+      api: new ManagerMembershipApi(client),
+      influxd: this.#monitor,
+      lifecycle: this.lifecycle,
+      logger: logger.child({ component: 'membership' }),
+      describe: (version) => this.#describe(version),
+      collectStats: async () => ({ ...(await this.#stats.collect()) }),
+      heartbeatIntervalMs: options.heartbeatInterval,
+      events: this.#metrics,
+    });
+  }
+
+  get state(): AgentState {
+    return this.lifecycle.state;
+  }
+
+  /** The manager's record of this agent, once registered. */
+  get node(): RegisteredNode | undefined {
+    return this.#membership.node;
+  }
+
+  /** Where the peer port (healthz/readyz/metrics) listens, after start. */
+  get peerAddress(): string | undefined {
+    return this.#http ? formatHostPort(this.#http.address) : undefined;
+  }
+
+  readiness(): Readiness {
+    const node = this.#membership.node;
+    return computeReadiness(this.state, node ? { id: node.id, name: node.name, cluster: node.cluster } : undefined, this.#monitor.status);
+  }
+
+  /** Opens the peer port and starts the loops; returns at once (the loops run until stop()). */
+  async start(): Promise<void> {
+    this.#http = await startAgentHttp({ listen: this.options.peerListen, logger: this.#logger, metrics: this.#metrics, readiness: () => this.readiness() });
+    const signal = this.#stop.signal;
+    this.#loops = Promise.all([
+      this.#monitor.run(signal),
+      this.#membership.run(signal).catch((err: unknown) => this.#logger.error({ err }, 'membership loop failed')),
+    ]);
+  }
+
+  /**
+   * `--once`: check influxd, register, return the registration, deregister.
+   * Throws with the reason when influxd or the manager cannot be reached.
+   */
+  async runOnce(): Promise<RegisteredNode> {
+    const status = await this.#monitor.check();
+    if (!status.reachable) throw new Error(status.reason ?? 'influxd not reachable');
+    this.lifecycle.set('registering');
+    const node = await this.#membership.registerOnce(this.#stop.signal);
+    this.lifecycle.set('running', { id: node.id });
+    await this.stop();
+    return node;
+  }
+
+  /** Drains: stops the loops, deregisters (bounded by --shutdown-timeout), closes the port. Safe twice. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.lifecycle.set('draining');
+      this.#stop.abort();
+      await this.#loops;
+      await this.#membership.deregister(this.options.shutdownTimeout);
+      await this.#http?.close(1000);
+      this.lifecycle.set('stopped');
+    })();
+    return this.#stopping;
+  }
+
+  async #describe(influxdVersion: string): Promise<RegistrationBody> {
+    const host = discoverHost({ env: this.#env, hostname, interfaces: networkInterfaces });
+    const peerPort = this.#http?.address.port ?? this.options.peerListen.port;
+    return {
+      name: resolveNodeName(this.options.nodeName, this.#env, host.hostname),
+      hostname: host.hostname,
+      ip: host.ips,
+      'bind-address': resolveAdvertisedAddress(this.options.advertiseAddress, host.ips, { ...this.options.peerListen, port: peerPort }),
+      'proxy-address': resolveAdvertisedAddress(undefined, host.ips, this.options.listen),
+      version: influxdVersion,
+      stats: { ...(await this.#stats.collect()), cfluxVersion: CFLUX_VERSION },
+    };
+  }
+}

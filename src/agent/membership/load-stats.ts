@@ -1,0 +1,110 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OSUtils } from 'node-os-utils';
+
+/** Load figures sent with every heartbeat (`stats` in the manager's node record). */
+export interface LoadStats {
+  cpuPercent?: number;
+  load1?: number;
+  load5?: number;
+  load15?: number;
+  memoryTotalBytes?: number;
+  memoryUsedBytes?: number;
+  /** From the container's cgroup, when it has a limit. */
+  cgroupMemoryLimitBytes?: number;
+  cgroupMemoryUsedBytes?: number;
+  cgroupCpuLimitCores?: number;
+  /** Agent process uptime in seconds. */
+  uptimeSeconds: number;
+}
+
+export interface CgroupLimits {
+  memoryLimitBytes?: number;
+  memoryUsedBytes?: number;
+  cpuLimitCores?: number;
+}
+
+async function readNumber(path: string): Promise<number | undefined> {
+  try {
+    const text = (await readFile(path, 'utf8')).trim();
+    return /^\d+$/.test(text) ? Number(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Above this a v1 memory limit means "unlimited" (the kernel stores ~2^63 rounded to pages). */
+const V1_UNLIMITED = 2 ** 60;
+
+/**
+ * The container's memory and CPU limits: cgroup v2 (`memory.max`, `cpu.max`)
+ * when mounted, else cgroup v1 (`memory.limit_in_bytes`, `cpu.cfs_quota_us`).
+ * Absent or "max" means no limit and leaves the field out.
+ */
+export async function readCgroupLimits(root = '/sys/fs/cgroup'): Promise<CgroupLimits> {
+  const limits: CgroupLimits = {};
+  const v2Memory = await readText(join(root, 'memory.max'));
+  if (v2Memory !== undefined) {
+    if (/^\d+$/.test(v2Memory)) limits.memoryLimitBytes = Number(v2Memory);
+    const used = await readNumber(join(root, 'memory.current'));
+    if (used !== undefined) limits.memoryUsedBytes = used;
+  } else {
+    const v1Limit = await readNumber(join(root, 'memory', 'memory.limit_in_bytes'));
+    if (v1Limit !== undefined && v1Limit < V1_UNLIMITED) limits.memoryLimitBytes = v1Limit;
+    const used = await readNumber(join(root, 'memory', 'memory.usage_in_bytes'));
+    if (used !== undefined && limits.memoryLimitBytes !== undefined) limits.memoryUsedBytes = used;
+  }
+  const v2Cpu = await readText(join(root, 'cpu.max'));
+  if (v2Cpu !== undefined) {
+    const [quota, period] = v2Cpu.split(/\s+/);
+    if (quota && quota !== 'max' && Number(period) > 0) limits.cpuLimitCores = Number(quota) / Number(period);
+  } else {
+    const quota = await readText(join(root, 'cpu', 'cpu.cfs_quota_us'));
+    const period = await readNumber(join(root, 'cpu', 'cpu.cfs_period_us'));
+    if (quota && /^\d+$/.test(quota) && period) limits.cpuLimitCores = Number(quota) / period;
+  }
+  return limits;
+}
+
+/** Collects LoadStats; a figure the platform cannot give is left out, never fatal. */
+export class LoadStatsCollector {
+  readonly #os = new OSUtils({ cacheEnabled: false, timeout: 2000 });
+  readonly #cgroupRoot: string;
+  readonly #startedAt = Date.now();
+
+  constructor(cgroupRoot = '/sys/fs/cgroup') {
+    this.#cgroupRoot = cgroupRoot;
+  }
+
+  async collect(): Promise<LoadStats> {
+    const [cpu, load, memory, cgroup] = await Promise.all([
+      this.#os.cpu.usage().catch(() => undefined),
+      this.#os.cpu.loadAverage().catch(() => undefined),
+      this.#os.memory.info().catch(() => undefined),
+      readCgroupLimits(this.#cgroupRoot),
+    ]);
+    const stats: LoadStats = { uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000) };
+    if (cpu?.success) stats.cpuPercent = round(cpu.data);
+    if (load?.success) Object.assign(stats, { load1: load.data.load1, load5: load.data.load5, load15: load.data.load15 });
+    if (memory?.success) {
+      stats.memoryTotalBytes = memory.data.total.bytes;
+      stats.memoryUsedBytes = memory.data.used.bytes;
+    }
+    if (cgroup.memoryLimitBytes !== undefined) stats.cgroupMemoryLimitBytes = cgroup.memoryLimitBytes;
+    if (cgroup.memoryUsedBytes !== undefined) stats.cgroupMemoryUsedBytes = cgroup.memoryUsedBytes;
+    if (cgroup.cpuLimitCores !== undefined) stats.cgroupCpuLimitCores = round(cgroup.cpuLimitCores);
+    return stats;
+  }
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}

@@ -1,0 +1,48 @@
+import { Command } from 'commander';
+import { Agent } from '../agent/agent.ts';
+import { agentSettings } from '../agent/agent-settings.ts';
+import { loadInfluxdCredentials } from '../agent/influxd/influxd-credentials.ts';
+import { addSettingOptions } from '../shared/config/cli-options.ts';
+import { InvalidSettingError, messageOf } from '../shared/errors.ts';
+import { createLogger } from '../shared/logging.ts';
+import { EXIT_BAD_SETTING, resolveOrExit, stopOnSignals } from './command-runner.ts';
+import { loadEnvironment } from '../shared/config/sources.ts';
+
+/** `cflux agent`: runs beside one influxd. */
+export function agentCommand(): Command {
+  const command = new Command('agent').description('run the agent beside an influxd: register with the manager, heartbeat, serve /healthz /readyz /metrics');
+  addSettingOptions(command, agentSettings);
+  command.action(async (flags: Record<string, unknown>) => {
+    const options = resolveOrExit('agent', agentSettings, flags);
+    const env = loadEnvironment();
+    let credentials;
+    try {
+      credentials = loadInfluxdCredentials(options.influxdCredentialsFile, env);
+    } catch (err) {
+      if (!(err instanceof InvalidSettingError)) throw err;
+      process.stderr.write(`cflux agent: ${err.message}\n`);
+      process.exit(EXIT_BAD_SETTING);
+    }
+    const logger = createLogger({ level: options.logLevel, format: options.logFormat, ...(options.once ? { destination: process.stderr } : {}) });
+    const agent = new Agent(options, credentials, logger, env);
+    if (options.once) {
+      try {
+        const node = await agent.runOnce();
+        process.stdout.write(JSON.stringify(node, null, 2) + '\n');
+        process.exit(0);
+      } catch (err) {
+        process.stderr.write(`cflux agent --once: ${messageOf(err)}\n`);
+        await agent.stop().catch(() => undefined);
+        process.exit(1);
+      }
+    }
+    try {
+      await agent.start();
+    } catch (err) {
+      logger.fatal({ err }, 'agent failed to start');
+      process.exit(1);
+    }
+    stopOnSignals(agent, (message) => logger.info({ component: 'agent' }, message));
+  });
+  return command;
+}
