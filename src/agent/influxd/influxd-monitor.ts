@@ -19,13 +19,13 @@ export interface InfluxdStatus {
  * change once, not every failed ping.
  */
 export class InfluxdMonitor {
-  readonly #influxd: LocalInfluxd;
+  readonly #influxd: Pick<LocalInfluxd, 'url' | 'ping'>;
   readonly #intervalMs: number;
   readonly #logger: Logger;
   #status: InfluxdStatus = { reachable: false, reason: 'not checked yet' };
   readonly #waiters = new Set<() => void>();
 
-  constructor(influxd: LocalInfluxd, intervalMs: number, logger: Logger) {
+  constructor(influxd: Pick<LocalInfluxd, 'url' | 'ping'>, intervalMs: number, logger: Logger) {
     this.#influxd = influxd;
     this.#intervalMs = intervalMs;
     this.#logger = logger;
