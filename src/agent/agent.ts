@@ -55,7 +55,7 @@ export class Agent {
       lifecycle: this.lifecycle,
       logger: logger.child({ component: 'membership' }),
       describe: (version) => this.#describe(version),
-      collectStats: async () => ({ ...(await this.#stats.collect()) }),
+      collectStats: async () => ({ ...(await this.#stats.latest()) }),
       heartbeatIntervalMs: options.heartbeatInterval,
       events: this.#metrics,
     });
@@ -83,6 +83,7 @@ export class Agent {
   /** Opens the peer port and starts the loops; returns at once (the loops run until stop()). */
   async start(): Promise<void> {
     this.#http = await startAgentHttp({ listen: this.options.peerListen, logger: this.#logger, metrics: this.#metrics, readiness: () => this.readiness() });
+    this.#logger.info({ peerListen: this.peerAddress, cluster: this.options.cluster, managers: this.options.manager, influxd: this.options.influxdUrl }, 'agent listening');
     const signal = this.#stop.signal;
     this.#loops = Promise.all([
       this.#monitor.run(signal),
@@ -127,7 +128,7 @@ export class Agent {
       'bind-address': resolveAdvertisedAddress(this.options.advertiseAddress, host.ips, { ...this.options.peerListen, port: peerPort }),
       'proxy-address': resolveAdvertisedAddress(undefined, host.ips, this.options.listen),
       version: influxdVersion,
-      stats: { ...(await this.#stats.collect()), cfluxVersion: CFLUX_VERSION },
+      stats: { ...(await this.#stats.latest()), cfluxVersion: CFLUX_VERSION },
     };
   }
 }

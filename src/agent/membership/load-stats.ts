@@ -74,14 +74,38 @@ export async function readCgroupLimits(root = '/sys/fs/cgroup'): Promise<CgroupL
   return limits;
 }
 
-/** Collects LoadStats; a figure the platform cannot give is left out, never fatal. */
+/**
+ * Collects LoadStats; a figure the platform cannot give is left out, never
+ * fatal. Sampling CPU usage takes a moment, so heartbeats never wait for it:
+ * `latest()` answers with the newest snapshot and refreshes it in the
+ * background (only the very first call waits).
+ */
 export class LoadStatsCollector {
   readonly #os = new OSUtils({ cacheEnabled: false, timeout: 2000 });
   readonly #cgroupRoot: string;
   readonly #startedAt = Date.now();
+  #snapshot: LoadStats | undefined;
+  #refreshing: Promise<LoadStats> | undefined;
 
   constructor(cgroupRoot = '/sys/fs/cgroup') {
     this.#cgroupRoot = cgroupRoot;
+  }
+
+  /** The newest snapshot (uptime always current); starts a refresh when none is running. */
+  async latest(): Promise<LoadStats> {
+    const refreshing = (this.#refreshing ??= this.collect().then(
+      (stats) => {
+        this.#snapshot = stats;
+        this.#refreshing = undefined;
+        return stats;
+      },
+      (err: unknown) => {
+        this.#refreshing = undefined;
+        throw err;
+      },
+    ));
+    const stats = this.#snapshot ?? (await refreshing);
+    return { ...stats, uptimeSeconds: this.#uptime() };
   }
 
   async collect(): Promise<LoadStats> {
@@ -91,7 +115,7 @@ export class LoadStatsCollector {
       this.#os.memory.info().catch(() => undefined),
       readCgroupLimits(this.#cgroupRoot),
     ]);
-    const stats: LoadStats = { uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000) };
+    const stats: LoadStats = { uptimeSeconds: this.#uptime() };
     if (cpu?.success) stats.cpuPercent = round(cpu.data);
     if (load?.success) Object.assign(stats, { load1: load.data.load1, load5: load.data.load5, load15: load.data.load15 });
     if (memory?.success) {
@@ -102,6 +126,10 @@ export class LoadStatsCollector {
     if (cgroup.memoryUsedBytes !== undefined) stats.cgroupMemoryUsedBytes = cgroup.memoryUsedBytes;
     if (cgroup.cpuLimitCores !== undefined) stats.cgroupCpuLimitCores = round(cgroup.cpuLimitCores);
     return stats;
+  }
+
+  #uptime(): number {
+    return Math.round((Date.now() - this.#startedAt) / 1000);
   }
 }
 

@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { cleanEnv } from './manager-process.ts';
+
+const CFLUX_BIN = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
+
+/** A `cflux agent` child process. */
+export interface AgentProcess {
+  /** Base URL of the peer port (/healthz, /readyz, /metrics). */
+  readonly peerUrl: string;
+  readonly pid: number;
+  readonly child: ChildProcess;
+  /** Parsed JSON log records so far. */
+  readonly records: Array<Record<string, unknown>>;
+  /** Resolves with the first log record that matches, waiting up to `timeoutMs`. */
+  waitForLog(match: (record: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** SIGTERM and wait; resolves to the exit code. Safe twice. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait. */
+  kill(): Promise<void>;
+}
+
+/** Runs the real `cflux agent` (peer port on 127.0.0.1:0 unless given) and waits until it listens. */
+export async function startAgentProcess(args: string[], options: { env?: Record<string, string>; cwd?: string; spawnCommand?: string[] } = {}): Promise<AgentProcess> {
+  const fullArgs = [CFLUX_BIN, 'agent', '--log-level', 'debug', ...(args.includes('--peer-listen') ? [] : ['--peer-listen', '127.0.0.1:0']), ...args];
+  const [command, ...prefix] = options.spawnCommand ?? [process.execPath];
+  const child = spawn(command!, [...prefix, ...(options.spawnCommand ? [process.execPath] : []), ...fullArgs], {
+    env: { ...cleanEnv(), ...options.env },
+    cwd: options.cwd ?? tmpdir(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  process.once('exit', () => child.kill('SIGKILL'));
+  const records: Array<Record<string, unknown>> = [];
+  const stderr: string[] = [];
+  const watchers = new Set<() => void>();
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        records.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        stderr.push(line);
+      }
+    }
+    for (const wake of watchers) wake();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+
+  const waitForLog = (match: (record: Record<string, unknown>) => boolean, timeoutMs = 10_000) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const check = () => {
+        const found = records.find(match);
+        if (!found) return;
+        cleanup();
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`agent log line not seen in ${timeoutMs} ms; log:\n${records.map((r) => JSON.stringify(r)).join('\n')}\n${stderr.join('')}`));
+      }, timeoutMs);
+      const onExit = () => {
+        cleanup();
+        reject(new Error(`agent exited; log:\n${records.map((r) => JSON.stringify(r)).join('\n')}\n${stderr.join('')}`));
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        watchers.delete(check);
+        child.off('exit', onExit);
+      };
+      watchers.add(check);
+      child.once('exit', onExit);
+      check();
+    });
+
+  const listening = await waitForLog((r) => r['msg'] === 'agent listening');
+  let stopping: Promise<number | null> | undefined;
+  return {
+    peerUrl: `http://${String(listening['peerListen'])}`,
+    pid: child.pid!,
+    child,
+    records,
+    waitForLog,
+    stop() {
+      stopping ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        return exited;
+      })();
+      return stopping;
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
