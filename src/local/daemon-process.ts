@@ -9,7 +9,7 @@
  *   the last lines of the log.
  * - Daemons still running when this process exits are SIGKILLed (see
  *   exit-cleanup.ts and {@link killDaemonsOnExit}).
- * - {@link ManagedDaemon} (managed-daemon.ts) adds restart and destroy on
+ * - `ManagedDaemon` (managed-daemon.ts) adds restart and destroy on
  *   top, for handles such as the one of `startInfluxd`.
  *
  * Only node built-ins and the global fetch are used.

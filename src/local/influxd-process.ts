@@ -15,9 +15,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LOOPBACK_HOST, freePort, httpGet, makeTempDir, removeTempDir, requireBinary } from './daemon-process.ts';
 import { ManagedDaemon, startWithPortRetry, withDaemonControls } from './managed-daemon.ts';
+import type { DaemonControls } from './managed-daemon.ts';
 
-/** A running (or stopped) influxd started by {@link startInfluxd}. */
-export interface InfluxdServer {
+/**
+ * A running (or stopped) influxd started by {@link startInfluxd}; `pid` is
+ * the current influxd process and `restart()` keeps the port (see
+ * {@link DaemonControls} for stop, kill, restart and destroy).
+ */
+export interface InfluxdServer extends DaemonControls {
   /** Base URL of the HTTP API, e.g. `http://127.0.0.1:18086`. */
   readonly url: string;
   /** HTTP port on 127.0.0.1. */
@@ -26,30 +31,10 @@ export interface InfluxdServer {
   readonly dir: string;
   /** Path of the log file (stdout and stderr of influxd). */
   readonly logFile: string;
-  /** Process id of the current influxd process (changes on restart). */
-  readonly pid: number;
   /** Milliseconds from spawn until GET /ping returned 204, for the last start. */
   readonly readyMs: number;
   /** Admin credentials when started with `auth: true`, else undefined. */
   readonly admin: { readonly username: string; readonly password: string } | undefined;
-  /** True while the process has not exited. */
-  readonly running: boolean;
-  /**
-   * SIGTERM (plus SIGCONT, in case it was SIGSTOPped), wait up to 10 s, then
-   * SIGKILL; resolves once the process has exited. Safe to call twice and on
-   * an already dead process. Keeps the directory (see {@link destroy}).
-   */
-  stop(): Promise<void>;
-  /**
-   * Send a signal (default SIGKILL). For terminating signals, resolves once the
-   * process has exited (SIGKILL after 10 s if it is still alive); for
-   * SIGSTOP/SIGCONT/SIGTSTP/SIGHUP/SIGUSR1/SIGUSR2 it returns right away.
-   */
-  kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Stop (if running) and start again on the same port and directory; data is kept. */
-  restart(): Promise<void>;
-  /** Stop, then remove the directory if the helper created it. */
-  destroy(): Promise<void>;
 }
 
 /** Options for {@link startInfluxd}. */

@@ -25,21 +25,29 @@ export interface DaemonSpec {
   readonly isReady: (requestTimeoutMs: number) => Promise<boolean>;
 }
 
-/** The controls every daemon handle has. */
+/** The controls every daemon handle has (InfluxdServer, EtcdServer, ...). */
 export interface DaemonControls {
-  /** Process id of the current process (changes on restart); 0 before the first spawn. */
+  /** Process id of the current process (changes on restart). */
   readonly pid: number;
   /** Milliseconds from spawn until the daemon was ready, for the last start. */
   readonly readyMs: number;
   /** True while the process has not exited. */
   readonly running: boolean;
-  /** SIGTERM (+SIGCONT), 10 s grace, SIGKILL; resolves after exit; keeps the directory; safe twice. */
+  /**
+   * SIGTERM (plus SIGCONT, in case it was SIGSTOPped), wait up to 10 s, then
+   * SIGKILL; resolves once the process has exited. Safe to call twice and on
+   * an already dead process. Keeps the directory (see {@link destroy}).
+   */
   stop(): Promise<void>;
-  /** Send a signal (default SIGKILL); see {@link DaemonProcess.kill}. */
+  /**
+   * Send a signal (default SIGKILL). For terminating signals, resolves once the
+   * process has exited (SIGKILL after 10 s if it is still alive); for
+   * SIGSTOP/SIGCONT/SIGTSTP/SIGHUP/SIGUSR1/SIGUSR2 it returns right away.
+   */
   kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Stop (if running) and start again with the same spec; data is kept. */
+  /** Stop (if running) and start again on the same ports and directory; data is kept. */
   restart(): Promise<void>;
-  /** Stop, then remove the owned directory, if any. */
+  /** Stop, then remove the directory if the helper created it. */
   destroy(): Promise<void>;
 }
 
