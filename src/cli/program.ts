@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { CFLUX_VERSION } from '../shared/version.ts';
 import { EXIT_BAD_SETTING } from './command-runner.ts';
 import { agentCommand } from './agent-command.ts';
+import { demoCommand } from './demo-command.ts';
 import { managerCommand } from './manager-command.ts';
 import { metaCommand } from './meta-command.ts';
 import { nodesCommand } from './nodes-command.ts';
@@ -16,7 +17,7 @@ export function buildProgram(): Command {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
       process.exit(EXIT_BAD_SETTING);
     });
-  for (const sub of [managerCommand(), agentCommand(), nodesCommand(), metaCommand()]) {
+  for (const sub of [managerCommand(), agentCommand(), nodesCommand(), metaCommand(), demoCommand()]) {
     sub.exitOverride((err: CommanderError) => {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') process.exit(0);
       process.exit(EXIT_BAD_SETTING);

@@ -1,0 +1,50 @@
+import { Command } from 'commander';
+import { LocalCluster } from '../local/local-cluster.ts';
+import { addSettingOptions } from '../shared/config/cli-options.ts';
+import { clusterSetting, logFormatSetting, logLevelSetting } from '../shared/config/common-settings.ts';
+import { integerSetting } from '../shared/config/parsers.ts';
+import { messageOf } from '../shared/errors.ts';
+import { createLogger } from '../shared/logging.ts';
+import { resolveOrExit, stopOnSignals } from './command-runner.ts';
+import { formatAge, formatTable } from './nodes-command.ts';
+
+const demoSettings = {
+  nodes: integerSetting({ name: 'nodes', env: 'CFLUX_DEMO_NODES', description: 'influxd + agent pairs', defaultValue: 3, min: 1, max: 9 }),
+  managerPort: integerSetting({ name: 'manager-port', env: 'CFLUX_DEMO_MANAGER_PORT', description: 'manager port on 127.0.0.1', defaultValue: 8000, min: 0, max: 65535 }),
+  cluster: clusterSetting,
+  logLevel: { ...logLevelSetting, defaultValue: 'warn' as const },
+  logFormat: { ...logFormatSetting, defaultValue: 'pretty' as const },
+};
+
+/** `cflux demo`: a whole local cluster (in-memory manager, N influxd, N agents) until Ctrl-C. */
+export function demoCommand(): Command {
+  const command = new Command('demo').description('run a local cluster on the embedded default: in-memory manager, 3 influxd, 3 agents (Ctrl-C stops it)');
+  addSettingOptions(command, demoSettings);
+  command.action(async (flags: Record<string, unknown>) => {
+    const options = resolveOrExit('demo', demoSettings, flags);
+    const logger = createLogger({ level: options.logLevel, format: options.logFormat });
+    const cluster = new LocalCluster({ size: options.nodes, managerPort: options.managerPort, cluster: options.cluster, heartbeatIntervalMs: 2000, logger });
+    stopOnSignals(cluster, (message) => process.stdout.write(`${message}\n`));
+    try {
+      process.stdout.write(`starting a local cluster: in-memory manager, ${options.nodes} influxd, ${options.nodes} agents...\n`);
+      await cluster.start();
+    } catch (err) {
+      process.stderr.write(`cflux demo: ${messageOf(err)}\n`);
+      await cluster.stop().catch(() => undefined);
+      process.exit(1);
+    }
+    const manager = cluster.manager!;
+    const nodes = (await (await fetch(`${manager.url}/nodes/${encodeURIComponent(options.cluster)}`)).json()) as Array<Record<string, any>>;
+    process.stdout.write(`\nmanager: ${manager.url}  (memory store)\n\n$ cflux nodes --manager ${manager.url} --cluster ${options.cluster}\n`);
+    process.stdout.write(
+      formatTable(
+        ['ID', 'NAME', 'HOSTNAME', 'IP', 'BIND ADDRESS', 'ALIVE', 'LAST HEARTBEAT'],
+        nodes.map((n) => [String(n['id']), n['name'], n['hostname'], (n['ip'] as string[]).join(','), n['bind-address'], n['alive'] ? 'yes' : 'no', formatAge(n['last-heartbeat'])]),
+      ),
+    );
+    process.stdout.write('\ninfluxd servers:\n');
+    cluster.influxds.forEach((influxd, i) => process.stdout.write(`  influx-${i}  ${influxd.url}  (agent ${cluster.agents[i]!.peerAddress}: /readyz /metrics)\n`));
+    process.stdout.write(`\nTry: npx cflux nodes --manager ${manager.url}    curl ${manager.url}/nodes\nCtrl-C stops everything.\n`);
+  });
+  return command;
+}

@@ -1,0 +1,73 @@
+import type { Logger } from '../shared/logging.ts';
+import { resolveSettings } from '../shared/config/setting.ts';
+import { Agent } from '../agent/agent.ts';
+import { agentSettings } from '../agent/agent-settings.ts';
+import { Manager } from '../manager/manager.ts';
+import { managerSettings } from '../manager/manager-settings.ts';
+import { startInfluxd, type InfluxdServer } from './influxd-process.ts';
+
+export interface LocalClusterOptions {
+  /** How many influxd + agent pairs. */
+  size: number;
+  /** Manager port on 127.0.0.1 (0 = any free port). */
+  managerPort: number;
+  cluster: string;
+  /** Heartbeat period in ms. */
+  heartbeatIntervalMs: number;
+  logger: Logger;
+}
+
+/**
+ * A whole cluster on this machine, for the demo and for trying things out: an
+ * in-memory manager, `size` real influxd processes (temp dirs) and one agent
+ * beside each, all on loopback ports.
+ */
+export class LocalCluster {
+  readonly options: LocalClusterOptions;
+  manager: Manager | undefined;
+  readonly influxds: InfluxdServer[] = [];
+  readonly agents: Agent[] = [];
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: LocalClusterOptions) {
+    this.options = options;
+  }
+
+  /** Starts everything and resolves once every agent is registered and ready. */
+  async start(timeoutMs = 30_000): Promise<void> {
+    const { logger } = this.options;
+    const managerOptions = resolveSettings(managerSettings, { flags: { listen: `127.0.0.1:${this.options.managerPort}` }, env: {}, file: {} });
+    this.manager = new Manager(managerOptions, logger);
+    await this.manager.start();
+    this.influxds.push(...(await Promise.all(Array.from({ length: this.options.size }, () => startInfluxd()))));
+    for (const [index, influxd] of this.influxds.entries()) {
+      const flags = {
+        manager: this.manager.url,
+        cluster: this.options.cluster,
+        nodeName: `influx-${index}`,
+        influxdUrl: influxd.url,
+        listen: '127.0.0.1:0',
+        peerListen: '127.0.0.1:0',
+        heartbeatInterval: String(this.options.heartbeatIntervalMs / 1000),
+      };
+      const agent = new Agent(resolveSettings(agentSettings, { flags, env: {}, file: {} }), undefined, logger.child({ node: `influx-${index}` }), {});
+      this.agents.push(agent);
+      await agent.start();
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (!this.agents.every((agent) => agent.readiness().ready)) {
+      if (Date.now() > deadline) throw new Error(`local cluster not ready after ${timeoutMs} ms: ${JSON.stringify(this.agents.map((a) => a.readiness().reasons))}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Stops agents (they deregister), influxd processes (temp dirs removed) and the manager. Safe twice. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await Promise.all(this.agents.map((agent) => agent.stop()));
+      await Promise.all(this.influxds.map((influxd) => influxd.destroy()));
+      await this.manager?.stop();
+    })();
+    return this.#stopping;
+  }
+}

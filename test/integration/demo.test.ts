@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { cleanEnv } from '../helpers/manager-process.ts';
+
+const CFLUX = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
+
+test('cflux demo: 3 influxd + 3 agents registered with an in-memory manager; Ctrl-C stops everything', async () => {
+  const child = spawn(process.execPath, [CFLUX, 'demo', '--manager-port', '0'], { env: cleanEnv(), cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 30_000;
+  while (!output.includes('Ctrl-C stops everything')) {
+    assert.ok(Date.now() < deadline, `demo did not come up:\n${output}`);
+    assert.equal(child.exitCode, null, `demo exited:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const rows = output.split('\n').filter((line) => /^\d+\s+influx-\d\s/.test(line));
+  assert.equal(rows.length, 3, output);
+  assert.ok(rows.every((row) => /\syes\s/.test(row)), 'every node alive');
+  const managerUrl = /manager: (http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1]!;
+  const influxdUrls = [...output.matchAll(/influx-\d {2}(http:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]!);
+  assert.equal(influxdUrls.length, 3);
+  for (const url of influxdUrls) assert.equal((await fetch(`${url}/ping`)).status, 204);
+  assert.equal(((await (await fetch(`${managerUrl}/nodes/default`)).json()) as unknown[]).length, 3);
+
+  child.kill('SIGINT');
+  assert.equal(await exited, 0, output);
+  for (const url of influxdUrls) await assert.rejects(fetch(`${url}/ping`), 'influxd stopped');
+  const dirs = [...output.matchAll(/(\/\S*cflux-influxd-\S+)/g)].map((m) => m[1]!);
+  for (const dir of dirs) assert.equal(existsSync(dir), false);
+});
