@@ -95,7 +95,7 @@ describe('manager API on the memory store', () => {
     assert.equal((await call('GET', '/health')).status, 200, 'still serving after bad input');
   });
 
-  test('a body over the limit announced by Content-Length is refused before it is read', async () => {
+  test('a body far over the limit announced by Content-Length is refused before it is read', async () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpRequest(manager.url + '/nodes/api-d', { method: 'POST', headers: { 'content-length': String(100 * 1024 * 1024) } }, (res) => {
         res.resume();

@@ -10,19 +10,25 @@ export interface JsonReply {
   contentType?: string;
 }
 
+/**
+ * How much of an over-limit body is still read (and thrown away) so the client
+ * sees the 413 instead of a broken pipe; past this the connection is cut.
+ */
+const DRAIN_ALLOWANCE_BYTES = 16 * 1024 * 1024;
+
 /** Reads a request body up to `limit` bytes; larger bodies are refused with 413. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const tooLarge = (size: string) => new CfluxError('PAYLOAD_TOO_LARGE', `request body of ${size} is over the limit of ${limit} bytes`);
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    throw new CfluxError('PAYLOAD_TOO_LARGE', `request body of ${declared} bytes is over the limit of ${limit} bytes`);
-  }
+  if (Number.isFinite(declared) && declared > limit + DRAIN_ALLOWANCE_BYTES) throw tooLarge(`${declared} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new CfluxError('PAYLOAD_TOO_LARGE', `request body is over the limit of ${limit} bytes`);
-    chunks.push(chunk as Buffer);
+    if (size <= limit) chunks.push(chunk as Buffer);
+    else if (size > limit + DRAIN_ALLOWANCE_BYTES) throw tooLarge(`more than ${size} bytes`);
   }
+  if (size > limit) throw tooLarge(`${size} bytes`);
   return Buffer.concat(chunks);
 }
 
