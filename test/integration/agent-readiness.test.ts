@@ -39,8 +39,12 @@ test('influxd down: /readyz is 503 and says why; influxd back: ready again; /hea
     assert.equal((await fetch(`${agent.peerUrl}/healthz`)).status, 200);
     await influxd.restart();
     await waitForStatus(agent.peerUrl, 200);
-    const metrics = await (await fetch(`${agent.peerUrl}/metrics`)).text();
-    assert.match(metrics, /cflux_agent_heartbeats_total\{outcome="ok"\} [1-9]/);
+    let metrics = '';
+    for (let i = 0; i < 100 && !/cflux_agent_heartbeats_total\{outcome="ok"\} [1-9]/.test(metrics); i++) {
+      metrics = await (await fetch(`${agent.peerUrl}/metrics`)).text();
+      await sleep(50);
+    }
+    assert.match(metrics, /cflux_agent_heartbeats_total\{outcome="ok"\} [1-9]/, 'heartbeats within 5 s at a 0.5 s interval');
     assert.match(metrics, /cflux_agent_state\{state="running"\} 1/);
     assert.match(metrics, /cflux_agent_manager_request_duration_seconds_count [1-9]/);
   } finally {
