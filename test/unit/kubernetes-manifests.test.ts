@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { DaemonSet, Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
-import type { IProbe } from 'kubernetes-models/v1';
+import type { IContainer, IProbe } from 'kubernetes-models/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
@@ -48,9 +48,15 @@ const workloads = () =>
   loaded.map((l) => l.obj).filter((o) => o instanceof Deployment || o instanceof StatefulSet || o instanceof DaemonSet);
 const matches = (selector: Record<string, string> | undefined, labels: Record<string, string> | undefined) =>
   selector !== undefined && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+/** The probe's port as a number (named ports resolved against the container). */
+const probePort = (c: IContainer, p: IProbe | undefined): number | string | undefined => {
+  const named = p?.httpGet?.port;
+  return typeof named === 'string' ? c.ports?.find((cp) => cp.name === named)?.containerPort : named;
+};
+const envOf = (c: IContainer) => new Map(c.env?.map((e) => [e.name, e]));
 
 test('every manifest validates against the Kubernetes schema', async (t) => {
-  assert.ok(files.includes('etcd.yaml') && files.includes('manager.yaml'), `found ${files.join(', ')}`);
+  for (const f of ['etcd.yaml', 'manager.yaml', 'influxdb.yaml']) assert.ok(files.includes(f), `no ${f} in ${files.join(', ')}`);
   for (const { file, obj } of loaded) {
     await t.test(`${file}: ${obj.kind}/${obj.metadata?.name}`, () => {
       obj.validate();
@@ -74,6 +80,14 @@ test('selectors find their pods', () => {
     if (selector === undefined) continue;
     assert.ok(workloads().some((w) => matches(selector, w.spec?.template.metadata?.labels)),
       `${obj.kind}/${obj.metadata?.name}: selector matches no workload`);
+  }
+});
+
+test('every pod keeps Service env vars out and runs as non-root', () => {
+  for (const w of workloads()) {
+    const pod = w.spec?.template.spec;
+    assert.equal(pod?.enableServiceLinks, false, `${w.kind}/${w.metadata?.name}: enableServiceLinks must be false`);
+    assert.equal(pod.securityContext?.runAsNonRoot, true, `${w.kind}/${w.metadata?.name}: runAsNonRoot`);
   }
 });
 
@@ -102,13 +116,9 @@ test('manager: Deployment, NodePort 30000 -> 8000, probes on /health', () => {
   assert.ok(c);
   assert.equal(c.image, 'clusterflux/cflux:0.1.0');
   assert.deepEqual(c.args, ['manager', '--listen', '0.0.0.0:8000']);
-  const port = (p: IProbe | undefined): number | string | undefined => {
-    const named = p?.httpGet?.port;
-    return typeof named === 'string' ? c.ports?.find((cp) => cp.name === named)?.containerPort : named;
-  };
   for (const [which, probe] of Object.entries({ readiness: c.readinessProbe, liveness: c.livenessProbe, startup: c.startupProbe })) {
     assert.equal(probe?.httpGet?.path, '/health', `${which} probe path`);
-    assert.equal(port(probe), 8000, `${which} probe port`);
+    assert.equal(probePort(c, probe), 8000, `${which} probe port`);
   }
   const budget = (p: IProbe | undefined) => (p?.periodSeconds ?? 10) * (p?.failureThreshold ?? 3);
   assert.ok(budget(c.livenessProbe) > budget(c.readinessProbe), 'liveness must be more lenient than readiness');
@@ -124,6 +134,57 @@ test('manager: Deployment, NodePort 30000 -> 8000, probes on /health', () => {
   assert.equal(find(PodDisruptionBudget, 'cflux-manager').spec?.minAvailable, 1);
 });
 
+test('influxdb: agent as a native sidecar in front of a loopback-only influxd', () => {
+  const sts = find(StatefulSet, 'influxdb');
+  assert.deepEqual([sts.spec?.replicas, sts.spec?.serviceName, sts.spec?.podManagementPolicy], [3, 'influxdb-peers', 'Parallel']);
+  const pod = sts.spec?.template.spec;
+  const agent = pod?.initContainers?.find((c) => c.name === 'agent');
+  const influxd = pod?.containers.find((c) => c.name === 'influxd');
+  assert.ok(agent && influxd, 'initContainers[agent] and containers[influxd]');
+  // restartPolicy Always on an init container is what makes it a sidecar (k8s >= 1.29).
+  assert.equal(agent.restartPolicy, 'Always');
+  assert.equal(agent.image, 'clusterflux/cflux:0.1.0');
+  assert.deepEqual(agent.args, ['agent']);
+  assert.equal(agent.startupProbe?.httpGet?.path, '/healthz', 'startup must not wait for influxd');
+  assert.equal(agent.livenessProbe?.httpGet?.path, '/healthz');
+  assert.equal(agent.readinessProbe?.httpGet?.path, '/readyz');
+  for (const p of [agent.startupProbe, agent.livenessProbe, agent.readinessProbe]) assert.equal(probePort(agent, p), 8888);
+  assert.deepEqual([agent.securityContext?.readOnlyRootFilesystem, agent.securityContext?.capabilities?.drop], [true, ['ALL']]);
+
+  const env = envOf(agent);
+  const names = agent.env?.map((e) => e.name) ?? [];
+  assert.equal(env.get('CFLUX_ADVERTISE_ADDRESS')?.value, '$(POD_NAME).influxdb-peers:8888');
+  assert.ok(names.indexOf('POD_NAME') >= 0 && names.indexOf('POD_NAME') < names.indexOf('CFLUX_ADVERTISE_ADDRESS'),
+    'POD_NAME must be defined before $(POD_NAME) is used');
+  for (const [name, path] of [['POD_NAME', 'metadata.name'], ['POD_IP', 'status.podIP'], ['POD_IPS', 'status.podIPs']] as const) {
+    assert.equal(env.get(name)?.valueFrom?.fieldRef?.fieldPath, path, `${name} from the Downward API`);
+  }
+  assert.deepEqual([env.get('CFLUX_ENDPOINT')?.value, env.get('CLUSTER')?.value], ['http://cflux-manager:8000', 'default']);
+  for (const [name, key] of [['CFLUX_PEER_TOKEN', 'peer-token'], ['CFLUX_SECRET', 'secret']] as const) {
+    assert.deepEqual(env.get(name)?.valueFrom?.secretKeyRef, { name: 'cflux-secrets', key, optional: true }, name);
+  }
+  assert.equal(env.get('CFLUX_DATA_DIR')?.value, '/var/lib/cflux');
+  assert.ok(agent.volumeMounts?.some((m) => m.name === 'cflux' && m.mountPath === '/var/lib/cflux'), 'agent data on the cflux PVC');
+  assert.deepEqual(sts.spec?.volumeClaimTemplates?.map((v) => v.metadata?.name), ['data', 'cflux']);
+
+  // influxd is reachable only from inside the pod, at the URL the agent uses.
+  const bind = envOf(influxd).get('INFLUXDB_HTTP_BIND_ADDRESS')?.value;
+  assert.equal(bind, '127.0.0.1:8086');
+  assert.equal(env.get('CFLUX_INFLUXD_URL')?.value ?? 'http://127.0.0.1:8086', `http://${bind}`);
+  for (const p of [influxd.startupProbe, influxd.livenessProbe, influxd.readinessProbe]) {
+    assert.ok(!p?.httpGet && !p?.tcpSocket, 'the kubelet cannot reach a loopback-bound influxd');
+  }
+
+  const client = find(Service, 'influxdb');
+  const proxy = agent.ports?.find((p) => p.name === 'proxy')?.containerPort;
+  assert.equal(proxy, 8087);
+  assert.ok(client.spec?.ports?.some((p) => p.port === 8086 && p.targetPort === proxy), 'influxdb:8086 -> agent proxy 8087');
+  const peers = find(Service, 'influxdb-peers').spec;
+  assert.deepEqual([peers?.clusterIP, peers?.publishNotReadyAddresses], ['None', true]);
+  assert.deepEqual(peers?.ports?.map((p) => [p.port, p.targetPort]), [[8888, 8888]]);
+  assert.equal(find(PodDisruptionBudget, 'influxdb').spec?.maxUnavailable, 1);
+});
+
 test('validation catches broken manifests', () => {
   const raw = loaded.find((l) => l.obj instanceof Deployment && l.obj.metadata?.name === 'cflux-manager')?.raw;
   assert.ok(raw);
@@ -135,4 +196,12 @@ test('validation catches broken manifests', () => {
   delete nameless.spec.template.spec.containers[0]?.name;
   assert.throws(() => new Deployment(nameless as never).validate(), /required property .?name/);
   assert.doesNotThrow(() => new Deployment(structuredClone(raw) as never).validate());
+
+  // The schema knows the sidecar field: a container's restartPolicy must be a string.
+  // (It has no enum, so `Sometimes` passes validate(); the influxdb test checks `Always`.)
+  const sts = loaded.find((l) => l.obj instanceof StatefulSet && l.obj.metadata?.name === 'influxdb')?.raw;
+  assert.ok(sts);
+  const sidecar = structuredClone(sts) as { spec: { template: { spec: { initContainers: { restartPolicy?: unknown }[] } } } };
+  Object.assign(sidecar.spec.template.spec.initContainers[0] ?? {}, { restartPolicy: ['Always'] });
+  assert.throws(() => new StatefulSet(sidecar as never).validate(), /initContainers\/0\/restartPolicy must be string/);
 });
