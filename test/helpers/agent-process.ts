@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { cleanEnv } from './manager-process.ts';
+import { cleanEnv, stopControls } from './manager-process.ts';
 
 const CFLUX_BIN = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
 
@@ -31,7 +30,6 @@ export async function startAgentProcess(args: string[], options: { env?: Record<
     cwd: options.cwd ?? tmpdir(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  process.once('exit', () => child.kill('SIGKILL'));
   const records: Array<Record<string, unknown>> = [];
   const stderr: string[] = [];
   const watchers = new Set<() => void>();
@@ -50,7 +48,7 @@ export async function startAgentProcess(args: string[], options: { env?: Record<
     for (const wake of watchers) wake();
   });
   child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const controls = stopControls(child);
 
   const waitForLog = (match: (record: Record<string, unknown>) => boolean, timeoutMs = 10_000) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -79,23 +77,5 @@ export async function startAgentProcess(args: string[], options: { env?: Record<
     });
 
   const listening = await waitForLog((r) => r['msg'] === 'agent listening');
-  let stopping: Promise<number | null> | undefined;
-  return {
-    peerUrl: `http://${String(listening['peerListen'])}`,
-    pid: child.pid!,
-    child,
-    records,
-    waitForLog,
-    stop() {
-      stopping ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-        return exited;
-      })();
-      return stopping;
-    },
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
+  return { peerUrl: `http://${String(listening['peerListen'])}`, pid: child.pid!, child, records, waitForLog, ...controls };
 }

@@ -68,24 +68,29 @@ export async function startManagerProcess(options: ManagerProcessOptions = {}): 
       reject(new Error(`manager exited with ${code} during start:\n${logLines.join('\n')}`));
     });
   });
+  return { url: `http://127.0.0.1:${port}`, port, pid: child.pid!, child, logLines, ...stopControls(child) };
+}
+
+/**
+ * stop() (SIGTERM, wait, resolve to the exit code; safe twice) and kill()
+ * (SIGKILL, wait) for a child process, which is also killed if the test
+ * process exits first.
+ */
+export function stopControls(child: ChildProcess): { stop(): Promise<number | null>; kill(): Promise<void> } {
   process.once('exit', () => child.kill('SIGKILL'));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const exited = running() ? once(child, 'exit').then(([code]) => code as number | null) : Promise.resolve(child.exitCode);
   let stopping: Promise<number | null> | undefined;
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    pid: child.pid!,
-    child,
-    logLines,
     stop() {
       stopping ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        if (running()) child.kill('SIGTERM');
         return exited;
       })();
       return stopping;
     },
     async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (running()) child.kill('SIGKILL');
       await exited;
     },
   };
