@@ -1,0 +1,198 @@
+import { NO_SECRET_MESSAGE, type SecretBox } from './secret-box.ts';
+import type { ClusterMetadata, DatabaseMeta, Privilege, RetentionPolicyMeta, UserMeta } from './cluster-metadata.ts';
+import type { MetadataOperation } from './metadata-operations.ts';
+
+const HOUR = 3600;
+const PRIVILEGE_BITS = { NONE: 0, READ: 1, WRITE: 2, ALL: 3 } as const;
+const PRIVILEGE_BY_BITS: Record<number, Privilege | undefined> = { 1: 'READ', 2: 'WRITE', 3: 'ALL' };
+const DAY = 24 * HOUR;
+
+/** What applying one operation did: the new document, or InfluxDB's error text. */
+export type OperationResult = { ok: true; metadata: ClusterMetadata; changed: boolean } | { ok: false; error: string };
+
+/** InfluxQL's default shard group duration for a retention policy duration (seconds; 0 = INF). */
+export function defaultShardGroupDuration(duration: number): number {
+  if (duration === 0) return 7 * DAY;
+  if (duration < 2 * DAY) return HOUR;
+  if (duration < 180 * DAY) return DAY;
+  return 7 * DAY;
+}
+
+/** The name InfluxDB gives a database's first retention policy. */
+export const AUTOGEN = 'autogen';
+
+/** influxd raises a shard group duration below 1h to 1h; 0 (or none) means the default. */
+function shardGroupDurationFor(duration: number, requested: number | undefined): number {
+  if (requested === undefined || requested === 0) return defaultShardGroupDuration(duration);
+  return Math.max(requested, HOUR);
+}
+
+function checkDurations(duration: number, shardGroupDuration: number): string | undefined {
+  if (duration !== 0 && duration < HOUR) return 'retention policy duration must be at least 1h0m0s';
+  if (duration !== 0 && shardGroupDuration > duration) return 'retention policy duration must be greater than the shard duration';
+  return undefined;
+}
+
+function sameRetentionPolicy(a: RetentionPolicyMeta, b: RetentionPolicyMeta): boolean {
+  return a.duration === b.duration && a.shardGroupDuration === b.shardGroupDuration && a.replicaN === b.replicaN;
+}
+
+/**
+ * Applies one operation to a document with InfluxDB 1.x semantics: the same
+ * idempotency (creating what exists identically is not an error, dropping
+ * what is missing mostly is not) and the same error texts. Never mutates its
+ * input. User operations need a SecretBox to seal passwords.
+ */
+export function applyOperation(metadata: ClusterMetadata, operation: MetadataOperation, secrets: SecretBox | undefined): OperationResult {
+  const next = structuredClone(metadata);
+  const error = mutate(next, operation, secrets);
+  if (error !== undefined) return { ok: false, error };
+  return { ok: true, metadata: next, changed: JSON.stringify(next) !== JSON.stringify(metadata) };
+}
+
+function mutate(doc: ClusterMetadata, op: MetadataOperation, secrets: SecretBox | undefined): string | undefined {
+  switch (op.op) {
+    case 'createDatabase': {
+      const spec = op.retentionPolicy;
+      const name = spec?.name ?? AUTOGEN;
+      const duration = spec?.duration ?? 0;
+      const policy: RetentionPolicyMeta = {
+        name,
+        duration,
+        shardGroupDuration: shardGroupDurationFor(duration, spec?.shardGroupDuration),
+        replicaN: spec?.replicaN ?? doc.settings.replicationFactor,
+      };
+      const invalid = checkDurations(policy.duration, policy.shardGroupDuration);
+      if (invalid) return invalid;
+      const existing = doc.databases[op.name];
+      if (existing) {
+        if (!spec) return undefined;
+        const current = existing.retentionPolicies[name];
+        if (!current || !sameRetentionPolicy(current, policy) || existing.defaultRetentionPolicy !== name) return 'retention policy conflicts with an existing policy';
+        return undefined;
+      }
+      doc.databases[op.name] = { retentionPolicies: { [name]: policy }, defaultRetentionPolicy: name, continuousQueries: {} };
+      return undefined;
+    }
+    case 'dropDatabase': {
+      delete doc.databases[op.name];
+      for (const user of Object.values(doc.users)) delete user.privileges[op.name];
+      return undefined;
+    }
+    case 'createRetentionPolicy': {
+      const db = doc.databases[op.database];
+      if (!db) return `database not found: ${op.database}`;
+      const policy: RetentionPolicyMeta = {
+        name: op.name,
+        duration: op.duration,
+        shardGroupDuration: shardGroupDurationFor(op.duration, op.shardGroupDuration),
+        replicaN: op.replicaN,
+      };
+      const invalid = checkDurations(policy.duration, policy.shardGroupDuration);
+      if (invalid) return invalid;
+      const existing = db.retentionPolicies[op.name];
+      if (existing) {
+        if (!sameRetentionPolicy(existing, policy)) return 'retention policy already exists';
+        if (op.makeDefault && db.defaultRetentionPolicy !== op.name) return 'retention policy conflicts with an existing policy';
+        return undefined;
+      }
+      db.retentionPolicies[op.name] = policy;
+      if (op.makeDefault) db.defaultRetentionPolicy = op.name;
+      return undefined;
+    }
+    case 'alterRetentionPolicy': {
+      const db = doc.databases[op.database];
+      if (!db) return `database not found: ${op.database}`;
+      const policy = db.retentionPolicies[op.name];
+      if (!policy) return `retention policy not found: ${op.name}`;
+      const updated: RetentionPolicyMeta = {
+        ...policy,
+        ...(op.duration !== undefined ? { duration: op.duration } : {}),
+        ...(op.replicaN !== undefined ? { replicaN: op.replicaN } : {}),
+        ...(op.shardGroupDuration !== undefined ? { shardGroupDuration: shardGroupDurationFor(op.duration ?? policy.duration, op.shardGroupDuration) } : {}),
+      };
+      const invalid = checkDurations(updated.duration, updated.shardGroupDuration);
+      if (invalid) return invalid;
+      db.retentionPolicies[op.name] = updated;
+      if (op.makeDefault) db.defaultRetentionPolicy = op.name;
+      return undefined;
+    }
+    case 'dropRetentionPolicy': {
+      // influxd: dropping a missing policy, even of a missing database, succeeds.
+      const db = doc.databases[op.database];
+      if (!db) return undefined;
+      delete db.retentionPolicies[op.name];
+      if (db.defaultRetentionPolicy === op.name) db.defaultRetentionPolicy = null;
+      return undefined;
+    }
+    case 'createContinuousQuery': {
+      const db = doc.databases[op.database];
+      if (!db) return `database not found: ${op.database}`;
+      const existing = db.continuousQueries[op.name];
+      if (existing && existing.query !== op.query) return 'continuous query already exists';
+      db.continuousQueries[op.name] = { name: op.name, query: op.query };
+      return undefined;
+    }
+    case 'dropContinuousQuery': {
+      // influxd: dropping a missing continuous query, even of a missing database, succeeds.
+      delete doc.databases[op.database]?.continuousQueries[op.name];
+      return undefined;
+    }
+    default:
+      return mutateUsers(doc, op, secrets);
+  }
+}
+
+function mutateUsers(doc: ClusterMetadata, op: MetadataOperation, secrets: SecretBox | undefined): string | undefined {
+  if (!secrets) return NO_SECRET_MESSAGE;
+  const userOf = (name: string): UserMeta | undefined => doc.users[name];
+  switch (op.op) {
+    case 'createUser': {
+      const existing = userOf(op.name);
+      if (existing) {
+        const same = existing.admin === op.admin && secrets.open(existing.password) === op.password;
+        return same ? undefined : 'user already exists';
+      }
+      doc.users[op.name] = { name: op.name, admin: op.admin, privileges: {}, password: secrets.seal(op.password) };
+      return undefined;
+    }
+    case 'dropUser': {
+      if (!userOf(op.name)) return 'user not found';
+      delete doc.users[op.name];
+      return undefined;
+    }
+    case 'setPassword': {
+      const user = userOf(op.name);
+      if (!user) return 'user not found';
+      if (secrets.open(user.password) !== op.password) user.password = secrets.seal(op.password);
+      return undefined;
+    }
+    case 'grant':
+    case 'revoke': {
+      const user = userOf(op.user);
+      if (!user) return 'user not found';
+      if (op.op === 'grant' && !doc.databases[op.database]) return `database not found: ${op.database}`;
+      // Privileges are bit sets as in influxd: READ=1, WRITE=2, ALL=3; GRANT sets, REVOKE clears bits.
+      const held = PRIVILEGE_BITS[user.privileges[op.database] ?? 'NONE'];
+      const bits = op.op === 'grant' ? PRIVILEGE_BITS[op.privilege] : held & ~PRIVILEGE_BITS[op.privilege];
+      const privilege = PRIVILEGE_BY_BITS[bits];
+      if (privilege) user.privileges[op.database] = privilege;
+      else delete user.privileges[op.database];
+      return undefined;
+    }
+    case 'grantAdmin':
+    case 'revokeAdmin': {
+      const user = userOf(op.user);
+      if (!user) return 'user not found';
+      user.admin = op.op === 'grantAdmin';
+      return undefined;
+    }
+    default:
+      return `unsupported metadata operation: ${JSON.stringify(op)}`;
+  }
+}
+
+/** The default retention policy of a database, if it has one. */
+export function defaultRetentionPolicyOf(db: DatabaseMeta): RetentionPolicyMeta | undefined {
+  return db.defaultRetentionPolicy === null ? undefined : db.retentionPolicies[db.defaultRetentionPolicy];
+}

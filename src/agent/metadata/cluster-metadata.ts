@@ -1,0 +1,60 @@
+/**
+ * The cluster metadata document: the desired state of every influxd in the
+ * cluster, versioned by the manager (DESIGN.md "Cluster metadata"). Names are
+ * InfluxDB's own (case-sensitive). Durations are whole seconds; 0 means
+ * infinite (InfluxQL `INF`).
+ */
+export interface ClusterMetadata {
+  /** Format of this document, for later migrations. */
+  format: 1;
+  databases: Record<string, DatabaseMeta>;
+  users: Record<string, UserMeta>;
+  settings: ClusterSettings;
+}
+
+export interface DatabaseMeta {
+  retentionPolicies: Record<string, RetentionPolicyMeta>;
+  /** Name of the default retention policy; null when the database has none. */
+  defaultRetentionPolicy: string | null;
+  continuousQueries: Record<string, ContinuousQueryMeta>;
+}
+
+export interface RetentionPolicyMeta {
+  name: string;
+  /** Seconds; 0 = infinite. */
+  duration: number;
+  /** Seconds. */
+  shardGroupDuration: number;
+  replicaN: number;
+}
+
+export interface ContinuousQueryMeta {
+  name: string;
+  /** The whole `CREATE CONTINUOUS QUERY ...` statement as the client sent it. */
+  query: string;
+}
+
+export type Privilege = 'READ' | 'WRITE' | 'ALL';
+
+export interface UserMeta {
+  name: string;
+  admin: boolean;
+  /** Per-database privileges (InfluxDB's `NO PRIVILEGES` is simply absent). */
+  privileges: Record<string, Privilege>;
+  /** The password, AES-256-GCM encrypted with the cluster secret (see secret-box.ts); never plaintext. */
+  password: string;
+}
+
+export interface ClusterSettings {
+  /** Replication factor for databases created without `REPLICATION n`. */
+  replicationFactor: number;
+  /** Node names that hold data (placement members). */
+  dataMembers: string[];
+  /** Measurement pins: `db\u0000measurement` → the source unit it follows (SELECT ... INTO). */
+  pins: Record<string, string>;
+}
+
+/** A document with no databases, users or members. */
+export function emptyMetadata(replicationFactor = 2): ClusterMetadata {
+  return { format: 1, databases: {}, users: {}, settings: { replicationFactor, dataMembers: [], pins: {} } };
+}

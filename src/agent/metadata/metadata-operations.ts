@@ -1,0 +1,31 @@
+import type { Privilege } from './cluster-metadata.ts';
+
+/**
+ * A change to the cluster metadata: what one InfluxQL DDL statement means.
+ * Durations are whole seconds (0 = INF); undefined means "InfluxQL's default".
+ */
+export type MetadataOperation =
+  | {
+      op: 'createDatabase';
+      name: string;
+      /** `WITH ...` clause: the database's first (default) retention policy. */
+      retentionPolicy?: { name?: string; duration?: number; shardGroupDuration?: number; replicaN?: number };
+    }
+  | { op: 'dropDatabase'; name: string }
+  | { op: 'createRetentionPolicy'; database: string; name: string; duration: number; replicaN: number; shardGroupDuration?: number; makeDefault: boolean }
+  | { op: 'alterRetentionPolicy'; database: string; name: string; duration?: number; replicaN?: number; shardGroupDuration?: number; makeDefault: boolean }
+  | { op: 'dropRetentionPolicy'; database: string; name: string }
+  | { op: 'createUser'; name: string; password: string; admin: boolean }
+  | { op: 'dropUser'; name: string }
+  | { op: 'setPassword'; name: string; password: string }
+  /** `GRANT READ|WRITE|ALL ON db TO user`. */
+  | { op: 'grant'; user: string; database: string; privilege: Privilege }
+  /** `GRANT ALL PRIVILEGES TO user` (admin). */
+  | { op: 'grantAdmin'; user: string }
+  | { op: 'revoke'; user: string; database: string; privilege: Privilege }
+  | { op: 'revokeAdmin'; user: string }
+  /** `query` is the whole CREATE CONTINUOUS QUERY statement. */
+  | { op: 'createContinuousQuery'; database: string; name: string; query: string }
+  | { op: 'dropContinuousQuery'; database: string; name: string };
+
+export type MetadataOperationName = MetadataOperation['op'];
