@@ -1,5 +1,5 @@
 import { clusterSetting, logFormatSetting, logLevelSetting, managerEndpointsSetting } from '../shared/config/common-settings.ts';
-import { hostPortSetting, integerSetting, secondsSetting, switchSetting, textSetting, urlSetting, type HostPort } from '../shared/config/parsers.ts';
+import { choiceSetting, hostPortSetting, integerSetting, secondsSetting, switchSetting, textSetting, urlSetting, type HostPort } from '../shared/config/parsers.ts';
 import type { ResolvedSettings, Setting } from '../shared/config/setting.ts';
 
 /** An optional host:port (no default). */
@@ -48,6 +48,28 @@ export const agentSettings = {
   dataDir: textSetting({ name: 'data-dir', env: 'CFLUX_DATA_DIR', description: 'agent state directory', defaultValue: './cflux-data', maxLength: 4096 }),
   /** Default replication factor of databases created through the proxy. */
   replicationFactor: integerSetting({ name: 'replication-factor', env: 'CFLUX_REPLICATION_FACTOR', description: 'default replication factor', defaultValue: 2, min: 1, max: 16 }),
+  /** DDL made directly on influxd: pushed to the cluster, or undone. */
+  localChanges: choiceSetting({
+    name: 'local-changes',
+    env: 'CFLUX_LOCAL_CHANGES',
+    description: 'DDL made directly on influxd: push it to the cluster, or revert it',
+    choices: ['push', 'revert'] as const,
+    defaultValue: 'push',
+  }),
+  /** How often influxd is compared with the last applied metadata. */
+  driftInterval: secondsSetting({ name: 'drift-interval', env: 'CFLUX_DRIFT_INTERVAL', description: 'period of the local drift check', defaultSeconds: 10, min: 0.1, max: 86_400 }),
+  /** File holding the cluster secret (else CFLUX_SECRET); encrypts user passwords in the metadata. */
+  secretFile: optionalText({ name: 'secret-file', env: 'CFLUX_SECRET_FILE', description: 'file holding the cluster secret', maxLength: 4096, defaultLabel: 'CFLUX_SECRET' }),
+  /** Largest request body the proxy accepts. */
+  maxBodySize: integerSetting({
+    name: 'max-body-size',
+    env: 'CFLUX_MAX_BODY_SIZE',
+    description: 'largest proxy request body in bytes',
+    defaultValue: 25 * 1000 * 1000,
+    min: 1024,
+    max: 1024 * 1024 * 1024,
+    unit: 'bytes',
+  }),
   /** Register, check influxd, print the registration, deregister, exit. */
   once: switchSetting({ name: 'once', env: 'CFLUX_ONCE', description: 'register once, print the registration as JSON, deregister and exit' }),
   logLevel: logLevelSetting,

@@ -14,6 +14,14 @@ import { LocalInfluxd } from './influxd/local-influxd.ts';
 import { LoadStatsCollector } from './membership/load-stats.ts';
 import { ManagerMembershipApi, type RegisteredNode, type RegistrationBody } from './membership/membership-api.ts';
 import { MembershipLoop } from './membership/membership-loop.ts';
+import { InfluxdQueryClient } from './influxd/influxd-query-client.ts';
+import { AppliedStateStore } from './metadata/applied-state-store.ts';
+import { ManagerMetadataApi } from './metadata/metadata-api.ts';
+import { MetadataMirror } from './metadata/metadata-mirror.ts';
+import type { SecretBox } from './metadata/secret-box.ts';
+import { DdlQueryHandler } from './proxy/ddl-query-handler.ts';
+import { LocalPassthrough } from './proxy/local-passthrough.ts';
+import { ProxyServer } from './proxy/proxy-server.ts';
 
 /** Attempts per manager call (DESIGN.md: 5, with exponential backoff and jitter). */
 const MANAGER_ATTEMPTS = 5;
@@ -29,11 +37,21 @@ export class Agent {
   readonly #stats = new LoadStatsCollector();
   readonly #stop = new AbortController();
   readonly #env: Record<string, string | undefined>;
+  readonly #mirror: MetadataMirror;
+  readonly #passthrough: LocalPassthrough;
+  readonly #proxy: ProxyServer;
+  #proxyAddress: string | undefined;
   #http: JsonServer | undefined;
   #loops: Promise<unknown> | undefined;
   #stopping: Promise<void> | undefined;
 
-  constructor(options: AgentOptions, credentials: InfluxdCredentials | undefined, logger: Logger, env: Record<string, string | undefined> = process.env) {
+  constructor(
+    options: AgentOptions,
+    credentials: InfluxdCredentials | undefined,
+    logger: Logger,
+    env: Record<string, string | undefined> = process.env,
+    secrets: SecretBox | undefined = undefined,
+  ) {
     this.options = options;
     this.#env = env;
     this.#logger = logger.child({ component: 'agent' });
@@ -59,6 +77,35 @@ export class Agent {
       heartbeatIntervalMs: options.heartbeatInterval,
       events: this.#metrics,
     });
+    this.#mirror = new MetadataMirror({
+      cluster: options.cluster,
+      api: new ManagerMetadataApi(client),
+      influxd: new InfluxdQueryClient(options.influxdUrl, credentials),
+      store: new AppliedStateStore(options.dataDir),
+      secrets,
+      logger: logger.child({ component: 'metadata' }),
+      localChanges: options.localChanges,
+      driftIntervalMs: options.driftInterval,
+      replicationFactor: options.replicationFactor,
+    });
+    this.#passthrough = new LocalPassthrough(options.influxdUrl);
+    this.#proxy = new ProxyServer({
+      listen: options.listen,
+      maxBodyBytes: options.maxBodySize,
+      queries: new DdlQueryHandler(this.#mirror, this.#passthrough, logger.child({ component: 'proxy' })),
+      influxd: this.#passthrough,
+      logger: logger.child({ component: 'proxy' }),
+    });
+  }
+
+  /** The metadata mirror (tests read its applied version). */
+  get mirror(): MetadataMirror {
+    return this.#mirror;
+  }
+
+  /** Where the InfluxDB-compatible proxy listens, after start. */
+  get proxyAddress(): string | undefined {
+    return this.#proxyAddress;
   }
 
   get state(): AgentState {
@@ -83,12 +130,24 @@ export class Agent {
   /** Opens the peer port and starts the loops; returns at once (the loops run until stop()). */
   async start(): Promise<void> {
     this.#http = await startAgentHttp({ listen: this.options.peerListen, logger: this.#logger, metrics: this.#metrics, readiness: () => this.readiness() });
-    this.#logger.info({ peerListen: this.peerAddress, cluster: this.options.cluster, managers: this.options.manager, influxd: this.options.influxdUrl }, 'agent listening');
+    this.#proxyAddress = formatHostPort(await this.#proxy.start());
+    this.#logger.info({ peerListen: this.peerAddress, proxyListen: this.#proxyAddress, cluster: this.options.cluster, managers: this.options.manager, influxd: this.options.influxdUrl }, 'agent listening');
     const signal = this.#stop.signal;
     this.#loops = Promise.all([
       this.#monitor.run(signal),
       this.#membership.run(signal).catch((err: unknown) => this.#logger.error({ err }, 'membership loop failed')),
+      this.#runMirror(signal).catch((err: unknown) => this.#logger.error({ err }, 'metadata mirror failed')),
     ]);
+  }
+
+  async #runMirror(signal: AbortSignal): Promise<void> {
+    try {
+      await this.#monitor.waitUntilReachable(signal);
+    } catch {
+      return; // stopped before influxd answered
+    }
+    await this.#mirror.load();
+    await this.#mirror.run(signal);
   }
 
   /**
@@ -112,6 +171,8 @@ export class Agent {
       this.#stop.abort();
       await this.#loops;
       await this.#membership.deregister(this.options.shutdownTimeout);
+      await this.#proxy.close();
+      await this.#passthrough.close();
       await this.#http?.close(1000);
       this.lifecycle.set('stopped');
     })();
@@ -126,7 +187,7 @@ export class Agent {
       hostname: host.hostname,
       ip: host.ips,
       'bind-address': resolveAdvertisedAddress(this.options.advertiseAddress, host.ips, { ...this.options.peerListen, port: peerPort }),
-      'proxy-address': resolveAdvertisedAddress(undefined, host.ips, this.options.listen),
+      'proxy-address': resolveAdvertisedAddress(undefined, host.ips, this.#proxyAddress ? { ...this.options.listen, port: Number(this.#proxyAddress.split(':').pop()) } : this.options.listen),
       version: influxdVersion,
       stats: { ...(await this.#stats.latest()), cfluxVersion: CFLUX_VERSION },
     };

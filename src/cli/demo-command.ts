@@ -43,8 +43,14 @@ export function demoCommand(): Command {
       ),
     );
     process.stdout.write('\ninfluxd servers:\n');
-    cluster.influxds.forEach((influxd, i) => process.stdout.write(`  influx-${i}  ${influxd.url}  (agent ${cluster.agents[i]!.peerAddress}: /readyz /metrics)\n`));
-    process.stdout.write(`\nTry: npx cflux nodes --manager ${manager.url}    curl ${manager.url}/nodes\nCtrl-C stops everything.\n`);
+    cluster.influxds.forEach((influxd, i) =>
+      process.stdout.write(`  influx-${i}  ${influxd.url}  proxy http://${cluster.agents[i]!.proxyAddress}  (agent ${cluster.agents[i]!.peerAddress}: /readyz /metrics)\n`),
+    );
+    const proxy = cluster.agents[0]!.proxyAddress!;
+    process.stdout.write(
+      `\nTry: influx -host ${proxy.split(':')[0]} -port ${proxy.split(':')[1]} -execute 'CREATE DATABASE demo'   (every influxd gets it)\n` +
+        `     npx cflux meta get --manager ${manager.url}    npx cflux nodes --manager ${manager.url}\nCtrl-C stops everything.\n`,
+    );
   });
   return command;
 }

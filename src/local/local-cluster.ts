@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { Logger } from '../shared/logging.ts';
+import { SecretBox } from '../agent/metadata/secret-box.ts';
 import { resolveSettings } from '../shared/config/setting.ts';
 import { Agent } from '../agent/agent.ts';
 import { agentSettings } from '../agent/agent-settings.ts';
@@ -28,6 +31,8 @@ export class LocalCluster {
   readonly influxds: InfluxdServer[] = [];
   readonly agents: Agent[] = [];
   #stopping: Promise<void> | undefined;
+  /** One random cluster secret for the demo's agents, so user statements work. */
+  readonly #secrets = new SecretBox(randomBytes(24).toString('base64'));
 
   constructor(options: LocalClusterOptions) {
     this.options = options;
@@ -49,8 +54,11 @@ export class LocalCluster {
         listen: '127.0.0.1:0',
         peerListen: '127.0.0.1:0',
         heartbeatInterval: String(this.options.heartbeatIntervalMs / 1000),
+        // Agent state next to its influxd's data, so it goes away with the demo's temp dirs.
+        dataDir: join(influxd.dir, 'agent'),
+        driftInterval: '2',
       };
-      const agent = new Agent(resolveSettings(agentSettings, { flags, env: {}, file: {} }), undefined, logger.child({ node: `influx-${index}` }), {});
+      const agent = new Agent(resolveSettings(agentSettings, { flags, env: {}, file: {} }), undefined, logger.child({ node: `influx-${index}` }), {}, this.#secrets);
       this.agents.push(agent);
       await agent.start();
     }

@@ -1,0 +1,229 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay } from '../../shared/backoff.ts';
+import { messageOf } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logging.ts';
+import type { InfluxdQueryClient } from '../influxd/influxd-query-client.ts';
+import { applyOperation } from './apply-operation.ts';
+import { initialAppliedState, type AppliedState, type AppliedStateStore } from './applied-state-store.ts';
+import type { ClusterMetadata } from './cluster-metadata.ts';
+import { detectDrift } from './drift-detection.ts';
+import { readLocalSnapshot } from './local-snapshot.ts';
+import type { MetadataApi, VersionedDocument } from './metadata-api.ts';
+import type { MetadataOperation } from './metadata-operations.ts';
+import { MetadataReconciler } from './metadata-reconciler.ts';
+import type { SecretBox } from './secret-box.ts';
+
+export type LocalChangesMode = 'push' | 'revert';
+
+export interface MetadataMirrorOptions {
+  cluster: string;
+  api: MetadataApi;
+  influxd: InfluxdQueryClient;
+  store: AppliedStateStore;
+  secrets: SecretBox | undefined;
+  logger: Logger;
+  localChanges: LocalChangesMode;
+  driftIntervalMs: number;
+  replicationFactor: number;
+  /** Seconds a metadata long-poll waits at the manager. */
+  pollWaitSeconds?: number;
+}
+
+/** How often a CAS write is retried after losing the race to another writer. */
+const MAX_CAS_ATTEMPTS = 25;
+
+/** One statement's outcome: ok, or InfluxDB's error text. */
+export type OperationOutcome = { ok: true } | { ok: false; error: string };
+
+/**
+ * Keeps the local influxd equal to the cluster metadata: long-polls the
+ * manager, reconciles on every new version, turns DDL from the proxy into
+ * CAS writes, finds DDL made directly on influxd (push or revert), and heals
+ * a manager that lost its state by pushing the last applied document.
+ * Everything that touches influxd runs one at a time.
+ */
+export class MetadataMirror {
+  readonly #options: MetadataMirrorOptions;
+  readonly #reconciler: MetadataReconciler;
+  readonly #logger: Logger;
+  #state: AppliedState;
+  /** The newest document seen from the manager (CAS base). */
+  #latest: VersionedDocument | undefined;
+  #chain: Promise<unknown> = Promise.resolve();
+  readonly #warnedUsers = new Set<string>();
+
+  constructor(options: MetadataMirrorOptions) {
+    this.#options = options;
+    this.#logger = options.logger;
+    this.#state = initialAppliedState(options.cluster, options.replicationFactor);
+    this.#reconciler = new MetadataReconciler({ influxd: options.influxd, logger: options.logger, secrets: options.secrets, dropUnmanagedUsers: options.localChanges === 'revert' });
+  }
+
+  /** The version last applied to the local influxd. */
+  get appliedVersion(): number {
+    return this.#state.version;
+  }
+
+  get appliedMetadata(): ClusterMetadata {
+    return this.#state.metadata;
+  }
+
+  /** Loads the last applied state from --data-dir. */
+  async load(): Promise<void> {
+    this.#state = (await this.#options.store.load(this.#options.cluster)) ?? this.#state;
+    this.#logger.info({ version: this.#state.version }, 'last applied metadata loaded');
+  }
+
+  /** Polls and checks for drift until aborted; an unreachable manager only delays things. */
+  async run(signal: AbortSignal): Promise<void> {
+    await Promise.all([this.#pollLoop(signal), this.#driftLoop(signal)]);
+  }
+
+  /**
+   * Applies DDL operations to the cluster (CAS write, retried on conflict
+   * with the newest document), then to the local influxd, before answering.
+   * Stops at the first operation InfluxDB would refuse. Throws when the
+   * manager cannot be reached (nothing was written then).
+   */
+  async applyOperations(operations: MetadataOperation[], signal?: AbortSignal): Promise<OperationOutcome[]> {
+    return this.#exclusive(async () => {
+      const { outcomes, written } = await this.#writeToCluster(operations, signal);
+      if (written) await this.#reconcileTo(written.version, written.metadata!);
+      return outcomes;
+    });
+  }
+
+  /**
+   * The CAS loop. Proxy DDL stops at the first refused operation (InfluxQL
+   * semantics); pushed drift applies each operation on its own.
+   */
+  async #writeToCluster(operations: MetadataOperation[], signal?: AbortSignal, stopAtFirstError = true): Promise<{ outcomes: OperationOutcome[]; written?: VersionedDocument }> {
+    let base = this.#latest ?? { version: this.#state.version, metadata: this.#state.metadata };
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      let doc = base.metadata ?? this.#state.metadata;
+      const outcomes: OperationOutcome[] = [];
+      let changed = false;
+      for (const operation of operations) {
+        const result = applyOperation(doc, operation, this.#options.secrets);
+        if (!result.ok) {
+          outcomes.push({ ok: false, error: result.error });
+          if (stopAtFirstError) break;
+          continue;
+        }
+        outcomes.push({ ok: true });
+        changed ||= result.changed;
+        doc = result.metadata;
+      }
+      if (!changed && base.metadata !== null) return { outcomes };
+      const reply = await this.#options.api.write(this.#options.cluster, base.version, doc, signal);
+      if (reply.ok) {
+        this.#latest = { version: reply.version, metadata: doc };
+        return { outcomes, written: this.#latest };
+      }
+      base = reply.current;
+      this.#latest = base;
+      this.#logger.debug({ version: base.version, attempt }, 'metadata write lost a race; re-applying on the newest version');
+    }
+    throw new Error(`metadata write lost ${MAX_CAS_ATTEMPTS} races in a row; try again`);
+  }
+
+  async #pollLoop(signal: AbortSignal): Promise<void> {
+    const wait = this.#options.pollWaitSeconds ?? 60;
+    for (let failures = 0; !signal.aborted; ) {
+      try {
+        const known = this.#latest?.version ?? this.#state.version;
+        const document = await this.#options.api.poll(this.#options.cluster, known, wait, signal);
+        failures = 0;
+        if (document) await this.#exclusive(() => this.#onClusterDocument(document));
+      } catch (err) {
+        if (signal.aborted) return;
+        const delay = backoffDelay(failures++, { baseMs: 500, capMs: 10_000 });
+        this.#logger.warn({ reason: messageOf(err), retryInMs: delay }, 'metadata poll failed; serving with the last applied metadata');
+        await sleep(delay, undefined, { signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  async #onClusterDocument(document: VersionedDocument): Promise<void> {
+    this.#latest = document;
+    const behind = document.version < this.#state.version || (document.metadata === null && this.#state.version > 0);
+    if (behind) {
+      if (document.metadata !== null && JSON.stringify(document.metadata) === JSON.stringify(this.#state.metadata)) {
+        this.#state = { ...this.#state, version: document.version };
+        await this.#options.store.save(this.#state);
+        return;
+      }
+      // The manager lost its state (memory store restarted): give it ours back.
+      this.#logger.warn({ managerVersion: document.version, appliedVersion: this.#state.version }, 'manager is behind this agent; pushing the last applied metadata');
+      const reply = await this.#options.api.write(this.#options.cluster, document.version, this.#state.metadata);
+      if (reply.ok) {
+        this.#latest = { version: reply.version, metadata: this.#state.metadata };
+        this.#state = { ...this.#state, version: reply.version };
+        await this.#options.store.save(this.#state);
+        return;
+      }
+      this.#latest = reply.current;
+      if (reply.current.metadata === null) return;
+      document = reply.current;
+    }
+    if (document.metadata === null || document.version === this.#state.version) return;
+    await this.#reconcileTo(document.version, document.metadata);
+  }
+
+  async #reconcileTo(version: number, metadata: ClusterMetadata, full = false): Promise<void> {
+    const outcome = await this.#reconciler.reconcile(this.#state, version, metadata, ...(full ? (['all'] as const) : []));
+    this.#state = outcome.state;
+    await this.#options.store.save(this.#state);
+  }
+
+  async #driftLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.#exclusive(() => this.checkDrift());
+      } catch (err) {
+        if (!signal.aborted) this.#logger.warn({ reason: messageOf(err) }, 'drift check failed');
+      }
+      await sleep(this.#options.driftIntervalMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Three-way check: last applied vs influxd now vs cluster. Local DDL is
+   * pushed to the cluster (push) or undone (revert). Exposed for tests.
+   */
+  async checkDrift(): Promise<void> {
+    const local = await readLocalSnapshot(this.#options.influxd, 'all');
+    const drift = detectDrift(local, this.#state.metadata, this.#state.record);
+    for (const user of drift.unmirrorableUsers) {
+      if (this.#warnedUsers.has(user)) continue;
+      this.#warnedUsers.add(user);
+      this.#logger.warn(
+        { user, mode: this.#options.localChanges },
+        this.#options.localChanges === 'push'
+          ? 'user created directly on influxd cannot be mirrored (its password cannot be read); create it through the proxy'
+          : 'user created directly on influxd will be dropped (--local-changes=revert)',
+      );
+    }
+    if (drift.localLooksWiped) this.#logger.warn({ version: this.#state.version }, 'influxd holds no metadata (new data dir?); restoring the cluster metadata');
+    const mustRevert = this.#options.localChanges === 'revert' && (drift.operations.length > 0 || drift.unmirrorableUsers.length > 0);
+    if (drift.operations.length > 0 && this.#options.localChanges === 'push') {
+      this.#logger.info({ operations: drift.operations.map((op) => op.op) }, 'pushing DDL made directly on influxd to the cluster');
+      const { written, outcomes } = await this.#writeToCluster(drift.operations, undefined, false);
+      const refused = outcomes.flatMap((outcome, i) => (outcome.ok ? [] : [{ op: drift.operations[i]!.op, error: outcome.error }]));
+      if (refused.length > 0) this.#logger.warn({ refused }, 'the cluster refused some DDL made directly on influxd; it will be undone');
+      const target = written ?? this.#latest;
+      if (target?.metadata) return this.#reconcileTo(target.version, target.metadata, true);
+      return this.#reconcileTo(this.#state.version, this.#state.metadata, true);
+    }
+    if (mustRevert || drift.localLooksWiped) {
+      const target = this.#latest?.metadata ?? this.#state.metadata;
+      await this.#reconcileTo(this.#latest?.version ?? this.#state.version, target, true);
+    }
+  }
+
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#chain.then(work);
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,97 @@
+import type { Logger } from '../../shared/logging.ts';
+import { redactPasswords, type InfluxdQueryClient } from '../influxd/influxd-query-client.ts';
+import type { AppliedState } from './applied-state-store.ts';
+import type { ClusterMetadata } from './cluster-metadata.ts';
+import { readLocalSnapshot, type LocalSnapshot, type SnapshotScope } from './local-snapshot.ts';
+import { planReconcile, type AppliedRecord, type PlannedStatement } from './reconcile-plan.ts';
+import type { SecretBox } from './secret-box.ts';
+
+export interface ReconcileOutcome {
+  state: AppliedState;
+  applied: number;
+  /** Statements still needed after applying (influxd refused or changed something meanwhile). */
+  remaining: number;
+}
+
+/**
+ * Brings the local influxd to a cluster metadata document: reads what is
+ * needed (SHOW ...), plans, applies one statement per request, reads back and
+ * records what it did (sealed passwords, influxd's text of each CQ).
+ */
+export class MetadataReconciler {
+  readonly #influxd: InfluxdQueryClient;
+  readonly #logger: Logger;
+  readonly #secrets: SecretBox | undefined;
+  readonly #dropUnmanagedUsers: boolean;
+
+  constructor(options: { influxd: InfluxdQueryClient; logger: Logger; secrets: SecretBox | undefined; dropUnmanagedUsers: boolean }) {
+    this.#influxd = options.influxd;
+    this.#logger = options.logger;
+    this.#secrets = options.secrets;
+    this.#dropUnmanagedUsers = options.dropUnmanagedUsers;
+  }
+
+  /**
+   * Applies `desired` (version `version`) on top of `previous`. With a scope
+   * other than 'all', only databases and users that differ between the two
+   * documents are read in detail (fast path for one DDL change).
+   */
+  async reconcile(previous: AppliedState, version: number, desired: ClusterMetadata, scope: SnapshotScope = changedScope(previous.metadata, desired)): Promise<ReconcileOutcome> {
+    const local = await readLocalSnapshot(this.#influxd, scope);
+    const plan = planReconcile(desired, local, previous.record, { dropUnmanagedUsers: this.#dropUnmanagedUsers, secrets: this.#secrets });
+    let applied = 0;
+    const passwordsSet = new Set<string>();
+    for (const statement of plan) {
+      const result = await this.#influxd.run(statement.text);
+      if (result.error) {
+        this.#logger.warn({ statement: shown(statement), error: result.error }, 'influxd refused a reconcile statement');
+        continue;
+      }
+      applied++;
+      if (statement.passwordFor !== undefined) passwordsSet.add(statement.passwordFor);
+      this.#logger.debug({ statement: shown(statement) }, 'applied');
+    }
+    const after = await readLocalSnapshot(this.#influxd, scope);
+    const record = recordAfter(desired, after, previous.record, passwordsSet);
+    const remaining = planReconcile(desired, after, record, { dropUnmanagedUsers: this.#dropUnmanagedUsers, secrets: this.#secrets });
+    if (remaining.length > 0) this.#logger.warn({ version, remaining: remaining.map(shown) }, 'influxd did not converge to the cluster metadata; will retry');
+    if (applied > 0) this.#logger.info({ version, statements: applied }, 'influxd reconciled to cluster metadata');
+    return { state: { cluster: previous.cluster, version, metadata: desired, record }, applied, remaining: remaining.length };
+  }
+}
+
+function shown(statement: PlannedStatement): string {
+  return statement.sensitive ? redactPasswords(statement.text) : statement.text;
+}
+
+/** What the agent must remember after applying `desired`. */
+function recordAfter(desired: ClusterMetadata, after: LocalSnapshot, previous: AppliedRecord, passwordsSet: Set<string>): AppliedRecord {
+  const passwords: Record<string, string> = {};
+  for (const [name, user] of Object.entries(desired.users)) {
+    const current = passwordsSet.has(name) ? user.password : previous.passwords[name];
+    if (current !== undefined) passwords[name] = current;
+  }
+  const continuousQueries: AppliedRecord['continuousQueries'] = {};
+  for (const [database, db] of Object.entries(desired.databases)) {
+    for (const [name, cq] of Object.entries(db.continuousQueries)) {
+      const normalized = after.databases[database]?.continuousQueries[name];
+      if (normalized !== undefined) (continuousQueries[database] ??= {})[name] = { source: cq.query, normalized };
+    }
+  }
+  return { passwords, continuousQueries, managedUsers: Object.keys(desired.users) };
+}
+
+/** Databases and users whose definitions differ between two documents (what a change touched). */
+export function changedScope(before: ClusterMetadata, after: ClusterMetadata): SnapshotScope {
+  const databases = new Set<string>();
+  const users = new Set<string>();
+  for (const name of new Set([...Object.keys(before.databases), ...Object.keys(after.databases)])) {
+    const a = before.databases[name];
+    const b = after.databases[name];
+    if (JSON.stringify(a?.retentionPolicies) !== JSON.stringify(b?.retentionPolicies) || a?.defaultRetentionPolicy !== b?.defaultRetentionPolicy) databases.add(name);
+  }
+  for (const name of new Set([...Object.keys(before.users), ...Object.keys(after.users)])) {
+    if (JSON.stringify(before.users[name]) !== JSON.stringify(after.users[name])) users.add(name);
+  }
+  return { databases, users };
+}

@@ -1,0 +1,143 @@
+import { formatDuration, quoteIdentifier, quoteString } from '../../shared/influx/influxql-ddl.ts';
+import type { ClusterMetadata, DatabaseMeta, RetentionPolicyMeta } from './cluster-metadata.ts';
+import type { LocalDatabase, LocalSnapshot } from './local-snapshot.ts';
+import type { SecretBox } from './secret-box.ts';
+
+/** One InfluxQL statement for the local influxd. */
+export interface PlannedStatement {
+  text: string;
+  /** Holds a password: never logged. */
+  sensitive: boolean;
+  /** Sets this user's password (CREATE USER or SET PASSWORD). */
+  passwordFor?: string;
+}
+
+/** What the agent remembers of its last successful reconcile (persisted in --data-dir). */
+export interface AppliedRecord {
+  /** Sealed password last set on influxd, per user. */
+  passwords: Record<string, string>;
+  /** Per database, per CQ: the statement the cluster asked for, and influxd's normalised text of it. */
+  continuousQueries: Record<string, Record<string, { source: string; normalized: string }>>;
+  /** Users the cluster metadata managed at the last reconcile. */
+  managedUsers: string[];
+}
+
+export interface PlanOptions {
+  /** Drop local users the cluster never knew (revert mode); push mode keeps them (they cannot be mirrored without a password). */
+  dropUnmanagedUsers: boolean;
+  secrets: SecretBox | undefined;
+}
+
+function retentionPolicyClause(rp: RetentionPolicyMeta): string {
+  return `DURATION ${formatDuration(rp.duration)} REPLICATION ${rp.replicaN} SHARD DURATION ${formatDuration(rp.shardGroupDuration)}`;
+}
+
+function sameRetentionPolicy(a: RetentionPolicyMeta, b: RetentionPolicyMeta): boolean {
+  return a.duration === b.duration && a.replicaN === b.replicaN && a.shardGroupDuration === b.shardGroupDuration;
+}
+
+/**
+ * The statements that turn the local influxd (as far as `local` was read)
+ * into the desired cluster state, in dependency order: databases, retention
+ * policies, users and passwords, privileges, continuous queries, then the
+ * drops (users, databases). Pure: no I/O.
+ */
+export function planReconcile(desired: ClusterMetadata, local: LocalSnapshot, applied: AppliedRecord, options: PlanOptions): PlannedStatement[] {
+  const plan: PlannedStatement[] = [];
+  const add = (text: string, sensitive = false) => plan.push({ text, sensitive });
+  // New users go first: on an auth-enabled influxd without users, only CREATE USER ... WITH ALL
+  // PRIVILEGES is allowed, and the agent's own admin user must exist before anything else.
+  const newUsers: PlannedStatement[] = [];
+
+  for (const [name, db] of Object.entries(desired.databases)) {
+    let localDb = local.databases[name];
+    if (!localDb) {
+      localDb = createDatabase(name, db, add);
+    }
+    planRetentionPolicies(name, db, localDb, add);
+  }
+
+  const managed = new Set(applied.managedUsers);
+  for (const [name, user] of Object.entries(desired.users)) {
+    const localUser = local.users[name];
+    const password = () => {
+      if (!options.secrets) throw new Error('a cluster secret is needed to create users (set CFLUX_SECRET)');
+      return quoteString(options.secrets.open(user.password));
+    };
+    if (!localUser) {
+      newUsers.push({ text: `CREATE USER ${quoteIdentifier(name)} WITH PASSWORD ${password()}${user.admin ? ' WITH ALL PRIVILEGES' : ''}`, sensitive: true, passwordFor: name });
+    } else {
+      if (applied.passwords[name] !== user.password) plan.push({ text: `SET PASSWORD FOR ${quoteIdentifier(name)} = ${password()}`, sensitive: true, passwordFor: name });
+      if (localUser.admin !== user.admin) add(user.admin ? `GRANT ALL PRIVILEGES TO ${quoteIdentifier(name)}` : `REVOKE ALL PRIVILEGES FROM ${quoteIdentifier(name)}`);
+    }
+    const localPrivileges = localUser ? localUser.privileges : {};
+    if (localPrivileges) {
+      for (const [database, privilege] of Object.entries(user.privileges)) {
+        if (localPrivileges[database] !== privilege) add(`GRANT ${privilege} ON ${quoteIdentifier(database)} TO ${quoteIdentifier(name)}`);
+      }
+      for (const database of Object.keys(localPrivileges)) {
+        if (!(database in user.privileges) && database in desired.databases) add(`REVOKE ALL PRIVILEGES ON ${quoteIdentifier(database)} FROM ${quoteIdentifier(name)}`);
+      }
+    }
+  }
+
+  for (const [name, db] of Object.entries(desired.databases)) {
+    const localQueries = local.databases[name]?.continuousQueries ?? {};
+    const record = applied.continuousQueries[name] ?? {};
+    // A CQ is current when influxd holds it as we last created it from the same statement.
+    // One that influxd holds but we never recorded (pushed from this node) is adopted as is.
+    const isCurrent = (cqName: string, query: string) => {
+      const localText = localQueries[cqName];
+      const known = record[cqName];
+      return localText !== undefined && (!known || (known.source === query && known.normalized === localText));
+    };
+    for (const cqName of Object.keys(localQueries)) {
+      const wanted = db.continuousQueries[cqName];
+      if (!wanted || !isCurrent(cqName, wanted.query)) add(`DROP CONTINUOUS QUERY ${quoteIdentifier(cqName)} ON ${quoteIdentifier(name)}`);
+    }
+    for (const [cqName, cq] of Object.entries(db.continuousQueries)) {
+      if (!isCurrent(cqName, cq.query)) add(cq.query);
+    }
+  }
+
+  for (const name of Object.keys(local.users)) {
+    if (name in desired.users) continue;
+    if (managed.has(name) || options.dropUnmanagedUsers) add(`DROP USER ${quoteIdentifier(name)}`);
+  }
+  for (const name of Object.keys(local.databases)) {
+    if (!(name in desired.databases)) add(`DROP DATABASE ${quoteIdentifier(name)}`);
+  }
+  newUsers.sort((a, b) => Number(b.text.endsWith('WITH ALL PRIVILEGES')) - Number(a.text.endsWith('WITH ALL PRIVILEGES')));
+  return [...newUsers, ...plan];
+}
+
+/** CREATE DATABASE with its default policy; returns what influxd will then hold. */
+function createDatabase(name: string, db: DatabaseMeta, add: (text: string) => void): LocalDatabase {
+  const defaultPolicy = db.defaultRetentionPolicy === null ? undefined : db.retentionPolicies[db.defaultRetentionPolicy];
+  if (defaultPolicy) {
+    add(`CREATE DATABASE ${quoteIdentifier(name)} WITH ${retentionPolicyClause(defaultPolicy)} NAME ${quoteIdentifier(defaultPolicy.name)}`);
+    return { retentionPolicies: { [defaultPolicy.name]: defaultPolicy }, defaultRetentionPolicy: defaultPolicy.name, continuousQueries: {} };
+  }
+  add(`CREATE DATABASE ${quoteIdentifier(name)}`);
+  // influxd gives a database created without WITH an autogen policy; dropped below unless wanted.
+  const autogen: RetentionPolicyMeta = { name: 'autogen', duration: 0, shardGroupDuration: 7 * 24 * 3600, replicaN: 1 };
+  return { retentionPolicies: { autogen }, defaultRetentionPolicy: 'autogen', continuousQueries: {} };
+}
+
+function planRetentionPolicies(database: string, db: DatabaseMeta, localDb: LocalDatabase, add: (text: string) => void): void {
+  const localPolicies = localDb.retentionPolicies;
+  if (!localPolicies) return; // not read in this scope: unchanged since the last reconcile
+  const on = `ON ${quoteIdentifier(database)}`;
+  for (const [name, rp] of Object.entries(db.retentionPolicies)) {
+    const current = localPolicies[name];
+    const makeDefault = db.defaultRetentionPolicy === name && localDb.defaultRetentionPolicy !== name;
+    if (!current) {
+      add(`CREATE RETENTION POLICY ${quoteIdentifier(name)} ${on} ${retentionPolicyClause(rp)}${makeDefault ? ' DEFAULT' : ''}`);
+    } else if (!sameRetentionPolicy(current, rp) || makeDefault) {
+      add(`ALTER RETENTION POLICY ${quoteIdentifier(name)} ${on} ${retentionPolicyClause(rp)}${makeDefault ? ' DEFAULT' : ''}`);
+    }
+  }
+  for (const name of Object.keys(localPolicies)) {
+    if (!(name in db.retentionPolicies)) add(`DROP RETENTION POLICY ${quoteIdentifier(name)} ${on}`);
+  }
+}

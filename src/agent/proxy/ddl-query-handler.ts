@@ -1,0 +1,85 @@
+import type { ServerResponse } from 'node:http';
+import { splitStatements } from '../../shared/influx/influxql-splitter.ts';
+import { classifyStatement } from '../../shared/influx/influxql-ddl.ts';
+import { messageOf } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logging.ts';
+import type { MetadataMirror } from '../metadata/metadata-mirror.ts';
+import { clientAuthorization, type InfluxRequest } from './influx-request.ts';
+import type { LocalPassthrough } from './local-passthrough.ts';
+
+interface StatementResult {
+  statement_id: number;
+  error?: string;
+  series?: unknown[];
+  messages?: Array<{ level: string; text: string }>;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, pretty: boolean): void {
+  const text = pretty ? JSON.stringify(body, null, 4) : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(text + '\n');
+}
+
+/**
+ * `/query` with InfluxQL DDL: each DDL statement becomes a metadata
+ * operation (CAS write to the manager, then applied to the local influxd)
+ * and is answered in influxd's exact shape; other statements in the same
+ * request run on the local influxd one by one; the first error stops the
+ * request, as in influxd. A request without DDL goes to influxd unchanged.
+ */
+export class DdlQueryHandler {
+  readonly #mirror: MetadataMirror;
+  readonly #influxd: LocalPassthrough;
+  readonly #logger: Logger;
+
+  constructor(mirror: MetadataMirror, influxd: LocalPassthrough, logger: Logger) {
+    this.#mirror = mirror;
+    this.#influxd = influxd;
+    this.#logger = logger;
+  }
+
+  async handle(request: InfluxRequest, res: ServerResponse): Promise<void> {
+    const pretty = request.params.get('pretty') === 'true';
+    const q = request.params.get('q');
+    if (q === null || q.trim() === '') return this.#influxd.forward(request, res);
+    const statements = splitStatements(q);
+    const classes = statements.map(classifyStatement);
+    const parseError = classes.find((c) => c.kind === 'error');
+    if (parseError && parseError.kind === 'error') return sendJson(res, 400, { error: `error parsing query: ${parseError.message}` }, pretty);
+    if (!classes.some((c) => c.kind === 'ddl')) return this.#influxd.forward(request, res);
+
+    // influxd decides who may change metadata: an admin-only statement with the client's credentials.
+    const probe = await this.#influxd.query(new URLSearchParams({ q: 'SHOW USERS' }), clientAuthorization(request));
+    const probeError = (probe.body as { results?: StatementResult[] }).results?.[0]?.error;
+    if (probe.status !== 200) return sendJson(res, probe.status, probe.body, pretty);
+    if (probeError) return sendJson(res, 200, { results: [{ statement_id: 0, error: probeError }] }, pretty);
+
+    const results: StatementResult[] = [];
+    for (const [index, statementClass] of classes.entries()) {
+      let result: StatementResult;
+      if (statementClass.kind === 'ddl') {
+        let outcome;
+        try {
+          [outcome] = await this.#mirror.applyOperations([statementClass.operation]);
+        } catch (err) {
+          this.#logger.warn({ reason: messageOf(err), operation: statementClass.operation.op }, 'DDL refused: cluster metadata unavailable');
+          return sendJson(res, 503, { error: `cluster metadata unavailable, DDL not applied: ${messageOf(err)}` }, pretty);
+        }
+        result = { statement_id: index, ...(outcome && !outcome.ok ? { error: outcome.error } : {}) };
+        if (request.method === 'GET' && !result.error) {
+          result.messages = [{ level: 'warning', text: `deprecated use of '${statements[index]}' in a read only context, please use a POST request instead` }];
+        }
+      } else {
+        const params = new URLSearchParams(request.params);
+        params.set('q', statements[index]!);
+        const answer = await this.#influxd.query(params, clientAuthorization(request));
+        if (answer.status !== 200) return sendJson(res, answer.status, answer.body, pretty);
+        const first = (answer.body as { results?: StatementResult[] }).results?.[0] ?? { statement_id: 0 };
+        result = { ...first, statement_id: index };
+      }
+      results.push(result);
+      if (result.error) break;
+    }
+    sendJson(res, 200, { results }, pretty);
+  }
+}

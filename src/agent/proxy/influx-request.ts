@@ -1,0 +1,48 @@
+import type { IncomingMessage } from 'node:http';
+
+/** The parts of an InfluxDB 1.x HTTP request the proxy looks at. */
+export interface InfluxRequest {
+  method: string;
+  path: string;
+  /** URL query parameters merged with a urlencoded POST body (body wins, as in influxd). */
+  params: URLSearchParams;
+  /** The raw body as received. */
+  body: Buffer;
+  /** Headers to carry to influxd so it still decides authorization (Authorization, content type). */
+  forwardHeaders: Record<string, string>;
+}
+
+/** Reads a request body up to `limit` bytes; undefined when larger. */
+export async function readLimitedBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Parses method, path, parameters and forwardable headers of a request whose body was read. */
+export function parseInfluxRequest(req: IncomingMessage, body: Buffer): InfluxRequest {
+  const url = new URL(req.url ?? '/', 'http://proxy');
+  const params = new URLSearchParams(url.searchParams);
+  const contentType = String(req.headers['content-type'] ?? '');
+  if (req.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded')) {
+    for (const [key, value] of new URLSearchParams(body.toString('utf8'))) params.set(key, value);
+  }
+  const forwardHeaders: Record<string, string> = {};
+  for (const name of ['authorization', 'content-type', 'content-encoding', 'accept', 'accept-encoding', 'user-agent']) {
+    const value = req.headers[name];
+    if (typeof value === 'string') forwardHeaders[name] = value;
+  }
+  return { method: req.method ?? 'GET', path: url.pathname, params, body, forwardHeaders };
+}
+
+/** The client's credentials as an Authorization header (u/p parameters become Basic auth). */
+export function clientAuthorization(request: InfluxRequest): Record<string, string> {
+  const user = request.params.get('u');
+  if (user !== null) return { authorization: `Basic ${Buffer.from(`${user}:${request.params.get('p') ?? ''}`).toString('base64')}` };
+  return request.forwardHeaders['authorization'] ? { authorization: request.forwardHeaders['authorization'] } : {};
+}

@@ -1,0 +1,68 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HostPort } from '../../shared/config/parsers.ts';
+import { messageOf } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logging.ts';
+import type { DdlQueryHandler } from './ddl-query-handler.ts';
+import { parseInfluxRequest, readLimitedBody } from './influx-request.ts';
+import type { LocalPassthrough } from './local-passthrough.ts';
+
+export interface ProxyServerOptions {
+  listen: HostPort;
+  maxBodyBytes: number;
+  queries: DdlQueryHandler;
+  influxd: LocalPassthrough;
+  logger: Logger;
+}
+
+/** The client-facing InfluxDB 1.x endpoint (`--listen`, default :8087). */
+export class ProxyServer {
+  readonly #options: ProxyServerOptions;
+  readonly #server = createServer((req, res) => void this.#dispatch(req, res));
+  #closing: Promise<void> | undefined;
+
+  constructor(options: ProxyServerOptions) {
+    this.#options = options;
+    this.#server.headersTimeout = 20_000;
+    this.#server.requestTimeout = 0;
+  }
+
+  async start(): Promise<HostPort> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#options.listen.port, this.#options.listen.host, () => resolve());
+    });
+    return { host: this.#options.listen.host, port: (this.#server.address() as AddressInfo).port };
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeIdleConnections();
+      setTimeout(() => this.#server.closeAllConnections(), 2000).unref();
+    });
+    return this.#closing;
+  }
+
+  async #dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const body = await readLimitedBody(req, this.#options.maxBodyBytes);
+      if (body === undefined) {
+        res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+        res.end(JSON.stringify({ error: `request body is over the limit of ${this.#options.maxBodyBytes} bytes` }));
+        return;
+      }
+      const request = parseInfluxRequest(req, body);
+      if (request.path === '/query') await this.#options.queries.handle(request, res);
+      else await this.#options.influxd.forward(request, res);
+    } catch (err) {
+      this.#options.logger.warn({ reason: messageOf(err), url: req.url }, 'proxy request failed');
+      if (!res.headersSent) {
+        res.writeHead(502, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: `proxy: ${messageOf(err)}` }));
+      } else {
+        res.destroy();
+      }
+    }
+  }
+}
