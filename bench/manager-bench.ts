@@ -1,0 +1,328 @@
+/**
+ * Manager load benchmark: one real etcd, ONE `cflux manager` process, and N
+ * simulated agents on loopback. Each agent registers once (bounded
+ * concurrency), heartbeats every --interval seconds (first beat spread
+ * uniformly over the interval) and holds one metadata long-poll. During the
+ * steady-state window a metadata version is written every --write-every
+ * seconds and the time until every long-poll has seen it is measured.
+ *
+ *   npm run bench:manager -- --agents 1000 --duration 30
+ *
+ * Flags: --agents N (1000) --duration S (60) --interval S (5)
+ *        --poll-timeout S (300) --register-concurrency N (50)
+ *        --hb-connections N (agents/10, 64..2048) --write-every S (10; 0 = no writes)
+ */
+import { availableParallelism, loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+import { freePort, startEtcd } from '../test/helpers/servers.ts';
+import type { EtcdServer } from '../test/helpers/servers.ts';
+import type { ManagerProcess } from './bench-stats.ts';
+import { ProcSampler, checkSocketLimits, forEachLimited, grouped, metricValue, mib, percentile, readCpuSeconds, scrape, serverSideReport, spawnManager, stopChild, summarize } from './bench-stats.ts';
+
+const FLAGS = ['agents', 'duration', 'interval', 'poll-timeout', 'register-concurrency', 'hb-connections', 'write-every'];
+const flags: Record<string, string | boolean | undefined> = (() => {
+  try {
+    return parseArgs({ options: Object.fromEntries(FLAGS.map((k) => [k, { type: 'string' as const }])) }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message}\nflags: ${FLAGS.map((k) => `--${k}`).join(' ')}`);
+    return process.exit(1);
+  }
+})();
+function num(name: string, dflt: number, min: number): number {
+  const raw = flags[name];
+  const value = raw === undefined ? dflt : Number(raw);
+  if (!Number.isFinite(value) || value < min) {
+    console.error(`--${name} must be a number >= ${min}, got ${String(raw)}`);
+    process.exit(1);
+  }
+  return value;
+}
+const N = Math.floor(num('agents', 1000, 1));
+const DURATION_S = num('duration', 60, 1);
+const INTERVAL_MS = num('interval', 5, 0.1) * 1000;
+const POLL_TIMEOUT_S = num('poll-timeout', 300, 1);
+const REG_CONCURRENCY = Math.floor(num('register-concurrency', 50, 1));
+// Real agents each have their own connection; 1 per 10 agents keeps client-side queueing out of the latency.
+const HB_CONNECTIONS = Math.floor(num('hb-connections', Math.min(2048, Math.max(64, Math.ceil(N / 10))), 1));
+const WRITE_EVERY_S = num('write-every', 10, 0);
+const CLUSTER = 'bench';
+const FANOUT_WAIT_MS = 10_000;
+
+const log = (line: string): void => console.log(line);
+const ms = (t0: number): number => performance.now() - t0;
+const benchT0 = performance.now();
+let managerDied = '';
+let stopping = false;
+const errText = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+
+// Whole run bounded in time, whatever happens.
+const budgetMs = 300_000 + N * 30 + DURATION_S * 1000;
+let managerPid = 0;
+setTimeout(() => {
+  console.error(`bench: watchdog: not finished after ${Math.round(budgetMs / 1000)} s, giving up`);
+  if (managerPid) try { process.kill(managerPid, 'SIGKILL'); } catch { /* gone */ }
+  process.exit(1);
+}, budgetMs).unref();
+
+log(`manager bench: ${grouped(N)} agents, ${DURATION_S} s steady state, heartbeat every ${INTERVAL_MS / 1000} s, long-poll ?timeout=${POLL_TIMEOUT_S}, loopback`);
+log(`host: ${availableParallelism()} CPUs shared by bench, manager and etcd; load average (1 min) ${loadavg()[0]!.toFixed(2)} before start`);
+for (const line of checkSocketLimits(N, N + HB_CONNECTIONS + 256)) log(line);
+
+// ---------------------------------------------------------------- setup ---
+let etcd: EtcdServer | undefined;
+let manager: ManagerProcess | undefined;
+let origin: string;
+try {
+  etcd = await startEtcd();
+  log(`etcd: ${etcd.endpoint} (pid ${etcd.pid}, ready in ${etcd.readyMs} ms)`);
+  origin = `http://127.0.0.1:${await freePort()}`;
+  const cli = fileURLToPath(new URL('../bin/cflux.ts', import.meta.url));
+  manager = await spawnManager([cli, 'manager', '--listen', origin.slice(7), '--etcd-endpoints', etcd.endpoint, '--log-level', 'warn'], origin);
+  managerPid = manager.child.pid!;
+  manager.child.once('exit', (code, signal) => {
+    if (stopping) return;
+    managerDied = `manager EXITED UNEXPECTEDLY ${((performance.now() - benchT0) / 1000).toFixed(1)} s into the run (code ${code}, signal ${signal}${code === 0 ? ': a graceful stop, i.e. it got SIGTERM/SIGINT from outside' : ''})`;
+    log(`!! ${managerDied}`);
+  });
+  log(`manager: ${origin} (pid ${managerPid}, ready in ${manager.readyMs} ms)`);
+} catch (err) {
+  console.error(`bench: setup failed: ${errText(err)}`);
+  await etcd?.destroy();
+  process.exit(1);
+}
+
+// --------------------------------------------------------------- agents ---
+const hbPool = new Pool(origin, { connections: HB_CONNECTIONS, headersTimeout: 10_000, bodyTimeout: 10_000, connectTimeout: 10_000 });
+// Operator traffic (metadata reads and writes) must not queue behind the agents' requests.
+const ctrlPool = new Pool(origin, { connections: 4, headersTimeout: 30_000, bodyTimeout: 30_000 });
+const pollPool = new Pool(origin, { connections: N + 16, headersTimeout: (POLL_TIMEOUT_S + 60) * 1000, bodyTimeout: 60_000, connectTimeout: 10_000 });
+const managerProc = new ProcSampler(managerPid);
+const etcdProc = new ProcSampler(etcd!.pid);
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+
+interface AgentState { i: number; id: number; known: number; beats: number; timer: NodeJS.Timeout | undefined }
+const agents: AgentState[] = [];
+let measuring = false;
+const reg = { ok: 0, skipped: 0, errors: 0, reRegistered: 0, latencies: [] as number[], lastError: '' };
+const hb = { sent: 0, non200: 0, notFound: 0, network: 0, maxQueued: 0, latencies: [] as number[], starts: [] as number[], byStatus: new Map<number, number>(), lastError: '' };
+const hbTotal = { ok: 0, failed: 0 }; // whole run, including the ramp
+const polls = { open: 0, changed: 0, timedOut: 0, errors: 0, lastError: '' };
+let fanout: { version: number; expected: number; t0: number; arrivals: number[]; done: () => void } | undefined;
+
+async function register(a: AgentState): Promise<boolean> {
+  const body = {
+    name: `bench-agent-${a.i}`, hostname: `bench-host-${a.i}`, ip: ['127.0.0.1'],
+    'bind-address': `127.0.0.1:${10000 + (a.i % 50000)}`, 'proxy-address': `127.0.0.1:${20000 + (a.i % 40000)}`,
+    version: 'bench', stats: {},
+  };
+  for (let attempt = 1; attempt <= 3 && !stopping; attempt++) {
+    const t0 = performance.now();
+    try {
+      const res = await hbPool.request({ path: `/nodes/${CLUSTER}`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const text = await res.body.text();
+      if (res.statusCode === 201) {
+        a.id = (JSON.parse(text) as { id: number }).id;
+        reg.latencies.push(ms(t0));
+        return true;
+      }
+      reg.lastError = `HTTP ${res.statusCode}: ${text.slice(0, 200)}`;
+    } catch (err) {
+      reg.lastError = errText(err);
+    }
+    reg.errors++;
+    await sleep(500 * attempt);
+  }
+  return false;
+}
+
+async function heartbeat(a: AgentState): Promise<void> {
+  const counted = measuring;
+  const t0 = performance.now();
+  const stats = { cpu: Math.round(Math.random() * 100) / 100, 'mem-bytes': 200_000_000 + a.i, series: 1000 + a.beats, 'points-written': a.beats * 500 };
+  a.beats++;
+  if (counted) hb.maxQueued = Math.max(hb.maxQueued, hbPool.stats.queued);
+  try {
+    const res = await hbPool.request({ path: `/nodes/${CLUSTER}/${a.id}`, method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ stats }) });
+    await res.body.dump();
+    if (res.statusCode === 200) hbTotal.ok++;
+    else {
+      hbTotal.failed++;
+      hb.lastError = `HTTP ${res.statusCode}`;
+    }
+    if (counted) {
+      hb.sent++;
+      hb.latencies.push(ms(t0));
+      hb.starts.push(t0);
+      hb.byStatus.set(res.statusCode, (hb.byStatus.get(res.statusCode) ?? 0) + 1);
+      if (res.statusCode !== 200) hb.non200++;
+      if (res.statusCode === 404) hb.notFound++;
+    }
+    if (res.statusCode === 404 && !stopping && (await register(a))) reg.reRegistered++;
+  } catch (err) {
+    if (counted) { hb.sent++; hb.network++; }
+    hbTotal.failed++;
+    hb.lastError = errText(err);
+  }
+}
+
+function scheduleHeartbeats(a: AgentState): void {
+  let due = performance.now() + Math.random() * INTERVAL_MS;
+  const tick = async (): Promise<void> => {
+    if (stopping) return;
+    await heartbeat(a);
+    due += INTERVAL_MS;
+    if (!stopping) a.timer = setTimeout(() => void tick(), Math.max(0, due - performance.now()));
+  };
+  a.timer = setTimeout(() => void tick(), Math.max(0, due - performance.now()));
+}
+
+async function pollLoop(a: AgentState): Promise<void> {
+  while (!stopping) {
+    polls.open++;
+    try {
+      const res = await pollPool.request({ path: `/clusters/${CLUSTER}/versions/${a.known}?timeout=${POLL_TIMEOUT_S}`, method: 'GET' });
+      polls.open--;
+      if (res.statusCode === 200) {
+        const { version } = (await res.body.json()) as { version: number };
+        a.known = version;
+        polls.changed++;
+        if (fanout && version === fanout.version) {
+          fanout.arrivals.push(ms(fanout.t0));
+          if (fanout.arrivals.length >= fanout.expected) fanout.done();
+        }
+        continue;
+      }
+      await res.body.dump();
+      if (res.statusCode === 204) { polls.timedOut++; continue; }
+      polls.lastError = `HTTP ${res.statusCode}`;
+    } catch (err) {
+      polls.open--;
+      polls.lastError = errText(err);
+    }
+    if (stopping) break;
+    polls.errors++;
+    await sleep(1000);
+  }
+}
+
+// ---------------------------------------------------------- registration ---
+const regT0 = performance.now();
+const REG_BUDGET_MS = 60_000 + N * 15; // an overloaded manager must not eat the whole run
+const pollLoops: Array<Promise<void>> = [];
+let lastBeats = 0;
+const progress = setInterval(() => {
+  log(`  ... ${((performance.now() - benchT0) / 1000).toFixed(0)} s: ${grouped(reg.ok)} registered, ${grouped(polls.open)} long-polls open, heartbeats ${grouped(hbTotal.ok - lastBeats)} ok in 10 s, ${grouped(hbTotal.failed)} failed so far${hbTotal.failed ? ` (last: ${hb.lastError})` : ''}`);
+  lastBeats = hbTotal.ok;
+}, 10_000);
+await forEachLimited(N, REG_CONCURRENCY, async (i) => {
+  if (ms(regT0) > REG_BUDGET_MS || managerDied) return void reg.skipped++;
+  const a: AgentState = { i, id: 0, known: 0, beats: 0, timer: undefined };
+  if (!(await register(a))) return;
+  reg.ok++;
+  agents.push(a);
+  pollLoops.push(pollLoop(a));
+  scheduleHeartbeats(a);
+});
+clearInterval(progress);
+const regSeconds = ms(regT0) / 1000;
+log(`registration: ${grouped(reg.ok)}/${grouped(N)} agents in ${regSeconds.toFixed(1)} s = ${Math.round(reg.ok / regSeconds)} registrations/s (concurrency ${REG_CONCURRENCY}); latency ${summarize(reg.latencies)}; failed attempts ${reg.errors}${reg.skipped ? `; ${grouped(reg.skipped)} NOT attempted (${managerDied ? 'manager gone' : `registration took longer than ${REG_BUDGET_MS / 1000} s`})` : ''}${reg.lastError ? ` (last: ${reg.lastError})` : ''} [done ${((performance.now() - benchT0) / 1000).toFixed(1)} s into the run]`);
+if (reg.ok === 0) {
+  console.error('bench: no agent could register');
+  stopping = true;
+  manager?.child.kill('SIGKILL');
+  await etcd?.destroy();
+  process.exit(1);
+}
+const openT0 = performance.now();
+while (polls.open < agents.length && ms(openT0) < 30_000 && !managerDied) await sleep(100);
+log(`long-polls open (client side): ${grouped(polls.open)}/${grouped(agents.length)} after ${(ms(openT0) / 1000).toFixed(1)} s more`);
+await sleep(1000);
+
+// --------------------------------------------------------- steady state ---
+async function metadataVersion(): Promise<number> {
+  const res = await ctrlPool.request({ path: `/clusters/${CLUSTER}`, method: 'GET' });
+  return ((await res.body.json()) as { version: number }).version;
+}
+async function writeAndFanOut(n: number): Promise<string> {
+  const base = await metadataVersion();
+  const expected = polls.open;
+  let done = (): void => undefined;
+  const all = new Promise<void>((resolve) => (done = resolve));
+  fanout = { version: base + 1, expected, t0: performance.now(), arrivals: [], done };
+  const state = fanout;
+  const res = await ctrlPool.request({ path: `/clusters/${CLUSTER}/versions/${base}`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ bench: { write: n, at: new Date().toISOString() } }) });
+  const writeMs = ms(state.t0);
+  await res.body.dump();
+  if (res.statusCode !== 200) return `fan-out #${n}: write of version ${base + 1} failed with HTTP ${res.statusCode}`;
+  await Promise.race([all, sleep(FANOUT_WAIT_MS)]);
+  fanoutAll.push(...state.arrivals);
+  fanoutWindows.push([state.t0, state.t0 + Math.max(writeMs, ...state.arrivals)]);
+  return `fan-out #${n} (version ${base + 1}, POST took ${writeMs.toFixed(1)} ms): ${grouped(state.arrivals.length)}/${grouped(expected)} open long-polls returned within ${FANOUT_WAIT_MS / 1000} s; ${summarize(state.arrivals, [50, 99])}`;
+}
+const fanoutAll: number[] = [];
+const fanoutWindows: Array<[number, number]> = [];
+const fanoutLines: string[] = [];
+const [managerMetrics0, etcdMetrics0] = await Promise.all([scrape(`${origin}/metrics`), scrape(`${etcd!.endpoint}/metrics`)]);
+managerProc.markStart();
+etcdProc.markStart();
+const benchCpu0 = readCpuSeconds(process.pid) ?? NaN;
+loopDelay.enable();
+measuring = true;
+const steadyT0 = performance.now();
+for (let k = 1; WRITE_EVERY_S > 0 && k * WRITE_EVERY_S < DURATION_S && !managerDied; k++) {
+  await sleep(Math.max(0, steadyT0 + k * WRITE_EVERY_S * 1000 - performance.now()));
+  fanoutLines.push(await writeAndFanOut(k).catch((err: unknown) => `fan-out #${k}: ${errText(err)}`));
+}
+while (performance.now() < steadyT0 + DURATION_S * 1000 && !managerDied) await sleep(Math.min(500, steadyT0 + DURATION_S * 1000 - performance.now()));
+measuring = false;
+const steadySeconds = ms(steadyT0) / 1000;
+managerProc.markEnd();
+etcdProc.markEnd();
+loopDelay.disable();
+const benchCpu = (100 * ((readCpuSeconds(process.pid) ?? NaN) - benchCpu0)) / steadySeconds;
+
+const [metricsText, etcdMetrics] = await Promise.all([scrape(`${origin}/metrics`), scrape(`${etcd!.endpoint}/metrics`)]);
+
+// --------------------------------------------------------------- report ---
+const p99 = hb.latencies.length ? percentile([...hb.latencies].sort((a, b) => a - b), 99) : Infinity;
+const hbErrors = hb.non200 + hb.network;
+const statusText = [...hb.byStatus].sort((a, b) => a[0] - b[0]).map(([s, c]) => `${s}=${c}`).join(' ');
+log(`steady state: ${steadySeconds.toFixed(1)} s (load average 1 min at its end: ${loadavg()[0]!.toFixed(2)})`);
+log(`agents: ${grouped(agents.length)}`);
+log(`heartbeats sent: ${grouped(hb.sent)} (${(hb.sent / steadySeconds).toFixed(0)}/s; statuses ${statusText || 'none'})`);
+log(`heartbeat errors: ${grouped(hbErrors)} (non-200: ${hb.non200}, of which 404: ${hb.notFound}; network/timeouts: ${hb.network})${hb.lastError ? ` last error: ${hb.lastError}` : ''}`);
+log(`re-registrations after 404: ${reg.reRegistered}`);
+log(`heartbeat latency: ${summarize(hb.latencies, [50, 90, 99])}; client pool ${HB_CONNECTIONS} connections, at most ${hb.maxQueued} requests queued in it`);
+const quiet = hb.latencies.filter((lat, i) => !fanoutWindows.some(([from, to]) => hb.starts[i]! < to && hb.starts[i]! + lat > from));
+if (fanoutWindows.length > 0) log(`heartbeat latency outside fan-out windows: ${summarize(quiet, [50, 90, 99])}`);
+for (const line of serverSideReport({ manager: managerMetrics0, etcd: etcdMetrics0 }, { manager: metricsText, etcd: etcdMetrics }, hb.sent)) log(line);
+log(`manager RSS: at steady start ${mib(managerProc.startRssKib)}, max ${mib(managerProc.maxRssKib)}, final ${mib(managerProc.lastRssKib)}`);
+log(`manager CPU: ${managerProc.cpuPercent.toFixed(1)}% of one core (steady-state average)`);
+log(`etcd: RSS max ${mib(etcdProc.maxRssKib)}, CPU ${etcdProc.cpuPercent.toFixed(1)}% of one core; bench process CPU ${benchCpu.toFixed(1)}%, event-loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms`);
+log(`cflux_manager_open_long_polls: ${metricValue(metricsText, 'cflux_manager_open_long_polls')}`);
+log(`cflux_manager_metadata_watches: ${metricValue(metricsText, 'cflux_manager_metadata_watches')}`);
+log(`cflux_manager_process_open_fds: ${metricValue(metricsText, 'cflux_manager_process_open_fds')}`);
+for (const line of fanoutLines) log(line);
+if (fanoutLines.length > 0) log(`fan-out latency (all writes): ${summarize(fanoutAll, [50, 99])}`);
+log(`long-poll answers: 200=${polls.changed} 204=${polls.timedOut} errors=${polls.errors}${polls.lastError ? ` (last: ${polls.lastError})` : ''}`);
+if (managerDied) log(`!! ${managerDied}`);
+if (N >= 1000) log(`target: 1,000 agents with heartbeat p99 <= 50 ms: ${p99 <= 50 && hbErrors === 0 && agents.length === N ? 'PASS' : 'FAIL'}`);
+
+// -------------------------------------------------------------- cleanup ---
+stopping = true;
+for (const a of agents) clearTimeout(a.timer);
+const openAtStop = polls.open;
+const stopT0 = performance.now();
+const exit = await stopChild(manager!.child, 20_000);
+log(`manager shutdown after SIGTERM with ${grouped(openAtStop)} open long-polls: ${(ms(stopT0) / 1000).toFixed(1)} s, exit ${String(exit)}`);
+log(`manager log: ${manager!.logLines} line(s) at warn or above${manager!.firstLines.length ? `; first: ${manager!.firstLines.join(' | ')}` : ''}`);
+managerProc.stop();
+etcdProc.stop();
+await Promise.race([Promise.allSettled([...pollLoops, hbPool.close(), pollPool.close(), ctrlPool.close()]), sleep(10_000)]);
+await Promise.all([hbPool.destroy(), pollPool.destroy(), ctrlPool.destroy()]).catch(() => undefined);
+await etcd!.destroy();
+process.exit(0);
