@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanEnv, stopControls } from './manager-process.ts';
 
@@ -9,6 +11,8 @@ const CFLUX_BIN = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
 export interface AgentProcess {
   /** Base URL of the peer port (/healthz, /readyz, /metrics). */
   readonly peerUrl: string;
+  /** Base URL of the InfluxDB-compatible proxy. */
+  readonly proxyUrl: string;
   readonly pid: number;
   readonly child: ChildProcess;
   /** Parsed JSON log records so far. */
@@ -23,7 +27,12 @@ export interface AgentProcess {
 
 /** Runs the real `cflux agent` (peer port on 127.0.0.1:0 unless given) and waits until it listens. */
 export async function startAgentProcess(args: string[], options: { env?: Record<string, string>; cwd?: string; spawnCommand?: string[] } = {}): Promise<AgentProcess> {
-  const fullArgs = [CFLUX_BIN, 'agent', '--log-level', 'debug', ...(args.includes('--peer-listen') ? [] : ['--peer-listen', '127.0.0.1:0']), ...args];
+  const defaults = [
+    ...(args.includes('--peer-listen') ? [] : ['--peer-listen', '127.0.0.1:0']),
+    ...(args.includes('--listen') ? [] : ['--listen', '127.0.0.1:0']),
+    ...(args.includes('--data-dir') ? [] : ['--data-dir', mkdtempSync(join(tmpdir(), 'cflux-agent-'))]),
+  ];
+  const fullArgs = [CFLUX_BIN, 'agent', '--log-level', 'debug', ...defaults, ...args];
   const [command, ...prefix] = options.spawnCommand ?? [process.execPath];
   const child = spawn(command!, [...prefix, ...(options.spawnCommand ? [process.execPath] : []), ...fullArgs], {
     env: { ...cleanEnv(), ...options.env },
@@ -77,5 +86,5 @@ export async function startAgentProcess(args: string[], options: { env?: Record<
     });
 
   const listening = await waitForLog((r) => r['msg'] === 'agent listening');
-  return { peerUrl: `http://${String(listening['peerListen'])}`, pid: child.pid!, child, records, waitForLog, ...controls };
+  return { peerUrl: `http://${String(listening['peerListen'])}`, proxyUrl: `http://${String(listening['proxyListen'])}`, pid: child.pid!, child, records, waitForLog, ...controls };
 }

@@ -29,7 +29,9 @@ export interface PlanOptions {
 }
 
 function retentionPolicyClause(rp: RetentionPolicyMeta): string {
-  return `DURATION ${formatDuration(rp.duration)} REPLICATION ${rp.replicaN} SHARD DURATION ${formatDuration(rp.shardGroupDuration)}`;
+  // A shard duration of 0 means "influxd's default", written 0s (INF is not accepted there).
+  const shard = rp.shardGroupDuration === 0 ? '0s' : formatDuration(rp.shardGroupDuration);
+  return `DURATION ${formatDuration(rp.duration)} REPLICATION ${rp.replicaN} SHARD DURATION ${shard}`;
 }
 
 function sameRetentionPolicy(a: RetentionPolicyMeta, b: RetentionPolicyMeta): boolean {

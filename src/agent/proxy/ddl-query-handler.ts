@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { splitStatements } from '../../shared/influx/influxql-splitter.ts';
+import { locateStatements } from '../../shared/influx/influxql-splitter.ts';
 import { classifyStatement } from '../../shared/influx/influxql-ddl.ts';
 import { messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
@@ -42,8 +42,10 @@ export class DdlQueryHandler {
     const pretty = request.params.get('pretty') === 'true';
     const q = request.params.get('q');
     if (q === null || q.trim() === '') return this.#influxd.forward(request, res);
-    const statements = splitStatements(q);
-    const classes = statements.map(classifyStatement);
+    // Located statements keep influxd's positions (line, char) for parse errors.
+    const located = locateStatements(q.trim());
+    const statements = located.map((statement) => statement.text);
+    const classes = located.map((statement) => classifyStatement(statement));
     const parseError = classes.find((c) => c.kind === 'error');
     if (parseError && parseError.kind === 'error') return sendJson(res, 400, { error: `error parsing query: ${parseError.message}` }, pretty);
     if (!classes.some((c) => c.kind === 'ddl')) return this.#influxd.forward(request, res);

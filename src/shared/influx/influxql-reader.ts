@@ -34,10 +34,12 @@ export class StatementReader {
     this.lexer = lexer;
   }
 
+  /** The next token (whitespace and comments skipped). */
   next(): Token {
     return this.pushedBack.pop() ?? this.lexer.next();
   }
 
+  /** Push a token back; the next {@link next} returns it again. */
   unread(token: Token): void {
     this.pushedBack.push(token);
   }
@@ -58,12 +60,14 @@ export class StatementReader {
     }
   }
 
+  /** An identifier (quoted or not; a keyword is refused): `found X, expected identifier`. */
   identifier(): string {
     const token = this.next();
     if (token.type !== 'ident') failExpecting(token, ['identifier']);
     return token.value;
   }
 
+  /** A single-quoted string literal. */
   string(): string {
     const token = this.next();
     if (token.type !== 'string') failExpecting(token, ['string']);
@@ -133,8 +137,8 @@ export function isEnd(token: Token): boolean {
   return token.type === 'eof' || (token.type === 'punctuation' && token.value === ';');
 }
 
-/** Nanoseconds as whole seconds, rounded up (so that 1ns is not INF). */
-export function secondsOf(nanoseconds: bigint): number {
+/** Nanoseconds as whole seconds, rounded up (so that 1ns does not become INF). */
+function secondsOf(nanoseconds: bigint): number {
   return Number((nanoseconds + NANOS_PER_SECOND - 1n) / NANOS_PER_SECOND);
 }
 

@@ -31,7 +31,26 @@ export interface LocatedStatement {
 
 /** The statements of a query, trimmed, without empty ones (`;;`, comment-only parts). */
 export function splitStatements(query: string): string[] {
-  return locateStatements(query).map((statement) => statement.text);
+  const texts: string[] = [];
+  findStatements(query, (from, end) => texts.push(query.slice(from, end)));
+  return texts;
+}
+
+/**
+ * The statements of a query with their positions, for error messages that
+ * match influxd's. influxd trims the query (Go's strings.TrimSpace) before
+ * parsing it: pass the trimmed text to get the very same positions.
+ */
+export function locateStatements(query: string): LocatedStatement[] {
+  const statements: LocatedStatement[] = [];
+  let positionIndex = 0;
+  let position: SourcePosition = { line: 0, char: 0 };
+  findStatements(query, (from, end, to) => {
+    position = advancePosition(query, positionIndex, from, position);
+    positionIndex = from;
+    statements.push({ text: query.slice(from, end), start: position, query, from, to });
+  });
+  return statements;
 }
 
 /** What came before a `/`, which decides between regex and division. */
@@ -47,28 +66,17 @@ const AFTER = {
 } as const;
 type After = (typeof AFTER)[keyof typeof AFTER];
 
-/**
- * The statements of a query with their positions, for error messages that
- * match influxd's. influxd trims the query (Go's strings.TrimSpace) before
- * parsing it: pass the trimmed text to get the very same positions.
- */
-export function locateStatements(query: string): LocatedStatement[] {
-  const statements: LocatedStatement[] = [];
+/** Call `found(from, end, to)` for each statement: its text is [from, end), its `;` (or the end) at `to`. */
+function findStatements(query: string, found: (from: number, end: number, to: number) => void): void {
   const length = query.length;
   let statementFrom = -1;
   let statementEnd = -1;
   let previous: After = AFTER.nothing;
   let wordStart = 0;
   let wordEnd = 0;
-  let positionIndex = 0;
-  let position: SourcePosition = { line: 0, char: 0 };
 
   const finish = (to: number): void => {
-    if (statementFrom >= 0) {
-      position = advancePosition(query, positionIndex, statementFrom, position);
-      positionIndex = statementFrom;
-      statements.push({ text: query.slice(statementFrom, statementEnd), start: position, query, from: statementFrom, to });
-    }
+    if (statementFrom >= 0) found(statementFrom, statementEnd, to);
     statementFrom = -1;
     previous = AFTER.nothing;
   };
@@ -94,13 +102,13 @@ export function locateStatements(query: string): LocatedStatement[] {
       i = end;
     } else if (c === 39 || c === 34) {
       const end = endOfQuoted(query, i + 1, c);
-      significant(i, end);
+      significant(i, withoutNewline(query, end));
       previous = AFTER.operand;
       i = end;
     } else if (c === 47) {
       const regex: boolean = previous === AFTER.operator || (previous === AFTER.word && slashAfterWordStartsRegex(query.slice(wordStart, wordEnd)));
       const end = regex ? endOfRegex(query, i + 1) : i + 1;
-      significant(i, end);
+      significant(i, withoutNewline(query, end));
       previous = regex ? AFTER.operand : AFTER.operator;
       i = end;
     } else if (isWordChar(c)) {
@@ -120,12 +128,17 @@ export function locateStatements(query: string): LocatedStatement[] {
     }
   }
   finish(length);
-  return statements;
 }
 
 /** Letters, digits, `_`, `µ` (durations like 10µs) and `.` inside numbers are one word. */
 function isWordChar(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 0xb5;
+}
+
+/** A literal cut short by a newline ends before it, as far as the statement's text goes. */
+function withoutNewline(text: string, end: number): number {
+  const last = text.charCodeAt(end - 1);
+  return last === 10 || last === 13 ? end - 1 : end;
 }
 
 /** Offset just past the newline that ends a `--` comment (or the text's end). */

@@ -1,0 +1,88 @@
+import { startAgentProcess, type AgentProcess } from './agent-process.ts';
+import { startManagerProcess, type ManagerProcess } from './manager-process.ts';
+import { startEtcd, startInfluxd, type EtcdServer, type InfluxdServer } from './servers.ts';
+
+/** The cluster secret the fixture's agents share. */
+export const TEST_SECRET = 'fixture-secret-for-tests-0123456789';
+
+/** A whole cluster of real processes: etcd (optional), a manager, N influxd and N agents. */
+export interface ClusterFixture {
+  etcd: EtcdServer | undefined;
+  manager: ManagerProcess;
+  influxds: InfluxdServer[];
+  agents: AgentProcess[];
+  /** Starts agent `index` again (same influxd, same data dir unless `args` override). */
+  restartAgent(index: number, args?: string[]): Promise<AgentProcess>;
+  stop(): Promise<void>;
+}
+
+export interface ClusterFixtureOptions {
+  size?: number;
+  /** Manager on a real etcd (default) or on the memory store. */
+  etcd?: boolean;
+  /** Extra agent flags for every agent. */
+  agentArgs?: string[];
+  cluster?: string;
+}
+
+export async function startClusterFixture(options: ClusterFixtureOptions = {}): Promise<ClusterFixture> {
+  const size = options.size ?? 3;
+  const cluster = options.cluster ?? 'fixture';
+  const etcd = options.etcd === false ? undefined : await startEtcd();
+  const [manager, ...influxds] = await Promise.all([
+    startManagerProcess(etcd ? { etcdEndpoints: [etcd.endpoint] } : {}),
+    ...Array.from({ length: size }, () => startInfluxd()),
+  ]);
+  const argsFor = (index: number) => [
+    '--manager', manager.url, '--cluster', cluster, '--node-name', `node-${index}`, '--influxd-url', influxds[index]!.url,
+    '--data-dir', `${influxds[index]!.dir}/agent`, '--heartbeat-interval', '1', '--drift-interval', '0.5',
+    ...(options.agentArgs ?? []),
+  ];
+  const env = { CFLUX_SECRET: TEST_SECRET };
+  const agents = await Promise.all(influxds.map((_, index) => startAgentProcess(argsFor(index), { env })));
+  const fixture: ClusterFixture = {
+    etcd,
+    manager,
+    influxds: influxds as InfluxdServer[],
+    agents,
+    async restartAgent(index, args = []) {
+      await agents[index]!.stop();
+      agents[index] = await startAgentProcess([...argsFor(index), ...args], { env });
+      return agents[index]!;
+    },
+    async stop() {
+      await Promise.all(agents.map((agent) => agent.stop()));
+      await fixture.manager.stop(); // a test may have replaced the manager
+
+      await Promise.all(influxds.map((influxd) => influxd!.destroy()));
+      await etcd?.destroy();
+    },
+  };
+  return fixture;
+}
+
+/** Runs one query against an influxd (or a proxy) and returns the parsed JSON. */
+export async function influxQuery(url: string, q: string, params: Record<string, string> = {}): Promise<any> {
+  const response = await fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q, ...params }) });
+  return response.json();
+}
+
+/** SHOW output that must be identical on every influxd of the cluster. */
+export async function metadataView(url: string, databases: string[], users: string[]): Promise<string> {
+  const parts = [await influxQuery(url, 'SHOW DATABASES'), await influxQuery(url, 'SHOW USERS'), await influxQuery(url, 'SHOW CONTINUOUS QUERIES')];
+  for (const db of databases) parts.push(await influxQuery(url, `SHOW RETENTION POLICIES ON "${db}"`));
+  for (const user of users) parts.push(await influxQuery(url, `SHOW GRANTS FOR "${user}"`));
+  return JSON.stringify(parts);
+}
+
+/** Polls until every influxd shows the same metadata view; returns how long it took. */
+export async function waitForIdenticalViews(influxds: InfluxdServer[], databases: string[], users: string[], timeoutMs: number, expected?: (view: string) => boolean): Promise<number> {
+  const started = Date.now();
+  let views: string[] = [];
+  while (Date.now() - started < timeoutMs) {
+    views = await Promise.all(influxds.map((influxd) => metadataView(influxd.url, databases, users)));
+    if (views.every((view) => view === views[0]) && (!expected || expected(views[0]!))) return Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`influxd metadata did not converge in ${timeoutMs} ms:\n${views.join('\n')}`);
+}
