@@ -46,6 +46,18 @@ export class ManagerMetrics {
         this.set(hub.openWatches);
       },
     });
+    // Listing every node is a full read of the registry: at most once per 10 s, however often Prometheus scrapes.
+    let nodeCounts: { at: number; counts: Map<string, number> } | undefined;
+    const countNodes = async () => {
+      if (nodeCounts && Date.now() - nodeCounts.at < 10_000) return nodeCounts.counts;
+      const counts = new Map<string, number>();
+      for (const node of await store.listNodes()) {
+        const key = JSON.stringify([node.cluster, String(node.alive)]);
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      nodeCounts = { at: Date.now(), counts };
+      return counts;
+    };
     const nodes = new Gauge({
       name: 'cflux_manager_nodes',
       help: 'Registered nodes by cluster and liveness',
@@ -54,7 +66,10 @@ export class ManagerMetrics {
       async collect() {
         nodes.reset();
         try {
-          for (const node of await store.listNodes()) nodes.inc({ cluster: node.cluster, alive: String(node.alive) });
+          for (const [key, count] of await countNodes()) {
+            const [cluster, alive] = JSON.parse(key) as [string, string];
+            nodes.set({ cluster, alive }, count);
+          }
         } catch {
           // store unreachable: the gauge stays empty for this scrape; /health reports the outage
         }

@@ -58,6 +58,14 @@ export function storeContract(backend: string, fixture: StoreFixture): void {
       assert.equal(new Set(views.map((v) => v.id)).size, 30);
     });
 
+    withStore('listing reads past one page (etcd answers are paged at 1,000 keys)', async (store) => {
+      await Promise.all(Array.from({ length: 1050 }, (_, i) => store.registerNode('big', registration(`n${i}`), 15_000)));
+      const nodes = await store.listNodes('big');
+      assert.equal(nodes.length, 1050);
+      assert.equal(new Set(nodes.map((n) => n.id)).size, 1050);
+      assert.ok(nodes.every((n) => n.alive));
+    });
+
     withStore('the same name replaces the earlier record', async (store) => {
       const first = await store.registerNode('c1', registration('a'), 15_000);
       const second = await store.registerNode('c1', registration('a', { hostname: 'new' }), 15_000);

@@ -2,6 +2,9 @@ import type { Etcd3, ICompare, IKeyValue, IRequestOp } from 'etcd3';
 import { translateEtcdError } from './etcd-errors.ts';
 import { prefixRangeEnd } from './etcd-keys.ts';
 
+/** Keys per range request when reading a prefix. */
+const PAGE_SIZE = 1000;
+
 /** A key's value and the revision needed to compare-and-swap it. */
 export interface StoredValue<T> {
   value: T;
@@ -30,12 +33,26 @@ export class EtcdKv {
     }
   }
 
-  /** Reads every key under a prefix, in key order. */
+  /**
+   * Reads every key under a prefix, in key order, in pages (one etcd answer
+   * must stay under gRPC's 4 MiB message limit: 10,000 node records do not).
+   */
   async getPrefix<T>(prefix: string, action: string): Promise<Array<{ key: string } & StoredValue<T>>> {
+    const entries: Array<{ key: string } & StoredValue<T>> = [];
+    const start = Buffer.from(prefix);
+    const end = prefixRangeEnd(start);
+    let from = start;
+    let revision: string | undefined;
     try {
-      const start = Buffer.from(prefix);
-      const response = await this.client.kv.range({ key: start, range_end: prefixRangeEnd(start) });
-      return response.kvs.map((kv) => ({ key: kv.key.toString('utf8'), ...decode<T>(kv) }));
+      for (;;) {
+        // Later pages read at the first page's revision: one consistent view.
+        const response = await this.client.kv.range({ key: from, range_end: end, limit: PAGE_SIZE, ...(revision ? { revision } : {}) });
+        revision ??= response.header.revision;
+        for (const kv of response.kvs) entries.push({ key: kv.key.toString('utf8'), ...decode<T>(kv) });
+        const last = response.kvs.at(-1);
+        if (!response.more || !last) return entries;
+        from = Buffer.concat([last.key, Buffer.from([0])]);
+      }
     } catch (err) {
       throw translateEtcdError(err, action);
     }
@@ -43,9 +60,14 @@ export class EtcdKv {
 
   /** Runs a transaction; true when every comparison held and `success` ran. */
   async txn(compare: ICompare[], success: IRequestOp[], action: string, failure: IRequestOp[] = []): Promise<boolean> {
+    return (await this.commit(compare, success, action, failure)) !== undefined;
+  }
+
+  /** Runs a transaction; the store revision it wrote at when `success` ran, else undefined. */
+  async commit(compare: ICompare[], success: IRequestOp[], action: string, failure: IRequestOp[] = []): Promise<string | undefined> {
     try {
       const response = await this.client.kv.txn({ compare, success, failure });
-      return response.succeeded;
+      return response.succeeded ? response.header.revision : undefined;
     } catch (err) {
       throw translateEtcdError(err, action);
     }
