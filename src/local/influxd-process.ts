@@ -48,6 +48,8 @@ export interface InfluxdOptions {
    * (skipped when a reused `dir` already has users). Default false.
    */
   auth?: boolean;
+  /** With `auth`: create the admin user (default true); false leaves influxd without users. */
+  createAdmin?: boolean;
   /** Admin user created with `auth` (default `admin`). */
   adminUser?: string;
   /** Password of the admin user (default `admin`). */
@@ -166,7 +168,7 @@ export async function startInfluxd(opts: InfluxdOptions = {}): Promise<InfluxdSe
   let daemon: ManagedDaemon | undefined;
   try {
     daemon = await startWithPortRetry(createDaemon, { retryOnPortRace: opts.port === undefined });
-    if (admin) await createAdminUser(url(), admin);
+    if (admin && opts.createAdmin !== false) await createAdminUser(url(), admin);
   } catch (err) {
     await daemon?.stop();
     if (ownDir) await removeTempDir(dir);

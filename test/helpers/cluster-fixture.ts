@@ -1,6 +1,6 @@
 import { startAgentProcess, type AgentProcess } from './agent-process.ts';
 import { startManagerProcess, type ManagerProcess } from './manager-process.ts';
-import { startEtcd, startInfluxd, type EtcdServer, type InfluxdServer } from './servers.ts';
+import { startEtcd, startInfluxd, type EtcdServer, type InfluxdOptions, type InfluxdServer } from './servers.ts';
 
 /** The cluster secret the fixture's agents share. */
 export const TEST_SECRET = 'fixture-secret-for-tests-0123456789';
@@ -23,6 +23,10 @@ export interface ClusterFixtureOptions {
   /** Extra agent flags for every agent. */
   agentArgs?: string[];
   cluster?: string;
+  /** Options for every influxd (e.g. auth). */
+  influxd?: InfluxdOptions;
+  /** Agent environment; replaces the default `{ CFLUX_SECRET }`. */
+  agentEnv?: Record<string, string>;
 }
 
 export async function startClusterFixture(options: ClusterFixtureOptions = {}): Promise<ClusterFixture> {
@@ -31,14 +35,14 @@ export async function startClusterFixture(options: ClusterFixtureOptions = {}): 
   const etcd = options.etcd === false ? undefined : await startEtcd();
   const [manager, ...influxds] = await Promise.all([
     startManagerProcess(etcd ? { etcdEndpoints: [etcd.endpoint] } : {}),
-    ...Array.from({ length: size }, () => startInfluxd()),
+    ...Array.from({ length: size }, () => startInfluxd(options.influxd)),
   ]);
   const argsFor = (index: number) => [
     '--manager', manager.url, '--cluster', cluster, '--node-name', `node-${index}`, '--influxd-url', influxds[index]!.url,
     '--data-dir', `${influxds[index]!.dir}/agent`, '--heartbeat-interval', '1', '--drift-interval', '0.5',
     ...(options.agentArgs ?? []),
   ];
-  const env = { CFLUX_SECRET: TEST_SECRET };
+  const env = options.agentEnv ?? { CFLUX_SECRET: TEST_SECRET };
   const agents = await Promise.all(influxds.map((_, index) => startAgentProcess(argsFor(index), { env })));
   const fixture: ClusterFixture = {
     etcd,
@@ -63,8 +67,13 @@ export async function startClusterFixture(options: ClusterFixtureOptions = {}): 
 
 /** Runs one query against an influxd (or a proxy) and returns the parsed JSON. */
 export async function influxQuery(url: string, q: string, params: Record<string, string> = {}): Promise<any> {
+  return (await influxRequest(url, q, params)).body;
+}
+
+/** Like influxQuery, with the HTTP status. */
+export async function influxRequest(url: string, q: string, params: Record<string, string> = {}): Promise<{ status: number; body: any }> {
   const response = await fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q, ...params }) });
-  return response.json();
+  return { status: response.status, body: await response.json() };
 }
 
 /** SHOW output that must be identical on every influxd of the cluster. */

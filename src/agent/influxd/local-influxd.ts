@@ -2,6 +2,9 @@ import got from 'got';
 import { CfluxError, messageOf } from '../../shared/errors.ts';
 import { basicAuthorization, type InfluxdCredentials } from './influxd-credentials.ts';
 
+/** influxd's answer when auth is on and no user exists yet. */
+export const NO_USERS_YET = 'create admin user first';
+
 /** What a successful ping tells. */
 export interface InfluxdPing {
   version: string;
@@ -58,6 +61,8 @@ export class LocalInfluxd {
     }).catch((err: unknown) => {
       throw new CfluxError('UPSTREAM_UNAVAILABLE', `influxd at ${this.url} is not reachable: ${messageOf(err)}`, { cause: err });
     });
+    // Auth on and no users yet: the metadata mirror creates the first admin user, which needs no credentials.
+    if (response.body.includes(NO_USERS_YET)) return;
     if (response.statusCode === 401 || response.statusCode === 403) {
       throw new CfluxError('UPSTREAM_UNAVAILABLE', `influxd at ${this.url} rejected the configured credentials (${response.statusCode}); check --influxd-credentials-file or INFLUX_USERNAME/INFLUX_PASSWORD`);
     }

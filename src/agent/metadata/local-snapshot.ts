@@ -1,5 +1,6 @@
 import { parseGoDuration, quoteIdentifier } from '../../shared/influx/influxql-ddl.ts';
-import { rowsOf, type InfluxdQueryClient } from '../influxd/influxd-query-client.ts';
+import { InfluxdRequestError, rowsOf, type InfluxdQueryClient } from '../influxd/influxd-query-client.ts';
+import { NO_USERS_YET } from '../influxd/local-influxd.ts';
 import type { Privilege, RetentionPolicyMeta } from './cluster-metadata.ts';
 
 /** What a local influxd holds, as far as cluster metadata goes. */
@@ -34,11 +35,14 @@ export const NODE_LOCAL_DATABASES = new Set(['_internal']);
  * policies and grants for what `scope` names (one request each).
  */
 export async function readLocalSnapshot(client: InfluxdQueryClient, scope: SnapshotScope = 'all'): Promise<LocalSnapshot> {
-  const [databases, users, queries] = await Promise.all([
-    client.runOrThrow('SHOW DATABASES'),
-    client.runOrThrow('SHOW USERS'),
-    client.runOrThrow('SHOW CONTINUOUS QUERIES'),
-  ]);
+  let databases, users, queries;
+  try {
+    [databases, users, queries] = await Promise.all([client.runOrThrow('SHOW DATABASES'), client.runOrThrow('SHOW USERS'), client.runOrThrow('SHOW CONTINUOUS QUERIES')]);
+  } catch (err) {
+    // Auth on and no user yet: nothing can be read, and the plan starts by creating the admin users.
+    if (err instanceof InfluxdRequestError && JSON.stringify(err.body).includes(NO_USERS_YET)) return { databases: {}, users: {} };
+    throw err;
+  }
   const snapshot: LocalSnapshot = { databases: {}, users: {} };
   for (const row of rowsOf(databases)) {
     const name = String(row['name']);
