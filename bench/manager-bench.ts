@@ -310,7 +310,8 @@ for (const line of fanoutLines) log(line);
 if (fanoutLines.length > 0) log(`fan-out latency (all writes): ${summarize(fanoutAll, [50, 99])}`);
 log(`long-poll answers: 200=${polls.changed} 204=${polls.timedOut} errors=${polls.errors}${polls.lastError ? ` (last: ${polls.lastError})` : ''}`);
 if (managerDied) log(`!! ${managerDied}`);
-if (N >= 1000) log(`target: 1,000 agents with heartbeat p99 <= 50 ms: ${p99 <= 50 && hbErrors === 0 && agents.length === N ? 'PASS' : 'FAIL'}`);
+if (N === 1000) log(`target: 1,000 agents with heartbeat p99 <= 50 ms: ${p99 <= 50 && hbErrors === 0 && agents.length === N ? "PASS" : "FAIL"}`);
+else log(`target (1,000 agents, heartbeat p99 <= 50 ms) applies to --agents 1000; this run: ${N.toLocaleString("en-US")} agents, p99 ${p99.toFixed(1)} ms`);
 
 // -------------------------------------------------------------- cleanup ---
 stopping = true;
