@@ -72,7 +72,10 @@ export async function influxQuery(url: string, q: string, params: Record<string,
 
 /** Like influxQuery, with the HTTP status. */
 export async function influxRequest(url: string, q: string, params: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q, ...params }) });
+  // influxd reads u and p from the URL only, not from a form body.
+  const { u, p, ...rest } = params;
+  const auth = u === undefined ? '' : `?${new URLSearchParams({ u, p: p ?? '' })}`;
+  const response = await fetch(`${url}/query${auth}`, { method: 'POST', body: new URLSearchParams({ q, ...rest }) });
   return { status: response.status, body: await response.json() };
 }
 
@@ -81,7 +84,16 @@ export async function metadataView(url: string, databases: string[], users: stri
   const parts = [await influxQuery(url, 'SHOW DATABASES'), await influxQuery(url, 'SHOW USERS'), await influxQuery(url, 'SHOW CONTINUOUS QUERIES')];
   for (const db of databases) parts.push(await influxQuery(url, `SHOW RETENTION POLICIES ON "${db}"`));
   for (const user of users) parts.push(await influxQuery(url, `SHOW GRANTS FOR "${user}"`));
-  return JSON.stringify(parts);
+  return JSON.stringify(parts.map(sortedResult));
+}
+
+/** A query result with rows and series in a fixed order (influxd lists in creation order). */
+function sortedResult(result: any): any {
+  for (const statement of result.results ?? []) {
+    for (const series of statement.series ?? []) series.values?.sort((a: unknown, b: unknown) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+    statement.series?.sort((a: any, b: any) => String(a.name ?? '').localeCompare(String(b.name ?? '')));
+  }
+  return result;
 }
 
 /** Polls until every influxd shows the same metadata view; returns how long it took. */

@@ -53,7 +53,7 @@ describe('--local-changes=revert', () => {
       await influxQuery(c, 'CREATE DATABASE rogue');
       await influxQuery(c, 'DROP DATABASE kept');
       await influxQuery(c, "CREATE USER sneaky WITH PASSWORD 'x'");
-      await waitForIdenticalViews(cluster.influxds, [], [], 5000, (view) => view.includes('"kept"') && !view.includes('rogue') && !view.includes('sneaky'));
+      await waitForIdenticalViews(cluster.influxds, [], [], 10_000, (view) => view.includes('"kept"') && !view.includes('rogue') && !view.includes('sneaky'));
     } finally {
       await cluster.stop();
     }
