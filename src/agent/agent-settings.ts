@@ -1,4 +1,4 @@
-import { clusterSetting, logFormatSetting, logLevelSetting, managerEndpointsSetting } from '../shared/config/common-settings.ts';
+import { clusterSetting, logFormatSetting, logLevelSetting, managerEndpointsSetting, maxBodySizeSetting } from '../shared/config/common-settings.ts';
 import { choiceSetting, hostPortSetting, integerSetting, secondsSetting, switchSetting, textSetting, urlSetting, type HostPort } from '../shared/config/parsers.ts';
 import type { ResolvedSettings, Setting } from '../shared/config/setting.ts';
 
@@ -61,15 +61,7 @@ export const agentSettings = {
   /** File holding the cluster secret (else CFLUX_SECRET); encrypts user passwords in the metadata. */
   secretFile: optionalText({ name: 'secret-file', env: 'CFLUX_SECRET_FILE', description: 'file holding the cluster secret', maxLength: 4096, defaultLabel: 'CFLUX_SECRET' }),
   /** Largest request body the proxy accepts. */
-  maxBodySize: integerSetting({
-    name: 'max-body-size',
-    env: 'CFLUX_MAX_BODY_SIZE',
-    description: 'largest proxy request body in bytes',
-    defaultValue: 25 * 1000 * 1000,
-    min: 1024,
-    max: 1024 * 1024 * 1024,
-    unit: 'bytes',
-  }),
+  maxBodySize: maxBodySizeSetting('largest proxy request body in bytes', 25 * 1000 * 1000),
   /** Register, check influxd, print the registration, deregister, exit. */
   once: switchSetting({ name: 'once', env: 'CFLUX_ONCE', description: 'register once, print the registration as JSON, deregister and exit' }),
   logLevel: logLevelSetting,

@@ -1,4 +1,4 @@
-import { logFormatSetting, logLevelSetting } from '../shared/config/common-settings.ts';
+import { logFormatSetting, logLevelSetting, maxBodySizeSetting } from '../shared/config/common-settings.ts';
 import { hostPortSetting, integerSetting, secondsSetting, textSetting, urlListSetting } from '../shared/config/parsers.ts';
 import type { ResolvedSettings } from '../shared/config/setting.ts';
 
@@ -53,15 +53,7 @@ export const managerSettings = {
     max: 31_536_000,
   }),
   /** Largest request body accepted; larger ones get 413. */
-  maxBodySize: integerSetting({
-    name: 'max-body-size',
-    env: 'CFLUX_MAX_BODY_SIZE',
-    description: 'largest request body in bytes',
-    defaultValue: 4 * 1024 * 1024,
-    min: 1024,
-    max: 1024 * 1024 * 1024,
-    unit: 'bytes',
-  }),
+  maxBodySize: maxBodySizeSetting('largest request body in bytes', 4 * 1024 * 1024),
   /** How long SIGTERM waits for open requests before closing connections. */
   shutdownTimeout: secondsSetting({
     name: 'shutdown-timeout',

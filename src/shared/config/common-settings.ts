@@ -1,5 +1,5 @@
 import { LOG_FORMATS, LOG_LEVELS } from '../logging.ts';
-import { choiceSetting, textSetting, urlListSetting } from './parsers.ts';
+import { choiceSetting, integerSetting, textSetting, urlListSetting } from './parsers.ts';
 import { SettingValueError, type Setting } from './setting.ts';
 
 /** Cluster names: 1-128 characters, no control characters (DESIGN.md). */
@@ -44,3 +44,8 @@ export const managerEndpointsSetting = urlListSetting({
   allowEmpty: false,
   defaultValue: ['http://127.0.0.1:8000'],
 });
+
+/** `--max-body-size`: the largest request body a server accepts (413 beyond). */
+export function maxBodySizeSetting(description: string, defaultValue: number): Setting<number> {
+  return integerSetting({ name: 'max-body-size', env: 'CFLUX_MAX_BODY_SIZE', description, defaultValue, min: 1024, max: 1024 * 1024 * 1024, unit: 'bytes' });
+}
