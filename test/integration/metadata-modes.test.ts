@@ -73,3 +73,27 @@ describe('without a cluster secret', () => {
     }
   });
 });
+
+describe('a memory-store manager that restarted empty', () => {
+  test('gets the metadata back from the agents, and DDL goes on from there', async () => {
+    const cluster = await startClusterFixture({ size: 2, etcd: false });
+    try {
+      await influxQuery(cluster.agents[0]!.proxyUrl, 'CREATE DATABASE survivor; CREATE DATABASE second');
+      await waitForIdenticalViews(cluster.influxds, [], [], 3000, (view) => view.includes('second'));
+      const { startManagerProcess } = await import('../helpers/manager-process.ts');
+      await cluster.manager.stop();
+      cluster.manager = await startManagerProcess({ port: cluster.manager.port });
+      let document: any = { version: 0 };
+      for (let i = 0; i < 100 && document.version === 0; i++) {
+        await sleep(100);
+        document = await (await fetch(`${cluster.manager.url}/clusters/fixture`)).json();
+      }
+      assert.ok(document.version > 0, 'an agent pushed its document');
+      assert.deepEqual(Object.keys(document.metadata.databases).sort(), ['second', 'survivor']);
+      assert.deepEqual(await influxQuery(cluster.agents[1]!.proxyUrl, 'CREATE DATABASE third'), { results: [{ statement_id: 0 }] });
+      await waitForIdenticalViews(cluster.influxds, [], [], 3000, (view) => view.includes('third') && view.includes('survivor'));
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
