@@ -1,4 +1,5 @@
 import { NO_SECRET_MESSAGE, type SecretBox } from './secret-box.ts';
+import { unitKey } from '../placement/rendezvous-placement.ts';
 import type { ClusterMetadata, DatabaseMeta, Privilege, RetentionPolicyMeta, UserMeta } from './cluster-metadata.ts';
 import type { MetadataOperation } from './metadata-operations.ts';
 
@@ -136,6 +137,20 @@ function mutate(doc: ClusterMetadata, op: MetadataOperation, secrets: SecretBox 
     case 'dropContinuousQuery': {
       // influxd: dropping a missing continuous query, even of a missing database, succeeds.
       delete doc.databases[op.database]?.continuousQueries[op.name];
+      return undefined;
+    }
+    case 'addMember': {
+      if (!doc.settings.dataMembers.includes(op.name)) doc.settings.dataMembers = [...doc.settings.dataMembers, op.name].sort();
+      return undefined;
+    }
+    case 'removeMember': {
+      doc.settings.dataMembers = doc.settings.dataMembers.filter((member) => member !== op.name);
+      return undefined;
+    }
+    case 'pinMeasurement': {
+      const source = unitKey(op.sourceDatabase, op.sourceMeasurement);
+      const target = unitKey(op.database, op.measurement);
+      if (source !== target) doc.settings.pins[target] = source;
       return undefined;
     }
     default:

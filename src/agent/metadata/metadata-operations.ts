@@ -26,6 +26,11 @@ export type MetadataOperation =
   | { op: 'revokeAdmin'; user: string }
   /** `query` is the whole CREATE CONTINUOUS QUERY statement. */
   | { op: 'createContinuousQuery'; database: string; name: string; query: string }
-  | { op: 'dropContinuousQuery'; database: string; name: string };
+  | { op: 'dropContinuousQuery'; database: string; name: string }
+  /** Placement: a node starts or stops holding data (`cflux members add|remove`). */
+  | { op: 'addMember'; name: string }
+  | { op: 'removeMember'; name: string }
+  /** Placement: `measurement` of `database` follows `source` (SELECT ... INTO). */
+  | { op: 'pinMeasurement'; database: string; measurement: string; sourceDatabase: string; sourceMeasurement: string };
 
 export type MetadataOperationName = MetadataOperation['op'];
