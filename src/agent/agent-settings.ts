@@ -60,6 +60,10 @@ export const agentSettings = {
   driftInterval: secondsSetting({ name: 'drift-interval', env: 'CFLUX_DRIFT_INTERVAL', description: 'period of the local drift check', defaultSeconds: 10, min: 0.1, max: 86_400 }),
   /** File holding the cluster secret (else CFLUX_SECRET); encrypts user passwords in the metadata. */
   secretFile: optionalText({ name: 'secret-file', env: 'CFLUX_SECRET_FILE', description: 'file holding the cluster secret', maxLength: 4096, defaultLabel: 'CFLUX_SECRET' }),
+  /** File holding the cluster's peer token (else CFLUX_PEER_TOKEN); agents present it to each other. */
+  peerTokenFile: optionalText({ name: 'peer-token-file', env: 'CFLUX_PEER_TOKEN_FILE', description: 'file holding the peer API token', maxLength: 4096, defaultLabel: 'CFLUX_PEER_TOKEN' }),
+  /** Run the peer API without a token (trusted networks and tests only). */
+  insecurePeer: switchSetting({ name: 'insecure-peer', env: 'CFLUX_INSECURE_PEER', description: 'allow running the peer API without a token' }),
   /** Largest request body the proxy accepts. */
   maxBodySize: maxBodySizeSetting('largest proxy request body in bytes', 25 * 1000 * 1000),
   /** Register, check influxd, print the registration, deregister, exit. */

@@ -8,7 +8,7 @@ import { AgentMetrics } from './agent-metrics.ts';
 import { computeReadiness, startAgentHttp, type Readiness } from './agent-http.ts';
 import type { AgentOptions } from './agent-settings.ts';
 import { discoverHost, formatHostPort, resolveAdvertisedAddress, resolveNodeName } from './discovery/host-discovery.ts';
-import type { InfluxdCredentials } from './influxd/influxd-credentials.ts';
+import type { AgentSecrets } from './agent-secrets.ts';
 import { InfluxdMonitor } from './influxd/influxd-monitor.ts';
 import { LocalInfluxd } from './influxd/local-influxd.ts';
 import { LoadStatsCollector } from './membership/load-stats.ts';
@@ -18,7 +18,6 @@ import { InfluxdQueryClient } from './influxd/influxd-query-client.ts';
 import { AppliedStateStore } from './metadata/applied-state-store.ts';
 import { ManagerMetadataApi } from './metadata/metadata-api.ts';
 import { MetadataMirror } from './metadata/metadata-mirror.ts';
-import type { SecretBox } from './metadata/secret-box.ts';
 import { DdlQueryHandler } from './proxy/ddl-query-handler.ts';
 import { LocalPassthrough } from './proxy/local-passthrough.ts';
 import { ProxyServer } from './proxy/proxy-server.ts';
@@ -45,13 +44,8 @@ export class Agent {
   #loops: Promise<unknown> | undefined;
   #stopping: Promise<void> | undefined;
 
-  constructor(
-    options: AgentOptions,
-    credentials: InfluxdCredentials | undefined,
-    logger: Logger,
-    env: Record<string, string | undefined> = process.env,
-    secrets: SecretBox | undefined = undefined,
-  ) {
+  constructor(options: AgentOptions, logger: Logger, secrets: AgentSecrets, env: Record<string, string | undefined> = process.env) {
+    const credentials = secrets.influxdCredentials;
     this.options = options;
     this.#env = env;
     this.#logger = logger.child({ component: 'agent' });
@@ -82,7 +76,7 @@ export class Agent {
       api: new ManagerMetadataApi(client),
       influxd: new InfluxdQueryClient(options.influxdUrl, credentials),
       store: new AppliedStateStore(options.dataDir),
-      secrets,
+      secrets: secrets.clusterSecret,
       logger: logger.child({ component: 'metadata' }),
       localChanges: options.localChanges,
       driftIntervalMs: options.driftInterval,

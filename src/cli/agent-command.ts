@@ -1,8 +1,7 @@
 import { Command } from 'commander';
 import { Agent } from '../agent/agent.ts';
 import { agentSettings } from '../agent/agent-settings.ts';
-import { loadInfluxdCredentials } from '../agent/influxd/influxd-credentials.ts';
-import { loadClusterSecret } from '../agent/metadata/cluster-secret.ts';
+import { loadAgentSecrets } from '../agent/agent-secrets.ts';
 import { addSettingOptions } from '../shared/config/cli-options.ts';
 import { InvalidSettingError, messageOf } from '../shared/errors.ts';
 import { createLogger } from '../shared/logging.ts';
@@ -16,18 +15,16 @@ export function agentCommand(): Command {
   command.action(async (flags: Record<string, unknown>) => {
     const options = resolveOrExit('agent', agentSettings, flags);
     const env = loadEnvironment();
-    let credentials;
     let secrets;
     try {
-      credentials = loadInfluxdCredentials(options.influxdCredentialsFile, env);
-      secrets = loadClusterSecret(options.secretFile, env);
+      secrets = loadAgentSecrets(options, env);
     } catch (err) {
       if (!(err instanceof InvalidSettingError)) throw err;
       process.stderr.write(`cflux agent: ${err.message}\n`);
       process.exit(EXIT_BAD_SETTING);
     }
     const logger = createLogger({ level: options.logLevel, format: options.logFormat, ...(options.once ? { destination: process.stderr } : {}) });
-    const agent = new Agent(options, credentials, logger, env, secrets);
+    const agent = new Agent(options, logger, secrets, env);
     if (options.once) {
       try {
         const node = await agent.runOnce();

@@ -33,6 +33,8 @@ export class LocalCluster {
   #stopping: Promise<void> | undefined;
   /** One random cluster secret for the demo's agents, so user statements work. */
   readonly #secrets = new SecretBox(randomBytes(24).toString('base64'));
+  /** And one random peer token. */
+  readonly #peerToken = randomBytes(24).toString('base64url');
 
   constructor(options: LocalClusterOptions) {
     this.options = options;
@@ -58,7 +60,7 @@ export class LocalCluster {
         dataDir: join(influxd.dir, 'agent'),
         driftInterval: '2',
       };
-      const agent = new Agent(resolveSettings(agentSettings, { flags, env: {}, file: {} }), undefined, logger.child({ node: `influx-${index}` }), {}, this.#secrets);
+      const agent = new Agent(resolveSettings(agentSettings, { flags, env: {}, file: {} }), logger.child({ node: `influx-${index}` }), { clusterSecret: this.#secrets, peerToken: this.#peerToken }, {});
       this.agents.push(agent);
       await agent.start();
     }

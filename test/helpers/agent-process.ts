@@ -7,6 +7,9 @@ import { cleanEnv, stopControls } from './manager-process.ts';
 
 const CFLUX_BIN = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
 
+/** The peer token every test agent gets unless the test passes its own environment value. */
+export const TEST_PEER_TOKEN = 'test-peer-token-0123456789';
+
 /** A `cflux agent` child process. */
 export interface AgentProcess {
   /** Base URL of the peer port (/healthz, /readyz, /metrics). */
@@ -35,7 +38,7 @@ export async function startAgentProcess(args: string[], options: { env?: Record<
   const fullArgs = [CFLUX_BIN, 'agent', '--log-level', 'debug', ...defaults, ...args];
   const [command, ...prefix] = options.spawnCommand ?? [process.execPath];
   const child = spawn(command!, [...prefix, ...(options.spawnCommand ? [process.execPath] : []), ...fullArgs], {
-    env: { ...cleanEnv(), ...options.env },
+    env: { ...cleanEnv(), CFLUX_PEER_TOKEN: TEST_PEER_TOKEN, ...options.env },
     cwd: options.cwd ?? tmpdir(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

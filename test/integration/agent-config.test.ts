@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { TEST_PEER_TOKEN } from '../helpers/agent-process.ts';
 import { cleanEnv, startManagerProcess, type ManagerProcess } from '../helpers/manager-process.ts';
 import { startInfluxd, type InfluxdServer } from '../helpers/servers.ts';
 
@@ -14,7 +15,7 @@ const CFLUX = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
 
 async function agent(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CFLUX, 'agent', ...args], { cwd: options.cwd ?? tmpdir(), env: { ...cleanEnv(), ...options.env }, timeout: 30_000 });
+    const { stdout, stderr } = await run(process.execPath, [CFLUX, 'agent', ...args], { cwd: options.cwd ?? tmpdir(), env: { ...cleanEnv(), CFLUX_PEER_TOKEN: TEST_PEER_TOKEN, ...options.env }, timeout: 30_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const failed = err as { code: number; stdout: string; stderr: string };
@@ -43,6 +44,9 @@ test('every bad agent setting exits 2 with one line naming it', async () => {
     [[], { CFLUX_ENDPOINT: ' , ' }, /CFLUX_ENDPOINT \(environment\).*at least one/],
     [['--influxd-credentials-file', '/nonexistent/creds'], {}, /--influxd-credentials-file="\/nonexistent\/creds": ENOENT/],
     [['--shutdown-timeout', 'soon'], {}, /--shutdown-timeout="soon"/],
+    [[], { CFLUX_PEER_TOKEN: '' }, /missing setting CFLUX_PEER_TOKEN \(environment\) or --peer-token-file/],
+    [[], { CFLUX_PEER_TOKEN: 'short' }, /CFLUX_PEER_TOKEN \(environment\): the peer token needs at least 16 characters/],
+    [[], { CFLUX_SECRET: 'short' }, /CFLUX_SECRET \(environment\): the cluster secret needs at least 16 characters/],
   ];
   for (const [args, env, expected] of cases) {
     const { code, stderr } = await agent(args, { env });

@@ -62,7 +62,7 @@ test('an in-process agent stops cleanly (twice) and leaves no timer or socket op
   try {
     const baseline = openHandles();
     const options = resolveSettings(agentSettings, { flags: { manager: manager.url, influxdUrl: influxd.url, peerListen: '127.0.0.1:0', heartbeatInterval: '0.2' }, env: {}, file: {} });
-    const agent = new Agent(options, undefined, pino({ level: 'silent' }), {});
+    const agent = new Agent(options, pino({ level: 'silent' }), { peerToken: 'readiness-test-peer-token' }, {});
     await agent.start();
     for (let i = 0; i < 200 && agent.state !== 'running'; i++) await sleep(25);
     assert.equal(agent.state, 'running');
