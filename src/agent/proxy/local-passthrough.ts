@@ -55,6 +55,17 @@ export class LocalPassthrough {
     return { status: upstream.statusCode, body };
   }
 
+  /** POST /write with the given parameters and line-protocol body; influxd's status and body. */
+  async write(params: URLSearchParams, body: Buffer, authorization: string | undefined): Promise<{ status: number; body: string }> {
+    const upstream = await this.#pool.request({
+      method: 'POST',
+      path: `/write?${params}`,
+      headers: { 'content-type': 'text/plain; charset=utf-8', ...(authorization ? { authorization } : {}) },
+      body,
+    });
+    return { status: upstream.statusCode, body: await upstream.body.text() };
+  }
+
   close(): Promise<void> {
     return this.#pool.close();
   }

@@ -8,6 +8,8 @@ export interface JsonReply {
   /** Sent as-is instead of JSON (Prometheus text). */
   text?: string;
   contentType?: string;
+  /** The handler already wrote the response itself (streamed); nothing more is sent. */
+  handled?: boolean;
 }
 
 /**
@@ -45,7 +47,7 @@ export function parseJsonBody(raw: Buffer): unknown {
 
 /** Writes a reply; errors are always `{"error": "..."}`. */
 export function sendReply(res: ServerResponse, reply: JsonReply, extraHeaders: Record<string, string> = {}): void {
-  if (res.headersSent || res.destroyed) return;
+  if (reply.handled || res.headersSent || res.destroyed) return;
   if (reply.text !== undefined) {
     res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/plain; charset=utf-8', ...extraHeaders });
     res.end(reply.text);

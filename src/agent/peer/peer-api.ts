@@ -1,0 +1,50 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Router } from '../../shared/http/router.ts';
+import type { JsonReply } from '../../shared/http/json-http.ts';
+import { parseInfluxRequest, readLimitedBody, type InfluxRequest } from '../proxy/influx-request.ts';
+import type { LocalPassthrough } from '../proxy/local-passthrough.ts';
+
+/** Header that carries the client's own credentials from one agent to another. */
+export const CLIENT_AUTHORIZATION_HEADER = 'x-cflux-client-authorization';
+
+/** Compares two tokens in constant time (hashing first makes the lengths equal). */
+export function tokensMatch(presented: string, expected: string): boolean {
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+function bearerOf(req: IncomingMessage): string | undefined {
+  const header = req.headers['authorization'];
+  return typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined;
+}
+
+/**
+ * The peer API: other agents write into and query this node's influxd. Never
+ * re-forwards. Requires the cluster's peer token (unless the agent runs with
+ * --insecure-peer); the client's own credentials travel in
+ * `x-cflux-client-authorization` so influxd still decides authorization.
+ */
+export function addPeerRoutes(router: Router, options: { token: string | undefined; influxd: LocalPassthrough; maxBodyBytes: number }): void {
+  const handle = (target: '/write' | '/query') => async ({ req, res }: { req: IncomingMessage; res: ServerResponse }): Promise<JsonReply> => {
+    if (options.token !== undefined) {
+      const presented = bearerOf(req);
+      if (presented === undefined || !tokensMatch(presented, options.token)) {
+        return { status: 401, body: { error: 'peer API: missing or wrong peer token (Authorization: Bearer <CFLUX_PEER_TOKEN>)' } };
+      }
+    }
+    const body = await readLimitedBody(req, options.maxBodyBytes);
+    if (body === undefined) return { status: 413, body: { error: `peer API: request body over ${options.maxBodyBytes} bytes` } };
+    const parsed = parseInfluxRequest(req, body);
+    const forwardHeaders: Record<string, string> = { ...parsed.forwardHeaders };
+    delete forwardHeaders['authorization'];
+    const client = req.headers[CLIENT_AUTHORIZATION_HEADER];
+    if (typeof client === 'string') forwardHeaders['authorization'] = client;
+    const request: InfluxRequest = { ...parsed, method: 'POST', path: target, forwardHeaders };
+    await options.influxd.forward(request, res);
+    return { status: 0, handled: true };
+  };
+  router.add('POST', '/peer/v1/write', handle('/write'));
+  router.add('POST', '/peer/v1/query', handle('/query'));
+}

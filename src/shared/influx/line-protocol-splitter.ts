@@ -1,0 +1,458 @@
+/**
+ * Split the body of an InfluxDB 1.x `POST /write` (line protocol) into one
+ * group of lines per measurement, without parsing fields or timestamps:
+ * influxd parses those itself and reports its own errors.
+ *
+ * Lines are found exactly as influxd 1.6 finds them (models.scanLine): a
+ * `\n` ends a line unless a backslash escapes it or it is inside a quoted
+ * string field value (`s="two\nlines"`), so one "line" may span several
+ * physical lines. Blank lines (only spaces, tabs and NUL bytes) and lines
+ * whose first non-blank byte is `#` are skipped. Leading blanks are allowed.
+ *
+ * The measurement is read like influxd's scanMeasurement: it ends at the first
+ * `,` or space whose preceding byte is not a backslash. Note that influxd has
+ * no `\\` escape there: a backslash always escapes the byte after it, so
+ * `cpu\\ v=1` is the measurement `cpu\\ v=1` without fields (a bad line).
+ * The group key is the measurement as influxd's Point.Name() unescapes it:
+ * `\,` `\ ` `\=` `\"` become `,` ` ` `=` `"`; other backslashes stay, so
+ * `cpu\ load` and `"cpu load"` share a group but `cpu\\x` keeps both
+ * backslashes.
+ *
+ * The series key (measurement and tags) is checked with influxd's own state
+ * machine, and a line is refused here, with influxd's message, only when
+ * influxd refuses it for the same reason: `missing measurement`,
+ * `missing fields`, `missing tag key`, `missing tag value`,
+ * `invalid tag format`, or `invalid field format` when nothing but blanks
+ * follows the series key. Every line influxd accepts lands in a group.
+ *
+ * CRLF: influxd 1.6 does not strip `\r` (`cpu v=1\r` fails with
+ * `invalid number`, a `\r`-only line with `missing fields`). By default the
+ * `\r` is kept so that influxd answers as it always would; with
+ * {@link SplitOptions.stripCarriageReturns} a `\r` before each line's `\n` is
+ * dropped and `\r`-only lines count as blank.
+ *
+ * Hot path: a line without `"` and without a backslash before its `\n` is
+ * found with Buffer#indexOf (memchr); only the series key is scanned byte by
+ * byte; group lookup hashes the raw measurement bytes (FNV-1a) and decodes a
+ * string only for a measurement spelling not seen before in the body.
+ * Consecutive lines of one measurement become one zero-copy chunk.
+ */
+import { gunzipSync } from 'node:zlib';
+
+/** Lines of one measurement, in body order. */
+export interface MeasurementGroup {
+  /** The measurement name, unescaped as influxd does (see the module comment). */
+  readonly measurement: string;
+  /** The original bytes of the lines: views on the body, each line ending with `\n`. Send them in order. */
+  readonly chunks: Buffer[];
+  /** How many lines the chunks hold. */
+  readonly lineCount: number;
+  /** Total bytes of the chunks. */
+  readonly byteLength: number;
+}
+
+/** A line that influxd would refuse, reported the way influxd reports it. */
+export interface InvalidLine {
+  /** The line without its leading blanks, cut to {@link INVALID_LINE_MAX_CHARS} characters. */
+  readonly line: string;
+  /** 1-based number of the physical line where the line starts. */
+  readonly lineNumber: number;
+  /** influxd's reason, e.g. `missing fields`. */
+  readonly reason: string;
+}
+
+/** What {@link splitLinesByMeasurement} found. */
+export interface SplitResult {
+  /** Groups by unescaped measurement name, in order of first appearance. */
+  readonly groups: Map<string, MeasurementGroup>;
+  /** The refused lines, in body order. */
+  readonly invalid: InvalidLine[];
+  /** Lines that are neither blank nor comments: the grouped ones plus the invalid ones. */
+  readonly lineCount: number;
+}
+
+/** Options of {@link splitLinesByMeasurement}. */
+export interface SplitOptions {
+  /** Drop a `\r` that ends a line, and skip `\r`-only lines. influxd 1.6 does neither. Default false. */
+  readonly stripCarriageReturns?: boolean;
+}
+
+/** {@link InvalidLine.line} is cut to this many UTF-16 characters. */
+export const INVALID_LINE_MAX_CHARS = 200;
+
+const NEWLINE = 10;
+const CARRIAGE_RETURN = 13;
+const SPACE = 32;
+const TAB = 9;
+const NUL = 0;
+const HASH = 35;
+const COMMA = 44;
+const EQUALS = 61;
+const QUOTE = 34;
+const BACKSLASH = 92;
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+/** Keeps hash map keys small integers (V8 Smis). */
+const HASH_KEY_MASK = 0x3fffffff;
+
+/** Errors of the series-key scan, as influxd words them; indexed by -code - 1. */
+const KEY_ERRORS = ['missing tag key', 'missing tag value', 'missing fields', 'invalid tag format'] as const;
+const MISSING_TAG_KEY = -1;
+const MISSING_TAG_VALUE = -2;
+const MISSING_FIELDS = -3;
+const INVALID_TAG_FORMAT = -4;
+
+/** Collects the lines of one measurement; runs of adjacent lines stay one pending byte range. */
+class GroupBuilder {
+  readonly measurement: string;
+  readonly chunks: Buffer[] = [];
+  lineCount = 0;
+  byteLength = 0;
+  pendingStart = -1;
+  pendingEnd = -1;
+
+  constructor(measurement: string) {
+    this.measurement = measurement;
+  }
+
+  /** Add body[start, end) to the pending range (or start a new one). */
+  addRange(body: Buffer, start: number, end: number): void {
+    if (this.pendingEnd !== start) {
+      this.flush(body);
+      this.pendingStart = start;
+    }
+    this.pendingEnd = end;
+    this.byteLength += end - start;
+  }
+
+  flush(body: Buffer): void {
+    if (this.pendingStart >= 0) {
+      this.chunks.push(body.subarray(this.pendingStart, this.pendingEnd));
+      this.pendingStart = this.pendingEnd = -1;
+    }
+  }
+}
+
+/** One spelling of a measurement in the body (escapes kept), chained by hash. */
+interface RawNameEntry {
+  readonly start: number;
+  readonly end: number;
+  readonly hash: number;
+  readonly group: GroupBuilder;
+  readonly next: RawNameEntry | undefined;
+}
+
+/**
+ * Group the lines of a line-protocol body by measurement and collect the
+ * lines influxd would refuse. The groups hold views on `body`, which must not
+ * change while they are used. A last line without `\n` gets one in its group.
+ */
+export function splitLinesByMeasurement(body: Buffer, options: SplitOptions = {}): SplitResult {
+  const stripCarriageReturns = options.stripCarriageReturns === true;
+  const length = body.length;
+  const groups = new Map<string, GroupBuilder>();
+  const namesByHash = new Map<number, RawNameEntry>();
+  const invalid: InvalidLine[] = [];
+  let lastName: RawNameEntry | undefined;
+  let lineCount = 0;
+  let physicalLine = 1;
+  let nextQuote = body.indexOf(QUOTE);
+  let pos = 0;
+
+  while (pos < length) {
+    let newline = body.indexOf(NEWLINE, pos);
+    if (newline < 0) newline = length;
+    if (nextQuote >= 0 && nextQuote < pos) nextQuote = body.indexOf(QUOTE, pos);
+    let lineEnd = newline;
+    const lineNumber = physicalLine;
+    if ((nextQuote >= 0 && nextQuote < newline) || (newline > pos && body[newline - 1] === BACKSLASH)) {
+      lineEnd = scanLineEnd(body, pos);
+      if (lineEnd > newline) physicalLine += countNewlines(body, newline, lineEnd);
+    }
+    physicalLine++;
+    const lineStart = pos;
+    pos = lineEnd + 1;
+
+    let contentEnd = lineEnd;
+    if (stripCarriageReturns && contentEnd > lineStart && body[contentEnd - 1] === CARRIAGE_RETURN) contentEnd--;
+    const start = skipBlanks(body, lineStart, contentEnd);
+    if (start >= contentEnd || body[start] === HASH) continue;
+    lineCount++;
+
+    // The measurement: up to the first comma or space not preceded by a backslash.
+    let previous = body[start]!;
+    if (previous === COMMA) {
+      invalid.push(invalidLine(body, start, contentEnd, lineNumber, 'missing measurement'));
+      continue;
+    }
+    let hash = Math.imul(FNV_OFFSET ^ previous, FNV_PRIME);
+    let hasBackslash = previous === BACKSLASH;
+    let nameEnd = start + 1;
+    let afterName = 0;
+    for (; nameEnd < contentEnd; nameEnd++) {
+      const byte = body[nameEnd]!;
+      if (previous !== BACKSLASH && (byte === COMMA || byte === SPACE)) {
+        afterName = byte;
+        break;
+      }
+      if (byte === BACKSLASH) hasBackslash = true;
+      hash = Math.imul(hash ^ byte, FNV_PRIME);
+      previous = byte;
+    }
+
+    let keyEnd = nameEnd;
+    if (afterName === 0) keyEnd = MISSING_FIELDS;
+    else if (afterName === COMMA) keyEnd = scanTagsEnd(body, nameEnd + 1, contentEnd);
+    if (keyEnd < 0) {
+      invalid.push(invalidLine(body, start, contentEnd, lineNumber, KEY_ERRORS[-keyEnd - 1]!));
+      continue;
+    }
+    if (skipBlanks(body, keyEnd, contentEnd) >= contentEnd) {
+      invalid.push(invalidLine(body, start, contentEnd, lineNumber, 'invalid field format'));
+      continue;
+    }
+
+    hash &= HASH_KEY_MASK;
+    let name = lastName;
+    if (name === undefined || name.hash !== hash || !sameBytes(body, name.start, name.end, start, nameEnd)) {
+      name = namesByHash.get(hash);
+      while (name !== undefined && !sameBytes(body, name.start, name.end, start, nameEnd)) name = name.next;
+      if (name === undefined) {
+        const measurement = unescapeMeasurement(body, start, nameEnd, hasBackslash);
+        let group = groups.get(measurement);
+        if (group === undefined) {
+          group = new GroupBuilder(measurement);
+          groups.set(measurement, group);
+        }
+        name = { start, end: nameEnd, hash, group, next: namesByHash.get(hash) };
+        namesByHash.set(hash, name);
+      }
+      lastName = name;
+    }
+
+    const group = name.group;
+    group.lineCount++;
+    if (contentEnd === lineEnd && lineEnd < length) {
+      group.addRange(body, lineStart, lineEnd + 1);
+    } else {
+      group.addRange(body, lineStart, contentEnd);
+      group.flush(body);
+      group.chunks.push(Buffer.from('\n'));
+      group.byteLength++;
+    }
+  }
+
+  const result = new Map<string, MeasurementGroup>();
+  for (const [measurement, group] of groups) {
+    group.flush(body);
+    result.set(measurement, { measurement, chunks: group.chunks, lineCount: group.lineCount, byteLength: group.byteLength });
+  }
+  return { groups: result, invalid, lineCount };
+}
+
+/**
+ * influxd's scanLine: the end (index of the `\n`, or body.length) of the
+ * line starting at `start`, honouring backslash escapes and `\n` inside a
+ * quoted field value. A string left open runs to the end of the body.
+ */
+function scanLineEnd(body: Buffer, start: number): number {
+  const length = body.length;
+  let i = start;
+  let quoted = false;
+  let inFields = false;
+  let equals = 0;
+  let commas = 0;
+  while (i < length) {
+    const byte = body[i]!;
+    if (byte === BACKSLASH && i + 2 < length) {
+      i += 2;
+      continue;
+    }
+    if (byte === SPACE) inFields = true;
+    if (inFields) {
+      if (!quoted && byte === EQUALS) {
+        i++;
+        equals++;
+        continue;
+      }
+      if (!quoted && byte === COMMA) {
+        i++;
+        commas++;
+        continue;
+      }
+      if (byte === QUOTE && equals > commas) {
+        i++;
+        quoted = !quoted;
+        continue;
+      }
+    }
+    if (byte === NEWLINE && !quoted) break;
+    i++;
+  }
+  return i;
+}
+
+/**
+ * influxd's scanTags from `start` (just after the measurement's comma) to
+ * `end`: the index of the space that ends the series key, or a negative
+ * error code (see KEY_ERRORS). As in influxd, a byte counts as escaped when
+ * the byte before it is a backslash.
+ */
+function scanTagsEnd(body: Buffer, start: number, end: number): number {
+  let i = start;
+  for (;;) {
+    // Tag key: not empty, ends at an unescaped '='.
+    if (i >= end) return MISSING_TAG_KEY;
+    let byte = body[i]!;
+    if (byte === SPACE || byte === COMMA || byte === EQUALS) return MISSING_TAG_KEY;
+    for (;;) {
+      i++;
+      if (i >= end) return MISSING_TAG_VALUE;
+      byte = body[i]!;
+      const escaped = body[i - 1] === BACKSLASH;
+      if ((byte === SPACE || byte === COMMA) && !escaped) return MISSING_TAG_VALUE;
+      if (byte === EQUALS && !escaped) break;
+    }
+    // Tag value: not empty, ends at an unescaped ',' (next tag) or space (fields).
+    i++;
+    if (i >= end) return MISSING_TAG_VALUE;
+    byte = body[i]!;
+    if (byte === COMMA || byte === SPACE) return MISSING_TAG_VALUE;
+    for (;;) {
+      i++;
+      if (i >= end) return MISSING_FIELDS;
+      byte = body[i]!;
+      if (body[i - 1] === BACKSLASH) continue;
+      if (byte === EQUALS) return INVALID_TAG_FORMAT;
+      if (byte === COMMA) break;
+      if (byte === SPACE) return i;
+    }
+    i++;
+  }
+}
+
+/** influxd's skipWhitespace: the first index from `from` that is not a space, tab or NUL. */
+function skipBlanks(body: Buffer, from: number, end: number): number {
+  let i = from;
+  while (i < end) {
+    const byte = body[i];
+    if (byte !== SPACE && byte !== TAB && byte !== NUL) break;
+    i++;
+  }
+  return i;
+}
+
+function countNewlines(body: Buffer, from: number, end: number): number {
+  let count = 0;
+  for (let i = body.indexOf(NEWLINE, from); i >= 0 && i < end; i = body.indexOf(NEWLINE, i + 1)) count++;
+  return count;
+}
+
+function sameBytes(body: Buffer, aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {
+  if (aEnd - aStart !== bEnd - bStart) return false;
+  for (let i = 0; aStart + i < aEnd; i++) if (body[aStart + i] !== body[bStart + i]) return false;
+  return true;
+}
+
+/** influxd's escape.Unescape of body[start, end): `\,` `\"` `\ ` `\=` lose their backslash. */
+function unescapeMeasurement(body: Buffer, start: number, end: number, hasBackslash: boolean): string {
+  if (!hasBackslash) return body.toString('utf8', start, end);
+  const out = Buffer.allocUnsafe(end - start);
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const byte = body[i]!;
+    const next = i + 1 < end ? body[i + 1]! : -1;
+    if (byte === BACKSLASH && (next === COMMA || next === QUOTE || next === SPACE || next === EQUALS)) {
+      out[n++] = next;
+      i++;
+    } else {
+      out[n++] = byte;
+    }
+  }
+  return out.toString('utf8', 0, n);
+}
+
+function invalidLine(body: Buffer, start: number, end: number, lineNumber: number, reason: string): InvalidLine {
+  // 4 bytes per character at most in UTF-8: decode just enough for the cut.
+  const text = body.toString('utf8', start, Math.min(end, start + 4 * INVALID_LINE_MAX_CHARS));
+  return { line: text.length > INVALID_LINE_MAX_CHARS ? text.slice(0, INVALID_LINE_MAX_CHARS) : text, lineNumber, reason };
+}
+
+/**
+ * influxd's error text for refused lines: `unable to parse '<line>': <reason>`,
+ * one per line joined by `\n` (influxd prefixes `partial write: ` and appends
+ * ` dropped=N` when it wrote the other lines).
+ */
+export function describeInvalidLines(invalid: readonly InvalidLine[]): string {
+  return invalid.map((bad) => `unable to parse '${bad.line}': ${bad.reason}`).join('\n');
+}
+
+/** Number of physical lines in a body (a last line without `\n` counts; blank and comment lines count too). */
+export function countLines(body: Buffer): number {
+  let count = 0;
+  let last = -1;
+  for (let i = body.indexOf(NEWLINE); i >= 0; i = body.indexOf(NEWLINE, i + 1)) {
+    count++;
+    last = i;
+  }
+  return last === body.length - 1 ? count : count + 1;
+}
+
+/** One Buffer with the chunks' bytes in order (the chunk itself when there is only one). */
+export function joinChunks(chunks: readonly Buffer[]): Buffer {
+  if (chunks.length === 1) return chunks[0]!;
+  let total = 0;
+  for (const chunk of chunks) total += chunk.length;
+  return Buffer.concat(chunks, total);
+}
+
+/** Why a write body could not be decoded. */
+export type WriteBodyErrorCode = 'TOO_LARGE' | 'BAD_GZIP';
+
+/** A write body that is too large (HTTP 413) or not valid gzip (HTTP 400). */
+export class WriteBodyError extends Error {
+  override name = 'WriteBodyError';
+  readonly code: WriteBodyErrorCode;
+  /** The status to answer the write with: 413 for TOO_LARGE, 400 for BAD_GZIP. */
+  readonly httpStatus: number;
+
+  constructor(code: WriteBodyErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.httpStatus = code === 'TOO_LARGE' ? 413 : 400;
+  }
+}
+
+/**
+ * The line-protocol bytes of a write body. With `Content-Encoding: gzip`
+ * (case-insensitive; also `x-gzip`) the body is gunzipped, concatenated gzip
+ * members included; inflating stops as soon as the output would exceed
+ * `maxExpandedBytes`, so a gzip bomb never costs more than that much memory.
+ * influxd 1.6 decodes only `gzip` and reads any other encoding as plain
+ * text; so does this function. A plain body longer than `maxExpandedBytes`
+ * is refused as well.
+ *
+ * @throws WriteBodyError `TOO_LARGE` when the (decoded) body exceeds
+ *   maxExpandedBytes, `BAD_GZIP` when gzip decoding fails.
+ */
+export function decodeWriteBody(raw: Buffer, contentEncoding: string | undefined, maxExpandedBytes: number): Buffer {
+  if (!Number.isSafeInteger(maxExpandedBytes) || maxExpandedBytes < 1) {
+    throw new RangeError(`maxExpandedBytes must be a positive integer, got ${maxExpandedBytes}`);
+  }
+  const encoding = contentEncoding?.trim().toLowerCase();
+  if (encoding !== 'gzip' && encoding !== 'x-gzip') {
+    if (raw.length > maxExpandedBytes) throw tooLarge(maxExpandedBytes, '');
+    return raw;
+  }
+  try {
+    return gunzipSync(raw, { maxOutputLength: maxExpandedBytes });
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(maxExpandedBytes, ' after gzip decoding', err);
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new WriteBodyError('BAD_GZIP', `request body is not valid gzip (Content-Encoding: gzip): ${reason}`, { cause: err });
+  }
+}
+
+function tooLarge(maxExpandedBytes: number, what: string, cause?: unknown): WriteBodyError {
+  return new WriteBodyError('TOO_LARGE', `request body too large: more than ${maxExpandedBytes} bytes${what}`, { cause });
+}
