@@ -14,6 +14,10 @@ export interface Readiness {
   influxd: InfluxdStatus;
   /** Why the agent is not ready (empty when ready). */
   reasons: string[];
+  /** Whether this node holds data (a placement member). */
+  dataMember?: boolean;
+  /** e.g. "registered, not a data member". */
+  note?: string;
 }
 
 /**

@@ -21,6 +21,14 @@ import { MetadataMirror } from './metadata/metadata-mirror.ts';
 import { DdlQueryHandler } from './proxy/ddl-query-handler.ts';
 import { LocalPassthrough } from './proxy/local-passthrough.ts';
 import { ProxyServer } from './proxy/proxy-server.ts';
+import { WriteHandler } from './proxy/write-handler.ts';
+import { addPeerRoutes } from './peer/peer-api.ts';
+import { PeerClient } from './peer/peer-client.ts';
+import { PeerDirectory } from './peer/peer-directory.ts';
+import { joinWhileEmpty } from './placement/auto-join.ts';
+import { Placement } from './placement/rendezvous-placement.ts';
+import { Router } from '../shared/http/router.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Attempts per manager call (DESIGN.md: 5, with exponential backoff and jitter). */
 const MANAGER_ATTEMPTS = 5;
@@ -40,6 +48,11 @@ export class Agent {
   readonly #passthrough: LocalPassthrough;
   readonly #proxy: ProxyServer;
   #proxyAddress: string | undefined;
+  readonly #nodeName: string;
+  readonly #peerToken: string | undefined;
+  readonly #directory: PeerDirectory;
+  readonly #peers: PeerClient;
+  #placementCache: Placement | undefined;
   #http: JsonServer | undefined;
   #loops: Promise<unknown> | undefined;
   #stopping: Promise<void> | undefined;
@@ -83,13 +96,35 @@ export class Agent {
       replicationFactor: options.replicationFactor,
     });
     this.#passthrough = new LocalPassthrough(options.influxdUrl);
+    this.#nodeName = resolveNodeName(options.nodeName, env, hostname());
+    this.#peerToken = secrets.peerToken;
+    this.#directory = new PeerDirectory({ client, cluster: options.cluster, intervalMs: options.heartbeatInterval, logger: logger.child({ component: 'peers' }) });
+    this.#peers = new PeerClient(secrets.peerToken);
+    const placement = () => this.#placement();
     this.#proxy = new ProxyServer({
       listen: options.listen,
       maxBodyBytes: options.maxBodySize,
       queries: new DdlQueryHandler(this.#mirror, this.#passthrough, logger.child({ component: 'proxy' })),
+      writes: new WriteHandler({
+        self: this.#nodeName,
+        placement,
+        metadata: () => this.#mirror.appliedMetadata,
+        directory: this.#directory,
+        peers: this.#peers,
+        influxd: this.#passthrough,
+        maxBodyBytes: options.maxBodySize,
+        logger: logger.child({ component: 'writes' }),
+      }),
       influxd: this.#passthrough,
       logger: logger.child({ component: 'proxy' }),
     });
+  }
+
+  /** Placement over the last applied metadata, rebuilt when a new version arrives. */
+  #placement(): Placement {
+    const metadata = this.#mirror.appliedMetadata;
+    if (this.#placementCache?.metadata !== metadata) this.#placementCache = new Placement(metadata);
+    return this.#placementCache;
   }
 
   /** The metadata mirror (tests read its applied version). */
@@ -118,12 +153,15 @@ export class Agent {
 
   readiness(): Readiness {
     const node = this.#membership.node;
-    return computeReadiness(this.state, node ? { id: node.id, name: node.name, cluster: node.cluster } : undefined, this.#monitor.status);
+    const readiness = computeReadiness(this.state, node ? { id: node.id, name: node.name, cluster: node.cluster } : undefined, this.#monitor.status);
+    return { ...readiness, dataMember: this.isDataMember, ...(this.isDataMember ? {} : { note: 'registered, not a data member' }) };
   }
 
   /** Opens the peer port and starts the loops; returns at once (the loops run until stop()). */
   async start(): Promise<void> {
-    this.#http = await startAgentHttp({ listen: this.options.peerListen, logger: this.#logger, metrics: this.#metrics, readiness: () => this.readiness() });
+    const peerRouter = new Router();
+    addPeerRoutes(peerRouter, { token: this.#peerToken, influxd: this.#passthrough, maxBodyBytes: this.options.maxBodySize });
+    this.#http = await startAgentHttp({ listen: this.options.peerListen, logger: this.#logger, metrics: this.#metrics, readiness: () => this.readiness(), router: peerRouter });
     this.#proxyAddress = formatHostPort(await this.#proxy.start());
     this.#logger.info({ peerListen: this.peerAddress, proxyListen: this.#proxyAddress, cluster: this.options.cluster, managers: this.options.manager, influxd: this.options.influxdUrl }, 'agent listening');
     const signal = this.#stop.signal;
@@ -131,6 +169,7 @@ export class Agent {
       this.#monitor.run(signal),
       this.#membership.run(signal).catch((err: unknown) => this.#logger.error({ err }, 'membership loop failed')),
       this.#runMirror(signal).catch((err: unknown) => this.#logger.error({ err }, 'metadata mirror failed')),
+      this.#directory.run(signal),
     ]);
   }
 
@@ -141,7 +180,23 @@ export class Agent {
       return; // stopped before influxd answered
     }
     await this.#mirror.load();
-    await this.#mirror.run(signal);
+    await Promise.all([this.#mirror.run(signal), this.#joinLoop(signal)]);
+  }
+
+  /** Joins the data members while the cluster has no database (checked every heartbeat interval until a member). */
+  async #joinLoop(signal: AbortSignal): Promise<void> {
+    let announced = false;
+    while (!signal.aborted) {
+      if (await joinWhileEmpty(this.#mirror, this.#nodeName, this.#logger)) return;
+      if (!announced) this.#logger.warn({ node: this.#nodeName }, 'registered, not a data member: run `cflux members add NAME` to let it hold data');
+      announced = true;
+      await sleep(this.options.heartbeatInterval, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  /** Whether this node holds data (a placement member). */
+  get isDataMember(): boolean {
+    return this.#mirror.appliedMetadata.settings.dataMembers.includes(this.#nodeName);
   }
 
   /**
@@ -167,6 +222,7 @@ export class Agent {
       await this.#membership.deregister(this.options.shutdownTimeout);
       await this.#proxy.close();
       await this.#passthrough.close();
+      await this.#peers.close();
       await this.#http?.close(1000);
       this.lifecycle.set('stopped');
     })();

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 import type { InfluxRequest } from './influx-request.ts';
+import { CFLUX_VERSION } from '../../shared/version.ts';
 
 /** Response headers of influxd worth handing back to the client. */
 const RETURNED_HEADERS = ['content-type', 'content-encoding', 'x-influxdb-version', 'x-influxdb-build', 'x-influxdb-error', 'request-id', 'x-request-id'];
@@ -32,6 +33,7 @@ export class LocalPassthrough {
       const value = upstream.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
+    headers['x-clusterflux-version'] = CFLUX_VERSION;
     res.writeHead(upstream.statusCode, headers);
     for await (const chunk of upstream.body) res.write(chunk);
     res.end();

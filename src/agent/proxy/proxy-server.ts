@@ -4,6 +4,7 @@ import type { HostPort } from '../../shared/config/parsers.ts';
 import { messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { DdlQueryHandler } from './ddl-query-handler.ts';
+import type { WriteHandler } from './write-handler.ts';
 import { parseInfluxRequest, readLimitedBody } from './influx-request.ts';
 import type { LocalPassthrough } from './local-passthrough.ts';
 
@@ -11,6 +12,7 @@ export interface ProxyServerOptions {
   listen: HostPort;
   maxBodyBytes: number;
   queries: DdlQueryHandler;
+  writes: WriteHandler;
   influxd: LocalPassthrough;
   logger: Logger;
 }
@@ -54,6 +56,7 @@ export class ProxyServer {
       }
       const request = parseInfluxRequest(req, body);
       if (request.path === '/query') await this.#options.queries.handle(request, res);
+      else if (request.path === '/write' && request.method === 'POST') await this.#options.writes.handle(request, res);
       else await this.#options.influxd.forward(request, res);
     } catch (err) {
       this.#options.logger.warn({ reason: messageOf(err), url: req.url }, 'proxy request failed');

@@ -21,7 +21,7 @@
  * checked: a malformed source throws an {@link InfluxqlSyntaxError} with
  * influxd's kind of message; errors elsewhere are left to influxd.
  */
-import { InfluxqlLexer } from './influxql-lexer.ts';
+import { InfluxqlLexer, keywordOf } from './influxql-lexer.ts';
 import type { Token } from './influxql-lexer.ts';
 import { StatementReader, failAt, failExpecting, isEnd, isKeyword } from './influxql-reader.ts';
 
@@ -133,15 +133,15 @@ class SourceParser {
         else if (this.reader.accept('MEASUREMENT')) this.sources.push(this.source(null, null, this.named(this.reader.identifier())));
         break;
     }
-    const first_ = this.spans[0];
-    const last = this.spans[this.spans.length - 1];
+    const firstSpan = this.spans[0];
+    const lastSpan = this.spans[this.spans.length - 1];
     return {
       database: this.database,
       sources: this.sources,
       into: this.into,
       hasFrom: this.hasFrom,
       sourceSpans: this.spans,
-      fromListSpan: first_ === undefined || last === undefined ? null : { start: first_.start, end: last.end },
+      fromListSpan: firstSpan === undefined || lastSpan === undefined ? null : { start: firstSpan.start, end: lastSpan.end },
     };
   }
 
@@ -197,8 +197,8 @@ class SourceParser {
       } else if (isKeyword(token, 'WITH') && this.reader.accept('MEASUREMENT')) {
         const operator = this.reader.next();
         if (!isPunctuation(operator, '=') && !isPunctuation(operator, '=~')) failExpecting(operator, ['=', '=~']);
-        const parsed = this.oneSource(false);
-        if (parsed.source !== null) this.sources.push(parsed.source);
+        const { source } = this.oneSource(false).span;
+        if (source !== null) this.sources.push(source);
       }
     }
   }
@@ -208,52 +208,71 @@ class SourceParser {
     const token = this.reader.next();
     if (isKeyword(token, 'FROM')) {
       this.hasFrom = true;
-      this.sourceList(false, true);
+      // influxd: DELETE and DROP SERIES act on all retention policies of the statement's database.
+      let refusal: string | null = null;
+      for (const qualifier of this.sourceList(false, true)) {
+        if (qualifier.database) refusal = 'database not supported';
+        if (qualifier.retentionPolicy) refusal = 'retention policy not supported';
+      }
+      if (refusal !== null) failAt(refusal, { line: 0, char: 0 });
     } else if (!isKeyword(token, 'WHERE')) {
       failExpecting(token, ['FROM', 'WHERE']);
     }
   }
 
   /** `source [, source ...]`; leaves the token after the list unread. */
-  private sourceList(subqueries: boolean, recordSpans: boolean): void {
+  private sourceList(subqueries: boolean, recordSpans: boolean): SourceQualifiers[] {
+    const qualifiers: SourceQualifiers[] = [];
     for (;;) {
       const parsed = this.oneSource(subqueries);
-      if (parsed.source !== null) this.sources.push(parsed.source);
-      if (recordSpans) this.spans.push(parsed);
+      if (parsed.span.source !== null) this.sources.push(parsed.span.source);
+      if (recordSpans) this.spans.push(parsed.span);
+      qualifiers.push(parsed.qualifiers);
       const next = this.reader.next();
       if (!isPunctuation(next, ',')) {
         this.reader.unread(next);
-        return;
+        return qualifiers;
       }
     }
   }
 
   /** One source: a regex, a subquery (its sources are collected; `source` is then null) or segmented names. */
-  private oneSource(subqueries: boolean): SourceSpan {
+  private oneSource(subqueries: boolean): { span: SourceSpan; qualifiers: SourceQualifiers } {
     const token = this.reader.next();
-    if (token.type === 'regex') return { start: token.start, end: token.end, source: this.source(null, null, this.regex(token)) };
+    const unqualified = { database: false, retentionPolicy: false };
+    if (token.type === 'regex') {
+      return { span: { start: token.start, end: token.end, source: this.source(null, null, this.regex(token)) }, qualifiers: unqualified };
+    }
     if (subqueries && isPunctuation(token, '(')) {
       this.reader.expect('SELECT');
       const end = this.select(true);
-      return { start: token.start, end, source: null };
+      return { span: { start: token.start, end, source: null }, qualifiers: unqualified };
     }
     this.reader.unread(token);
     const { idents, last } = this.segmentedIdents();
+    let database = '';
+    let retentionPolicy = '';
+    let measurement: MeasurementMatcher;
     let end = last.end;
-    if (idents.length === 3) return { start: token.start, end, source: this.source(idents[0] ?? '', idents[1] ?? '', this.named(idents[2] ?? '')) };
-    const after = this.reader.next();
-    if (after.type !== 'regex' || after.start !== last.end) {
+    const after = idents.length === 3 ? null : this.reader.next();
+    if (after === null) {
+      [database = '', retentionPolicy = ''] = idents;
+      measurement = this.named(idents[2] ?? '');
+    } else if (after.type === 'regex' && after.start === last.end) {
+      // `rp./re/`, `db.rp./re/`, `db../re/`: the names before the regex are database and policy.
+      [retentionPolicy = ''] = idents.slice(-1);
+      if (idents.length === 2) database = idents[0] ?? '';
+      measurement = this.regex(after);
+      end = after.end;
+    } else {
       this.reader.unread(after);
-      const source = idents.length === 1
-        ? this.source(null, null, this.named(idents[0] ?? ''))
-        : this.source(null, idents[0] ?? '', this.named(idents[1] ?? ''));
-      return { start: token.start, end, source };
+      if (idents.length === 2) retentionPolicy = idents[0] ?? '';
+      measurement = this.named(idents[idents.length - 1] ?? '');
     }
-    end = after.end;
-    const source = idents.length === 1
-      ? this.source(null, idents[0] ?? '', this.regex(after))
-      : this.source(idents[0] ?? '', idents[1] ?? '', this.regex(after));
-    return { start: token.start, end, source };
+    return {
+      span: { start: token.start, end, source: this.source(database, retentionPolicy, measurement) },
+      qualifiers: { database: database !== '', retentionPolicy: retentionPolicy !== '' },
+    };
   }
 
   /**
@@ -287,7 +306,8 @@ class SourceParser {
       idents.push(next.value);
       last = next;
     }
-    if (idents.length > 3) failAt(`too many segments in ${idents.map((ident) => JSON.stringify(ident)).join('.')}`, first.pos);
+    // influxd reports this one without a position (line 1, char 1).
+    if (idents.length > 3) failAt(`too many segments in ${quoteSegments(idents)}`, { line: 0, char: 0 });
     return { idents, last };
   }
 
@@ -321,6 +341,27 @@ class SourceParser {
   private regex(token: Token): MeasurementMatcher {
     return { kind: 'regex', pattern: token.value };
   }
+}
+
+/** Which qualifiers a source spelled out (DELETE and DROP SERIES refuse them). */
+interface SourceQualifiers {
+  readonly database: boolean;
+  readonly retentionPolicy: boolean;
+}
+
+/** influxd's QuoteIdent for segments: all but the last quoted unless empty, the last only when it must be. */
+function quoteSegments(segments: readonly string[]): string {
+  const plain = (text: string): boolean => /^[A-Za-z_][A-Za-z0-9_]*$/.test(text) && keywordOf(text) === undefined;
+  const quote = (text: string): string => `"${text.replace(/[\\"\n]/g, (ch) => (ch === '\n' ? '\\n' : '\\' + ch))}"`;
+  return segments
+    .map((segment, index) => {
+      const last = index === segments.length - 1;
+      const needsQuotes = !plain(segment) && segment !== ''
+        || (!last && segment !== '')
+        || ((index === 0 || last) && segment === '');
+      return needsQuotes ? quote(segment) : segment;
+    })
+    .join('.');
 }
 
 function nullIfEmpty(text: string): string | null {

@@ -43,12 +43,13 @@ import { gunzipSync } from 'node:zlib';
 export interface MeasurementGroup {
   /** The measurement name, unescaped as influxd does (see the module comment). */
   readonly measurement: string;
-  /** The original bytes of the lines: views on the body, each line ending with `\n`. Send them in order. */
-  readonly chunks: Buffer[];
-  /** How many lines the chunks hold. */
+  /**
+   * The original bytes of the lines, in body order, each line ending with
+   * `\n`: a view on the body when the lines are adjacent there, else a copy.
+   */
+  readonly body: Buffer;
+  /** How many lines `body` holds. */
   readonly lineCount: number;
-  /** Total bytes of the chunks. */
-  readonly byteLength: number;
 }
 
 /** A line that influxd would refuse, reported the way influxd reports it. */
@@ -102,34 +103,40 @@ const MISSING_TAG_VALUE = -2;
 const MISSING_FIELDS = -3;
 const INVALID_TAG_FORMAT = -4;
 
-/** Collects the lines of one measurement; runs of adjacent lines stay one pending byte range. */
+/** Collects the lines of one measurement as byte ranges of the body; adjacent lines share a range. */
 class GroupBuilder {
   readonly measurement: string;
-  readonly chunks: Buffer[] = [];
+  /** Pairs start, end of body ranges; an end stored as -end - 1 means "then a '\n'" (a line that had none). */
+  readonly ranges: number[] = [];
   lineCount = 0;
   byteLength = 0;
-  pendingStart = -1;
-  pendingEnd = -1;
 
   constructor(measurement: string) {
     this.measurement = measurement;
   }
 
-  /** Add body[start, end) to the pending range (or start a new one). */
-  addRange(body: Buffer, start: number, end: number): void {
-    if (this.pendingEnd !== start) {
-      this.flush(body);
-      this.pendingStart = start;
-    }
-    this.pendingEnd = end;
-    this.byteLength += end - start;
+  /** Add the line body[start, end), which ends with '\n' unless `addNewline`. */
+  addLine(start: number, end: number, addNewline: boolean): void {
+    const ranges = this.ranges;
+    const last = ranges.length - 1;
+    if (!addNewline && last > 0 && ranges[last] === start) ranges[last] = end;
+    else ranges.push(start, addNewline ? -end - 1 : end);
+    this.lineCount++;
+    this.byteLength += addNewline ? end - start + 1 : end - start;
   }
 
-  flush(body: Buffer): void {
-    if (this.pendingStart >= 0) {
-      this.chunks.push(body.subarray(this.pendingStart, this.pendingEnd));
-      this.pendingStart = this.pendingEnd = -1;
+  /** The lines as one Buffer: a view on the body when they are one range, else a copy. */
+  build(body: Buffer): Buffer {
+    const ranges = this.ranges;
+    if (ranges.length === 2 && ranges[1]! >= 0) return body.subarray(ranges[0], ranges[1]);
+    const out = Buffer.allocUnsafe(this.byteLength);
+    let at = 0;
+    for (let i = 0; i < ranges.length; i += 2) {
+      const end = ranges[i + 1]!;
+      at += body.copy(out, at, ranges[i], end < 0 ? -end - 1 : end);
+      if (end < 0) out[at++] = NEWLINE;
     }
+    return out;
   }
 }
 
@@ -202,7 +209,11 @@ export function splitLinesByMeasurement(body: Buffer, options: SplitOptions = {}
 
     let keyEnd = nameEnd;
     if (afterName === 0) keyEnd = MISSING_FIELDS;
-    else if (afterName === COMMA) keyEnd = scanTagsEnd(body, nameEnd + 1, contentEnd);
+    else if (afterName === COMMA) {
+      keyEnd = body.indexOf(SPACE, nameEnd + 1);
+      while (keyEnd >= 0 && keyEnd < contentEnd && body[keyEnd - 1] === BACKSLASH) keyEnd = body.indexOf(SPACE, keyEnd + 1);
+      if (keyEnd < 0 || keyEnd >= contentEnd) keyEnd = scanTagsEnd(body, nameEnd + 1, contentEnd);
+    }
     if (keyEnd < 0) {
       invalid.push(invalidLine(body, start, contentEnd, lineNumber, KEY_ERRORS[-keyEnd - 1]!));
       continue;
@@ -230,22 +241,13 @@ export function splitLinesByMeasurement(body: Buffer, options: SplitOptions = {}
       lastName = name;
     }
 
-    const group = name.group;
-    group.lineCount++;
-    if (contentEnd === lineEnd && lineEnd < length) {
-      group.addRange(body, lineStart, lineEnd + 1);
-    } else {
-      group.addRange(body, lineStart, contentEnd);
-      group.flush(body);
-      group.chunks.push(Buffer.from('\n'));
-      group.byteLength++;
-    }
+    if (contentEnd === lineEnd && lineEnd < length) name.group.addLine(lineStart, lineEnd + 1, false);
+    else name.group.addLine(lineStart, contentEnd, true);
   }
 
   const result = new Map<string, MeasurementGroup>();
   for (const [measurement, group] of groups) {
-    group.flush(body);
-    result.set(measurement, { measurement, chunks: group.chunks, lineCount: group.lineCount, byteLength: group.byteLength });
+    result.set(measurement, { measurement, body: group.build(body), lineCount: group.lineCount });
   }
   return { groups: result, invalid, lineCount };
 }
