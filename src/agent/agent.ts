@@ -22,6 +22,7 @@ import { DdlQueryHandler } from './proxy/ddl-query-handler.ts';
 import { LocalPassthrough } from './proxy/local-passthrough.ts';
 import { ProxyServer } from './proxy/proxy-server.ts';
 import { WriteHandler } from './proxy/write-handler.ts';
+import { QueryRouter } from './proxy/query-router.ts';
 import { addPeerRoutes } from './peer/peer-api.ts';
 import { PeerClient } from './peer/peer-client.ts';
 import { PeerDirectory } from './peer/peer-directory.ts';
@@ -104,7 +105,19 @@ export class Agent {
     this.#proxy = new ProxyServer({
       listen: options.listen,
       maxBodyBytes: options.maxBodySize,
-      queries: new DdlQueryHandler(this.#mirror, this.#passthrough, logger.child({ component: 'proxy' })),
+      queries: new DdlQueryHandler(
+        this.#mirror,
+        this.#passthrough,
+        new QueryRouter({
+          self: this.#nodeName,
+          placement,
+          directory: this.#directory,
+          peers: this.#peers,
+          influxd: this.#passthrough,
+          pin: (operation) => this.#mirror.applyOperations([operation]),
+        }),
+        logger.child({ component: 'proxy' }),
+      ),
       writes: new WriteHandler({
         self: this.#nodeName,
         placement,

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { locateStatements } from '../../shared/influx/influxql-splitter.ts';
-import { classifyStatement } from '../../shared/influx/influxql-ddl.ts';
+import { classifyStatement, type StatementClass } from '../../shared/influx/influxql-ddl.ts';
+import type { QueryRouter } from './query-router.ts';
 import { messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { MetadataMirror } from '../metadata/metadata-mirror.ts';
@@ -31,10 +32,12 @@ function sendJson(res: ServerResponse, status: number, body: unknown, pretty: bo
 export class DdlQueryHandler {
   readonly #mirror: MetadataMirror;
   readonly #influxd: LocalPassthrough;
+  readonly #router: QueryRouter;
   readonly #logger: Logger;
 
-  constructor(mirror: MetadataMirror, influxd: LocalPassthrough, logger: Logger) {
+  constructor(mirror: MetadataMirror, influxd: LocalPassthrough, router: QueryRouter, logger: Logger) {
     this.#mirror = mirror;
+    this.#router = router;
     this.#influxd = influxd;
     this.#logger = logger;
   }
@@ -49,7 +52,10 @@ export class DdlQueryHandler {
     const classes = located.map((statement) => classifyStatement(statement));
     const parseError = classes.find((c) => c.kind === 'error');
     if (parseError && parseError.kind === 'error') return sendJson(res, 400, { error: `error parsing query: ${parseError.message}` }, pretty);
-    if (!classes.some((c) => c.kind === 'ddl')) return this.#influxd.forward(request, res);
+    const hasDdl = classes.some((c) => c.kind === 'ddl');
+    // Everything local (single node, or node-local statements): influxd answers, streaming and all.
+    if (!hasDdl && classes.every((c) => c.kind !== 'ddl' && c.kind !== 'error' && this.#router.isLocalOnly(c))) return this.#influxd.forward(request, res);
+    if (!hasDdl) return this.#answerRouted(request, res, statements, classes, pretty);
 
     // influxd decides who may change metadata: an admin-only statement with the client's credentials.
     const probe = await this.#influxd.query(new URLSearchParams({ q: 'SHOW USERS' }), clientAuthorization(request));
@@ -74,16 +80,28 @@ export class DdlQueryHandler {
         if (request.method === 'GET' && !result.error) {
           result.messages = [{ level: 'warning', text: `deprecated use of '${statements[index]}' in a read only context, please use a POST request instead` }];
         }
+      } else if (statementClass.kind !== 'error') {
+        const answer = await this.#router.run(statements[index]!, statementClass, request);
+        if (!('result' in answer)) return sendJson(res, answer.status, answer.body, pretty);
+        result = { ...answer.result, statement_id: index };
       } else {
-        const params = new URLSearchParams(request.params);
-        params.set('q', statements[index]!);
-        const answer = await this.#influxd.query(params, clientAuthorization(request));
-        if (answer.status !== 200) return sendJson(res, answer.status, answer.body, pretty);
-        const first = (answer.body as { results?: StatementResult[] }).results?.[0] ?? { statement_id: 0 };
-        result = { ...first, statement_id: index };
+        break;
       }
       results.push(result);
       if (result.error) break;
+    }
+    sendJson(res, 200, { results }, pretty);
+  }
+
+  /** Statements routed to the nodes holding their data, answered in order; the first error stops the rest. */
+  async #answerRouted(request: InfluxRequest, res: ServerResponse, statements: string[], classes: StatementClass[], pretty: boolean): Promise<void> {
+    const results: StatementResult[] = [];
+    for (const [index, statementClass] of classes.entries()) {
+      if (statementClass.kind === 'ddl' || statementClass.kind === 'error') break;
+      const answer = await this.#router.run(statements[index]!, statementClass, request);
+      if (!('result' in answer)) return sendJson(res, answer.status, answer.body, pretty);
+      results.push({ ...answer.result, statement_id: index });
+      if (answer.result.error) break;
     }
     sendJson(res, 200, { results }, pretty);
   }

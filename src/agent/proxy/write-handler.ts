@@ -92,7 +92,7 @@ export class WriteHandler {
       const key = targets.join('\u0000');
       let batch = batches.get(key);
       if (!batch) batches.set(key, (batch = { owners: targets, chunks: [] }));
-      batch.chunks.push(...group.chunks);
+      batch.chunks.push(group.body);
     }
 
     const outcomes = await Promise.all(

@@ -18,12 +18,14 @@
  * `cpu\ load` and `"cpu load"` share a group but `cpu\\x` keeps both
  * backslashes.
  *
- * The series key (measurement and tags) is checked with influxd's own state
- * machine, and a line is refused here, with influxd's message, only when
- * influxd refuses it for the same reason: `missing measurement`,
- * `missing fields`, `missing tag key`, `missing tag value`,
- * `invalid tag format`, or `invalid field format` when nothing but blanks
- * follows the series key. Every line influxd accepts lands in a group.
+ * A line is refused here, with influxd's own message, only when influxd
+ * refuses it too and the splitter sees why without reading fields:
+ * `missing measurement` (it starts with `,`), no unescaped space after the
+ * measurement and tags (`missing fields`, or the tag error influxd finds
+ * first: `missing tag key`, `missing tag value`, `invalid tag format`), or
+ * only blanks after that space (`invalid field format`). Any other line,
+ * including one with a bad tag before its first space, goes to its group
+ * and influxd reports it. Every line influxd accepts lands in a group.
  *
  * CRLF: influxd 1.6 does not strip `\r` (`cpu v=1\r` fails with
  * `invalid number`, a `\r`-only line with `missing fields`). By default the
@@ -31,11 +33,12 @@
  * {@link SplitOptions.stripCarriageReturns} a `\r` before each line's `\n` is
  * dropped and `\r`-only lines count as blank.
  *
- * Hot path: a line without `"` and without a backslash before its `\n` is
- * found with Buffer#indexOf (memchr); only the series key is scanned byte by
- * byte; group lookup hashes the raw measurement bytes (FNV-1a) and decodes a
- * string only for a measurement spelling not seen before in the body.
- * Consecutive lines of one measurement become one zero-copy chunk.
+ * Hot path: a line without `"` and without a backslash before its `\n`, and
+ * the space after the tags, are found with Buffer#indexOf (memchr); only the
+ * measurement is read byte by byte, hashed (FNV-1a) to find its group, and
+ * decoded to a string only the first time its spelling occurs in the body.
+ * Groups keep byte ranges and are copied out once at the end; a group whose
+ * lines are adjacent in the body (one measurement per body) is a view.
  */
 import { gunzipSync } from 'node:zlib';
 
@@ -163,7 +166,10 @@ export function splitLinesByMeasurement(body: Buffer, options: SplitOptions = {}
   let lastName: RawNameEntry | undefined;
   let lineCount = 0;
   let physicalLine = 1;
+  // Next '"' and next ' ' at or after the last search: the searches only move forward, so
+  // caching them keeps Buffer#indexOf linear over the body even when lines have none.
   let nextQuote = body.indexOf(QUOTE);
+  let nextSpace = body.indexOf(SPACE);
   let pos = 0;
 
   while (pos < length) {
@@ -210,9 +216,11 @@ export function splitLinesByMeasurement(body: Buffer, options: SplitOptions = {}
     let keyEnd = nameEnd;
     if (afterName === 0) keyEnd = MISSING_FIELDS;
     else if (afterName === COMMA) {
-      keyEnd = body.indexOf(SPACE, nameEnd + 1);
-      while (keyEnd >= 0 && keyEnd < contentEnd && body[keyEnd - 1] === BACKSLASH) keyEnd = body.indexOf(SPACE, keyEnd + 1);
-      if (keyEnd < 0 || keyEnd >= contentEnd) keyEnd = scanTagsEnd(body, nameEnd + 1, contentEnd);
+      // Where influxd's tag scan succeeds, it ends at the first unescaped space; find that with
+      // memchr and run the exact scan only when the line has none (to give influxd's reason).
+      if (nextSpace >= 0 && nextSpace <= nameEnd) nextSpace = body.indexOf(SPACE, nameEnd + 1);
+      while (nextSpace >= 0 && nextSpace < contentEnd && body[nextSpace - 1] === BACKSLASH) nextSpace = body.indexOf(SPACE, nextSpace + 1);
+      keyEnd = nextSpace >= 0 && nextSpace < contentEnd ? nextSpace : scanTagsEnd(body, nameEnd + 1, contentEnd);
     }
     if (keyEnd < 0) {
       invalid.push(invalidLine(body, start, contentEnd, lineNumber, KEY_ERRORS[-keyEnd - 1]!));

@@ -1,0 +1,201 @@
+import { messageOf } from '../../shared/errors.ts';
+import type { QueryStatementClass } from '../../shared/influx/influxql-ddl.ts';
+import { quoteIdentifier } from '../../shared/influx/influxql-ddl.ts';
+import { statementSources, type MeasurementSource } from '../../shared/influx/influxql-sources.ts';
+import type { MetadataOperation } from '../metadata/metadata-operations.ts';
+import type { PeerClient } from '../peer/peer-client.ts';
+import type { PeerDirectory } from '../peer/peer-directory.ts';
+import { NODE_LOCAL_DATABASE, type Placement } from '../placement/rendezvous-placement.ts';
+import { clientAuthorization, type InfluxRequest } from './influx-request.ts';
+import type { LocalPassthrough } from './local-passthrough.ts';
+import { concatSeriesResults, mergeShowResults, showLimitOffset, type StatementResult } from './result-merge.ts';
+
+/** One statement's answer, or an HTTP-level refusal to pass back as influxd gave it. */
+export type RoutedAnswer = { result: StatementResult } | { status: number; body: unknown };
+
+/** SHOW statements whose answer is the same on every node (mirrored metadata) or only about this node. */
+const LOCAL_SHOWS = new Set(['databases', 'retention-policies', 'users', 'grants', 'continuous-queries', 'queries', 'shards', 'shard-groups', 'stats', 'diagnostics', 'subscriptions']);
+/** SHOW statements that fan out and merge. */
+const MERGED_SHOWS = new Set(['measurements', 'tag-keys', 'tag-values', 'field-keys', 'series']);
+
+export interface QueryRouterOptions {
+  self: string;
+  placement: () => Placement;
+  directory: PeerDirectory;
+  peers: PeerClient;
+  influxd: LocalPassthrough;
+  /** Writes a placement pin (SELECT ... INTO keeps its target with its source). */
+  pin: (operation: MetadataOperation) => Promise<unknown>;
+}
+
+/**
+ * Sends one non-DDL statement to the nodes that hold its measurements and
+ * merges their answers: SELECT/SHOW ... FROM to one available owner per
+ * measurement (this node first), SHOW MEASUREMENTS/TAG/FIELD/SERIES without
+ * FROM to every node (merged, LIMIT/OFFSET applied after), DELETE/DROP to
+ * every owner, node-local statements to the local influxd.
+ */
+export class QueryRouter {
+  readonly #options: QueryRouterOptions;
+
+  constructor(options: QueryRouterOptions) {
+    this.#options = options;
+  }
+
+  /** The nodes a statement runs on when the router can tell cheaply; ['self'] means local only. */
+  isLocalOnly(statementClass: QueryStatementClass): boolean {
+    if (this.#options.placement().members.length === 0) return true;
+    if (statementClass.kind === 'show') return LOCAL_SHOWS.has(statementClass.show) || statementClass.show.endsWith('cardinality');
+    return statementClass.kind === 'kill-query' || statementClass.kind === 'other' || statementClass.kind === 'drop-shard';
+  }
+
+  async run(statement: string, statementClass: QueryStatementClass, request: InfluxRequest): Promise<RoutedAnswer> {
+    if (this.isLocalOnly(statementClass)) return this.#runOn(this.#options.self, statement, request);
+    const analysis = statementSources(statement, request.params.get('db'));
+    const database = analysis.database;
+    if (database === null || database === NODE_LOCAL_DATABASE) return this.#runOn(this.#options.self, statement, request);
+
+    if (statementClass.kind === 'delete' || statementClass.kind === 'drop-series' || statementClass.kind === 'drop-measurement') {
+      const names = analysis.sources.every((source) => source.measurement.kind === 'name');
+      const targets = names && analysis.sources.length > 0 ? this.#ownersOfAll(database, analysis.sources) : this.#availableNodes();
+      return firstError(await Promise.all(targets.map((node) => this.#runOn(node, statement, request))));
+    }
+    if (statementClass.kind === 'show' && MERGED_SHOWS.has(statementClass.show) && !analysis.hasFrom) {
+      const { limit, offset, stripped } = showLimitOffset(statement);
+      const answers = await Promise.all(this.#availableNodes().map((node) => this.#runOn(node, stripped, request)));
+      const failed = answers.find((answer) => !('result' in answer) || answer.result.error);
+      if (failed) return failed;
+      return { result: mergeShowResults(statementClass.show as never, answers.map((answer) => (answer as { result: StatementResult }).result), { ...(limit !== undefined ? { limit } : {}), ...(offset !== undefined ? { offset } : {}) }) };
+    }
+    if (analysis.into && analysis.sources.length > 0) return this.#selectInto(statement, database, analysis.sources, analysis.into, request);
+
+    // SELECT / EXPLAIN / SHOW ... FROM: one available owner per measurement.
+    const measurements = await this.#expand(database, analysis.sources, request);
+    const assignment = new Map<string, Array<{ source: MeasurementSource; name: string }>>();
+    for (const entry of measurements) {
+      const node = this.#chooseOwner(database, entry.name);
+      if (node === undefined) return { result: { statement_id: 0, error: `no available owner for measurement "${entry.name}" of database "${database}"` } };
+      const list = assignment.get(node) ?? [];
+      list.push(entry);
+      assignment.set(node, list);
+    }
+    if (assignment.size <= 1) {
+      const node = assignment.keys().next().value ?? this.#options.self;
+      return this.#runOn(node, statement, request);
+    }
+    const span = analysis.fromListSpan;
+    if (!span || analysis.sourceSpans.some((s) => s.source === null)) {
+      return { result: { statement_id: 0, error: 'this statement reads measurements held by different nodes through a subquery, which ClusterFlux cannot split yet' } };
+    }
+    const answers = await Promise.all(
+      [...assignment.entries()].map(([node, entries]) => {
+        const list = entries.map(({ source, name }) => qualified(source, name)).join(', ');
+        return this.#runOn(node, statement.slice(0, span.start) + list + statement.slice(span.end), request);
+      }),
+    );
+    const failed = answers.find((answer) => !('result' in answer) || answer.result.error);
+    if (failed) return failed;
+    const results = answers.map((answer) => (answer as { result: StatementResult }).result);
+    if (statementClass.kind === 'show') {
+      const { limit, offset } = showLimitOffset(statement);
+      return { result: mergeShowResults(statementClass.show as never, results, { ...(limit !== undefined ? { limit } : {}), ...(offset !== undefined ? { offset } : {}) }) };
+    }
+    return { result: concatSeriesResults(results) };
+  }
+
+  async #selectInto(statement: string, database: string, sources: readonly MeasurementSource[], into: NonNullable<ReturnType<typeof statementSources>['into']>, request: InfluxRequest): Promise<RoutedAnswer> {
+    const first = sources[0]!;
+    if (into.measurement.kind === 'name' && first.measurement.kind === 'name') {
+      await this.#options.pin({ op: 'pinMeasurement', database: into.database ?? database, measurement: into.measurement.name, sourceDatabase: database, sourceMeasurement: first.measurement.name });
+    }
+    // Every owner of the source runs it, so each replica writes the target locally.
+    const targets = first.measurement.kind === 'name' ? this.#ownersOfAll(database, [first]) : this.#availableNodes();
+    const answers = await Promise.all(targets.map((node) => this.#runOn(node, statement, request)));
+    return firstError(answers);
+  }
+
+  /** Measurement names a statement's sources stand for (regexes resolved by asking every node). */
+  async #expand(database: string, sources: readonly MeasurementSource[], request: InfluxRequest): Promise<Array<{ source: MeasurementSource; name: string }>> {
+    const expanded: Array<{ source: MeasurementSource; name: string }> = [];
+    const seen = new Set<string>();
+    for (const source of sources) {
+      let names: string[];
+      if (source.measurement.kind === 'name') {
+        names = [source.measurement.name];
+      } else {
+        const show = `SHOW MEASUREMENTS ON ${quoteIdentifier(source.database ?? database)} WITH MEASUREMENT =~ /${source.measurement.pattern}/`;
+        const answers = await Promise.all(this.#availableNodes().map((node) => this.#runOn(node, show, request)));
+        names = answers.flatMap((answer) => ('result' in answer ? (answer.result.series ?? []).flatMap((series) => (series.values ?? []).map((row) => String(row[0]))) : []));
+      }
+      for (const name of names) {
+        const key = `${source.database ?? database}\u0000${source.retentionPolicy ?? ''}\u0000${name}`;
+        if (!seen.has(key)) expanded.push({ source, name });
+        seen.add(key);
+      }
+    }
+    return expanded;
+  }
+
+  #chooseOwner(database: string, measurement: string): string | undefined {
+    const owners = this.#options.placement().owners(database, measurement);
+    if (owners.includes(this.#options.self)) return this.#options.self;
+    return owners.find((owner) => this.#options.directory.isAvailable(owner));
+  }
+
+  #ownersOfAll(database: string, sources: readonly MeasurementSource[]): string[] {
+    const nodes = new Set<string>();
+    for (const source of sources) {
+      if (source.measurement.kind !== 'name') continue;
+      for (const owner of this.#options.placement().owners(source.database ?? database, source.measurement.name)) {
+        if (owner === this.#options.self || this.#options.directory.isAvailable(owner)) nodes.add(owner);
+      }
+    }
+    return [...nodes];
+  }
+
+  #availableNodes(): string[] {
+    const members = this.#options.placement().members;
+    const nodes = members.filter((member) => member === this.#options.self || this.#options.directory.isAvailable(member));
+    if (!nodes.includes(this.#options.self)) nodes.push(this.#options.self);
+    return nodes;
+  }
+
+  async #runOn(node: string, statement: string, request: InfluxRequest): Promise<RoutedAnswer> {
+    const params = new URLSearchParams();
+    for (const name of ['db', 'rp', 'epoch', 'params']) {
+      const value = request.params.get(name);
+      if (value !== null) params.set(name, value);
+    }
+    params.set('q', statement);
+    const authorization = clientAuthorization(request)['authorization'];
+    try {
+      let status: number;
+      let body: unknown;
+      if (node === this.#options.self) {
+        ({ status, body } = await this.#options.influxd.query(params, authorization ? { authorization } : {}));
+      } else {
+        const peer = this.#options.directory.get(node);
+        if (!peer) return { result: { statement_id: 0, error: `node ${node} is not known to the manager` } };
+        const answer = await this.#options.peers.query(peer.address, params, authorization);
+        status = answer.status;
+        body = JSON.parse(answer.body) as unknown;
+      }
+      if (status !== 200) return { status, body };
+      const result = (body as { results?: StatementResult[] }).results?.[0];
+      return { result: result ?? { statement_id: 0 } };
+    } catch (err) {
+      if (node !== this.#options.self) this.#options.directory.markDown(node);
+      return { result: { statement_id: 0, error: `node ${node}: ${messageOf(err)}` } };
+    }
+  }
+}
+
+/** `"db"."rp"."m"` for one measurement of a source. */
+function qualified(source: MeasurementSource, name: string): string {
+  const parts = [source.database === null ? '' : quoteIdentifier(source.database), source.retentionPolicy === null ? '' : quoteIdentifier(source.retentionPolicy), quoteIdentifier(name)];
+  return source.database === null ? (source.retentionPolicy === null ? parts[2]! : `${parts[1]}.${parts[2]}`) : parts.join('.');
+}
+
+function firstError(answers: RoutedAnswer[]): RoutedAnswer {
+  return answers.find((answer) => !('result' in answer) || answer.result.error) ?? answers[0] ?? { result: { statement_id: 0 } };
+}
