@@ -222,6 +222,18 @@ test('split: many measurements with colliding-looking names stay apart', () => {
   assert.equal(result.groups.get('m7')?.body.toString(), 'm7,i=7 v=7\nm7,i=1007 v=1007\nm7,i=2007 v=2007\n');
 });
 
+test('split: bodies without spaces or quotes after a point stay linear', () => {
+  const started = performance.now();
+  const noFields = splitLinesByMeasurement(Buffer.from(`${'cpu,a=b\n'.repeat(200_000)}mem v=1 2\n`));
+  assert.equal(noFields.invalid.length, 200_000);
+  assert.equal(noFields.groups.get('mem')?.lineCount, 1);
+  const oneQuote = splitLinesByMeasurement(Buffer.from(`a s="x"\n${'cpu v=1\n'.repeat(200_000)}`));
+  assert.equal(oneQuote.groups.get('cpu')?.lineCount, 200_000);
+  const backslashes = splitLinesByMeasurement(Buffer.from('cpu,a=b\\ c\\ d v=1\\\n'.repeat(100_000)));
+  assert.equal(backslashes.lineCount, 1);
+  assert.ok(performance.now() - started < 5000);
+});
+
 test('countLines and joinChunks', () => {
   assert.equal(countLines(Buffer.from('')), 0);
   assert.equal(countLines(Buffer.from('a v=1')), 1);

@@ -22,6 +22,8 @@ export class PeerDirectory {
   readonly #logger: Logger;
   #peers = new Map<string, PeerEntry>();
   #down = new Set<string>();
+  #refreshedAt = 0;
+  #refreshing: Promise<void> | undefined;
 
   constructor(options: { client: ManagerClient; cluster: string; intervalMs: number; logger: Logger }) {
     this.#client = options.client;
@@ -31,6 +33,18 @@ export class PeerDirectory {
   }
 
   get(name: string): PeerEntry | undefined {
+    return this.#peers.get(name);
+  }
+
+  /**
+   * The entry for `name`, asking the manager again first when the name is not
+   * known yet (a node that registered since the last refresh); at most one
+   * such refresh per 200 ms.
+   */
+  async resolve(name: string): Promise<PeerEntry | undefined> {
+    if (!this.#peers.has(name) && Date.now() - this.#refreshedAt > 200) {
+      await (this.#refreshing ??= this.refresh().catch(() => undefined).finally(() => (this.#refreshing = undefined)));
+    }
     return this.#peers.get(name);
   }
 
@@ -50,6 +64,7 @@ export class PeerDirectory {
     if (reply.status !== 200) throw new Error(`manager answered ${reply.status} to the node list`);
     this.#peers = new Map(reply.body.map((node) => [node.name, { name: node.name, address: node['bind-address'], alive: node.alive }]));
     this.#down = new Set();
+    this.#refreshedAt = Date.now();
   }
 
   async run(signal: AbortSignal): Promise<void> {

@@ -8,10 +8,17 @@ import type { PeerDirectory } from '../peer/peer-directory.ts';
 import { NODE_LOCAL_DATABASE, type Placement } from '../placement/rendezvous-placement.ts';
 import { clientAuthorization, type InfluxRequest } from './influx-request.ts';
 import type { LocalPassthrough } from './local-passthrough.ts';
-import { concatSeriesResults, mergeShowResults, showLimitOffset, type StatementResult } from './result-merge.ts';
+import { concatSeriesResults, mergeShowResults, selectOrdersDescending, showLimitOffset, type StatementResult } from './result-merge.ts';
 
 /** One statement's answer, or an HTTP-level refusal to pass back as influxd gave it. */
 export type RoutedAnswer = { result: StatementResult } | { status: number; body: unknown };
+
+/** A node's answer, or the news that it could not answer at all (its agent or influxd is down). */
+type NodeAnswer = RoutedAnswer | { unavailable: string; node: string };
+
+function unavailableResult(answer: { unavailable: string }): RoutedAnswer {
+  return { result: { statement_id: 0, error: answer.unavailable } };
+}
 
 /** SHOW statements whose answer is the same on every node (mirrored metadata) or only about this node. */
 const LOCAL_SHOWS = new Set(['databases', 'retention-policies', 'users', 'grants', 'continuous-queries', 'queries', 'shards', 'shard-groups', 'stats', 'diagnostics', 'subscriptions']);
@@ -50,57 +57,65 @@ export class QueryRouter {
   }
 
   async run(statement: string, statementClass: QueryStatementClass, request: InfluxRequest): Promise<RoutedAnswer> {
-    if (this.isLocalOnly(statementClass)) return this.#runOn(this.#options.self, statement, request);
+    if (this.isLocalOnly(statementClass)) return settle(await this.#runOn(this.#options.self, statement, request));
     const analysis = statementSources(statement, request.params.get('db'));
     const database = analysis.database;
-    if (database === null || database === NODE_LOCAL_DATABASE) return this.#runOn(this.#options.self, statement, request);
+    if (database === null || database === NODE_LOCAL_DATABASE) return settle(await this.#runOn(this.#options.self, statement, request));
 
     if (statementClass.kind === 'delete' || statementClass.kind === 'drop-series' || statementClass.kind === 'drop-measurement') {
       const names = analysis.sources.every((source) => source.measurement.kind === 'name');
       const targets = names && analysis.sources.length > 0 ? this.#ownersOfAll(database, analysis.sources) : this.#availableNodes();
-      return firstError(await Promise.all(targets.map((node) => this.#runOn(node, statement, request))));
+      return firstError((await Promise.all(targets.map((node) => this.#runOn(node, statement, request)))).map(settle));
     }
     if (statementClass.kind === 'show' && MERGED_SHOWS.has(statementClass.show) && !analysis.hasFrom) {
       const { limit, offset, stripped } = showLimitOffset(statement);
-      const answers = await Promise.all(this.#availableNodes().map((node) => this.#runOn(node, stripped, request)));
+      const answers = (await Promise.all(this.#availableNodes().map((node) => this.#runOn(node, stripped, request)))).map(settle);
       const failed = answers.find((answer) => !('result' in answer) || answer.result.error);
       if (failed) return failed;
       return { result: mergeShowResults(statementClass.show as never, answers.map((answer) => (answer as { result: StatementResult }).result), { ...(limit !== undefined ? { limit } : {}), ...(offset !== undefined ? { offset } : {}) }) };
     }
     if (analysis.into && analysis.sources.length > 0) return this.#selectInto(statement, database, analysis.sources, analysis.into, request);
 
-    // SELECT / EXPLAIN / SHOW ... FROM: one available owner per measurement.
+    // SELECT / EXPLAIN / SHOW ... FROM: one available owner per measurement; a node that
+    // cannot answer is excluded and its measurements go to their next owner.
     const measurements = await this.#expand(database, analysis.sources, request);
-    const assignment = new Map<string, Array<{ source: MeasurementSource; name: string }>>();
-    for (const entry of measurements) {
-      const node = this.#chooseOwner(database, entry.name);
-      if (node === undefined) return { result: { statement_id: 0, error: `no available owner for measurement "${entry.name}" of database "${database}"` } };
-      const list = assignment.get(node) ?? [];
-      list.push(entry);
-      assignment.set(node, list);
+    const excluded = new Set<string>();
+    let lastFailure: RoutedAnswer | undefined;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const assignment = new Map<string, Array<{ source: MeasurementSource; name: string }>>();
+      for (const entry of measurements) {
+        const node = this.#chooseOwner(database, entry.name, excluded);
+        if (node === undefined) return lastFailure ?? { result: { statement_id: 0, error: `no available owner for measurement "${entry.name}" of database "${database}"` } };
+        const list = assignment.get(node) ?? [];
+        list.push(entry);
+        assignment.set(node, list);
+      }
+      const span = analysis.fromListSpan;
+      if (assignment.size > 1 && (!span || analysis.sourceSpans.some((s) => s.source === null))) {
+        return { result: { statement_id: 0, error: 'this statement reads measurements held by different nodes through a subquery, which ClusterFlux cannot split yet' } };
+      }
+      const plans = assignment.size <= 1
+        ? [{ node: assignment.keys().next().value ?? this.#options.self, text: statement }]
+        : [...assignment.entries()].map(([node, entries]) => ({ node, text: statement.slice(0, span!.start) + entries.map(({ source, name }) => qualified(source, name)).join(', ') + statement.slice(span!.end) }));
+      const answers = await Promise.all(plans.map((plan) => this.#runOn(plan.node, plan.text, request)));
+      const down = answers.filter((answer): answer is { unavailable: string; node: string } => 'unavailable' in answer);
+      if (down.length > 0) {
+        for (const answer of down) excluded.add(answer.node);
+        lastFailure = unavailableResult(down[0]!);
+        continue;
+      }
+      const routed = answers as RoutedAnswer[];
+      const failed = routed.find((answer) => !('result' in answer) || answer.result.error);
+      if (failed) return failed;
+      const results = routed.map((answer) => (answer as { result: StatementResult }).result);
+      if (results.length === 1) return { result: results[0]! };
+      if (statementClass.kind === 'show') {
+        const { limit, offset } = showLimitOffset(statement);
+        return { result: mergeShowResults(statementClass.show as never, results, { ...(limit !== undefined ? { limit } : {}), ...(offset !== undefined ? { offset } : {}) }) };
+      }
+      return { result: concatSeriesResults(results, { descending: selectOrdersDescending(statement) }) };
     }
-    if (assignment.size <= 1) {
-      const node = assignment.keys().next().value ?? this.#options.self;
-      return this.#runOn(node, statement, request);
-    }
-    const span = analysis.fromListSpan;
-    if (!span || analysis.sourceSpans.some((s) => s.source === null)) {
-      return { result: { statement_id: 0, error: 'this statement reads measurements held by different nodes through a subquery, which ClusterFlux cannot split yet' } };
-    }
-    const answers = await Promise.all(
-      [...assignment.entries()].map(([node, entries]) => {
-        const list = entries.map(({ source, name }) => qualified(source, name)).join(', ');
-        return this.#runOn(node, statement.slice(0, span.start) + list + statement.slice(span.end), request);
-      }),
-    );
-    const failed = answers.find((answer) => !('result' in answer) || answer.result.error);
-    if (failed) return failed;
-    const results = answers.map((answer) => (answer as { result: StatementResult }).result);
-    if (statementClass.kind === 'show') {
-      const { limit, offset } = showLimitOffset(statement);
-      return { result: mergeShowResults(statementClass.show as never, results, { ...(limit !== undefined ? { limit } : {}), ...(offset !== undefined ? { offset } : {}) }) };
-    }
-    return { result: concatSeriesResults(results) };
+    return lastFailure ?? { result: { statement_id: 0, error: 'no node could answer' } };
   }
 
   async #selectInto(statement: string, database: string, sources: readonly MeasurementSource[], into: NonNullable<ReturnType<typeof statementSources>['into']>, request: InfluxRequest): Promise<RoutedAnswer> {
@@ -111,7 +126,7 @@ export class QueryRouter {
     // Every owner of the source runs it, so each replica writes the target locally.
     const targets = first.measurement.kind === 'name' ? this.#ownersOfAll(database, [first]) : this.#availableNodes();
     const answers = await Promise.all(targets.map((node) => this.#runOn(node, statement, request)));
-    return firstError(answers);
+    return firstError(answers.map(settle));
   }
 
   /** Measurement names a statement's sources stand for (regexes resolved by asking every node). */
@@ -124,7 +139,7 @@ export class QueryRouter {
         names = [source.measurement.name];
       } else {
         const show = `SHOW MEASUREMENTS ON ${quoteIdentifier(source.database ?? database)} WITH MEASUREMENT =~ /${source.measurement.pattern}/`;
-        const answers = await Promise.all(this.#availableNodes().map((node) => this.#runOn(node, show, request)));
+        const answers = (await Promise.all(this.#availableNodes().map((node) => this.#runOn(node, show, request)))).map(settle);
         names = answers.flatMap((answer) => ('result' in answer ? (answer.result.series ?? []).flatMap((series) => (series.values ?? []).map((row) => String(row[0]))) : []));
       }
       for (const name of names) {
@@ -136,8 +151,8 @@ export class QueryRouter {
     return expanded;
   }
 
-  #chooseOwner(database: string, measurement: string): string | undefined {
-    const owners = this.#options.placement().owners(database, measurement);
+  #chooseOwner(database: string, measurement: string, excluded: ReadonlySet<string>): string | undefined {
+    const owners = this.#options.placement().owners(database, measurement).filter((owner) => !excluded.has(owner));
     if (owners.includes(this.#options.self)) return this.#options.self;
     return owners.find((owner) => this.#options.directory.isAvailable(owner));
   }
@@ -160,7 +175,7 @@ export class QueryRouter {
     return nodes;
   }
 
-  async #runOn(node: string, statement: string, request: InfluxRequest): Promise<RoutedAnswer> {
+  async #runOn(node: string, statement: string, request: InfluxRequest): Promise<NodeAnswer> {
     const params = new URLSearchParams();
     for (const name of ['db', 'rp', 'epoch', 'params']) {
       const value = request.params.get(name);
@@ -174,18 +189,19 @@ export class QueryRouter {
       if (node === this.#options.self) {
         ({ status, body } = await this.#options.influxd.query(params, authorization ? { authorization } : {}));
       } else {
-        const peer = this.#options.directory.get(node);
+        const peer = await this.#options.directory.resolve(node);
         if (!peer) return { result: { statement_id: 0, error: `node ${node} is not known to the manager` } };
         const answer = await this.#options.peers.query(peer.address, params, authorization);
         status = answer.status;
         body = JSON.parse(answer.body) as unknown;
       }
+      if (status >= 500) return { unavailable: `node ${node} could not answer (${status}): ${JSON.stringify(body).slice(0, 200)}`, node };
       if (status !== 200) return { status, body };
       const result = (body as { results?: StatementResult[] }).results?.[0];
       return { result: result ?? { statement_id: 0 } };
     } catch (err) {
       if (node !== this.#options.self) this.#options.directory.markDown(node);
-      return { result: { statement_id: 0, error: `node ${node}: ${messageOf(err)}` } };
+      return { unavailable: `node ${node}: ${messageOf(err)}`, node };
     }
   }
 }
@@ -194,6 +210,11 @@ export class QueryRouter {
 function qualified(source: MeasurementSource, name: string): string {
   const parts = [source.database === null ? '' : quoteIdentifier(source.database), source.retentionPolicy === null ? '' : quoteIdentifier(source.retentionPolicy), quoteIdentifier(name)];
   return source.database === null ? (source.retentionPolicy === null ? parts[2]! : `${parts[1]}.${parts[2]}`) : parts.join('.');
+}
+
+/** A node answer as a statement answer (an unavailable node becomes an error result). */
+function settle(answer: NodeAnswer): RoutedAnswer {
+  return 'unavailable' in answer ? unavailableResult(answer) : answer;
 }
 
 function firstError(answers: RoutedAnswer[]): RoutedAnswer {

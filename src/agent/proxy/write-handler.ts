@@ -139,7 +139,7 @@ export class WriteHandler {
   async #writeTo(owner: string, params: URLSearchParams, payload: Buffer, authorization: string | undefined): Promise<OwnerAnswer> {
     try {
       if (owner === this.#options.self) return { owner, ...(await this.#options.influxd.write(params, payload, authorization)) };
-      const peer = this.#options.directory.get(owner);
+      const peer = await this.#options.directory.resolve(owner);
       if (!peer) return { owner, status: 503, body: JSON.stringify({ error: `node ${owner} is not known to the manager` }) };
       if (!this.#options.directory.isAvailable(owner)) return { owner, status: 503, body: JSON.stringify({ error: `node ${owner} is not alive` }) };
       return { owner, ...(await this.#options.peers.write(peer.address, params, payload, authorization)) };

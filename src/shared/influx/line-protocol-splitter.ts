@@ -186,8 +186,15 @@ export function splitLinesByMeasurement(body: Buffer, options: SplitOptions = {}
     const lineStart = pos;
     pos = lineEnd + 1;
 
+    // contentEnd excludes the line's '\n': the one after it, or the body's last byte when an
+    // unterminated string ran to the end (influxd strips that one too).
     let contentEnd = lineEnd;
-    if (stripCarriageReturns && contentEnd > lineStart && body[contentEnd - 1] === CARRIAGE_RETURN) contentEnd--;
+    if (lineEnd === length && lineEnd > lineStart && body[lineEnd - 1] === NEWLINE) contentEnd--;
+    let keepsOwnNewline = contentEnd < length;
+    if (stripCarriageReturns && contentEnd > lineStart && body[contentEnd - 1] === CARRIAGE_RETURN) {
+      contentEnd--;
+      keepsOwnNewline = false;
+    }
     const start = skipBlanks(body, lineStart, contentEnd);
     if (start >= contentEnd || body[start] === HASH) continue;
     lineCount++;
@@ -227,7 +234,9 @@ export function splitLinesByMeasurement(body: Buffer, options: SplitOptions = {}
       continue;
     }
     if (skipBlanks(body, keyEnd, contentEnd) >= contentEnd) {
-      invalid.push(invalidLine(body, start, contentEnd, lineNumber, 'invalid field format'));
+      // influxd reports a bad tag before the missing fields.
+      const tagsEnd = afterName === COMMA ? scanTagsEnd(body, nameEnd + 1, contentEnd) : 0;
+      invalid.push(invalidLine(body, start, contentEnd, lineNumber, tagsEnd < 0 ? KEY_ERRORS[-tagsEnd - 1]! : 'invalid field format'));
       continue;
     }
 
@@ -249,7 +258,7 @@ export function splitLinesByMeasurement(body: Buffer, options: SplitOptions = {}
       lastName = name;
     }
 
-    if (contentEnd === lineEnd && lineEnd < length) name.group.addLine(lineStart, lineEnd + 1, false);
+    if (keepsOwnNewline) name.group.addLine(lineStart, contentEnd + 1, false);
     else name.group.addLine(lineStart, contentEnd, true);
   }
 
