@@ -3,6 +3,7 @@ import { CFLUX_VERSION } from '../shared/version.ts';
 import { EXIT_BAD_SETTING } from './command-runner.ts';
 import { agentCommand } from './agent-command.ts';
 import { demoCommand } from './demo-command.ts';
+import { membersCommand } from './members-command.ts';
 import { managerCommand } from './manager-command.ts';
 import { metaCommand } from './meta-command.ts';
 import { nodesCommand } from './nodes-command.ts';
@@ -17,7 +18,7 @@ export function buildProgram(): Command {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
       process.exit(EXIT_BAD_SETTING);
     });
-  for (const sub of [managerCommand(), agentCommand(), nodesCommand(), metaCommand(), demoCommand()]) {
+  for (const sub of [managerCommand(), agentCommand(), nodesCommand(), metaCommand(), membersCommand(), demoCommand()]) {
     sub.exitOverride((err: CommanderError) => {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') process.exit(0);
       process.exit(EXIT_BAD_SETTING);

@@ -95,6 +95,9 @@ test('split: quoted field values may hold spaces, commas, =, escaped quotes and 
 test('split: an unterminated string runs to the end of the body, as in influxd', () => {
   const result = split('a v=1\nr s="open\nq v=2\nq v=3');
   assert.deepEqual(result.groups, { a: 'a v=1\n', r: 'r s="open\nq v=2\nq v=3\n' });
+  // The body's last \n is then part of the line; influxd strips it from the line like a line end.
+  assert.deepEqual(split('r s="open\nq v=2\n').groups, { r: 'r s="open\nq v=2\n' });
+  assert.deepEqual(split('a v=1\n,x s="open\nq v=2\n').invalid, [[2, 'missing measurement', ',x s="open\nq v=2']]);
 });
 
 test('split: a backslash before the newline joins two physical lines (influxd scanLine)', () => {
@@ -158,6 +161,8 @@ test('split: lines influxd refuses for their series key are reported with line n
     'cpu,', // 12
     'mem v=2', // 13
     'cpu\tv=1', // 14: a tab does not end the measurement
+    'cpu, ', // 15: influxd finds the bad tag before the missing fields
+    'cpu,a=b,c ', // 16
   ].join('\n');
   const result = split(body);
   assert.deepEqual(result.groups, { cpu: 'cpu v=1\n', mem: 'mem v=2\n' });
@@ -174,8 +179,10 @@ test('split: lines influxd refuses for their series key are reported with line n
     [11, 'missing tag value', 'cpu,a='],
     [12, 'missing tag key', 'cpu,'],
     [14, 'missing fields', 'cpu\tv=1'],
+    [15, 'missing tag key', 'cpu, '],
+    [16, 'missing tag value', 'cpu,a=b,c '],
   ]);
-  assert.equal(result.lineCount, 14);
+  assert.equal(result.lineCount, 16);
 });
 
 test('split: lines with a bad tag but fields go to influxd, which reports them itself', () => {

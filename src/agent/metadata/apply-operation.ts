@@ -140,6 +140,7 @@ function mutate(doc: ClusterMetadata, op: MetadataOperation, secrets: SecretBox 
       return undefined;
     }
     case 'addMember': {
+      if (op.whileEmpty && !doc.settings.dataMembers.includes(op.name) && Object.keys(doc.databases).length > 0) return 'the cluster already holds databases: add data members with cflux members add';
       if (!doc.settings.dataMembers.includes(op.name)) doc.settings.dataMembers = [...doc.settings.dataMembers, op.name].sort();
       return undefined;
     }

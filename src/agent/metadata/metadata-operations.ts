@@ -28,7 +28,8 @@ export type MetadataOperation =
   | { op: 'createContinuousQuery'; database: string; name: string; query: string }
   | { op: 'dropContinuousQuery'; database: string; name: string }
   /** Placement: a node starts or stops holding data (`cflux members add|remove`). */
-  | { op: 'addMember'; name: string }
+  /** `whileEmpty`: only while the cluster holds no database (a node joining by itself). */
+  | { op: 'addMember'; name: string; whileEmpty?: boolean }
   | { op: 'removeMember'; name: string }
   /** Placement: `measurement` of `database` follows `source` (SELECT ... INTO). */
   | { op: 'pinMeasurement'; database: string; measurement: string; sourceDatabase: string; sourceMeasurement: string };

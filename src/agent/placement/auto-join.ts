@@ -8,11 +8,11 @@ import type { MetadataMirror } from '../metadata/metadata-mirror.ts';
  * (`cflux members add NAME`). Returns whether the node is a member now.
  */
 export async function joinWhileEmpty(mirror: MetadataMirror, nodeName: string, logger: Logger): Promise<boolean> {
-  const metadata = mirror.appliedMetadata;
-  if (metadata.settings.dataMembers.includes(nodeName)) return true;
-  if (Object.keys(metadata.databases).length > 0) return false;
+  if (mirror.appliedMetadata.settings.dataMembers.includes(nodeName)) return true;
   try {
-    await mirror.applyOperations([{ op: 'addMember', name: nodeName }]);
+    // Decided on the cluster's newest document, inside the compare-and-swap: not on what this agent applied so far.
+    const [outcome] = await mirror.applyOperations([{ op: 'addMember', name: nodeName, whileEmpty: true }]);
+    if (!outcome?.ok) return false;
     logger.info({ node: nodeName }, 'joined the data members (the cluster holds no database yet)');
     return mirror.appliedMetadata.settings.dataMembers.includes(nodeName);
   } catch (err) {

@@ -154,8 +154,9 @@ interface RawNameEntry {
 
 /**
  * Group the lines of a line-protocol body by measurement and collect the
- * lines influxd would refuse. The groups hold views on `body`, which must not
- * change while they are used. A last line without `\n` gets one in its group.
+ * lines influxd would refuse. A group's body may be a view on `body`, which
+ * must then not change while it is used. A last line without `\n` gets one
+ * in its group.
  */
 export function splitLinesByMeasurement(body: Buffer, options: SplitOptions = {}): SplitResult {
   const stripCarriageReturns = options.stripCarriageReturns === true;
@@ -417,7 +418,10 @@ export function countLines(body: Buffer): number {
   return last === body.length - 1 ? count : count + 1;
 }
 
-/** One Buffer with the chunks' bytes in order (the chunk itself when there is only one). */
+/**
+ * One Buffer with the chunks' bytes in order (the chunk itself when there is
+ * only one), e.g. the bodies of several groups bound for the same server.
+ */
 export function joinChunks(chunks: readonly Buffer[]): Buffer {
   if (chunks.length === 1) return chunks[0]!;
   let total = 0;
