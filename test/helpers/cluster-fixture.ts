@@ -44,6 +44,13 @@ export async function startClusterFixture(options: ClusterFixtureOptions = {}): 
   ];
   const env = options.agentEnv ?? { CFLUX_SECRET: TEST_SECRET };
   const agents = await Promise.all(influxds.map((_, index) => startAgentProcess(argsFor(index), { env })));
+  // Every agent joins the data members while the cluster is empty; wait for that, so placement is settled.
+  for (let waited = 0; ; waited += 50) {
+    const document = (await (await fetch(`${manager.url}/clusters/${encodeURIComponent(cluster)}`)).json()) as { metadata: { settings?: { dataMembers?: string[] } } | null };
+    if ((document.metadata?.settings?.dataMembers?.length ?? 0) >= size) break;
+    if (waited > 15_000) throw new Error(`agents did not all join the data members: ${JSON.stringify(document.metadata?.settings)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   const fixture: ClusterFixture = {
     etcd,
     manager,

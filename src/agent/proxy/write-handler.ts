@@ -5,7 +5,7 @@ import type { ClusterMetadata } from '../metadata/cluster-metadata.ts';
 import type { PeerClient } from '../peer/peer-client.ts';
 import type { PeerDirectory } from '../peer/peer-directory.ts';
 import type { Placement } from '../placement/rendezvous-placement.ts';
-import { NODE_LOCAL_DATABASE } from '../placement/rendezvous-placement.ts';
+import { NODE_LOCAL_DATABASE, replicationFactorOf } from '../placement/rendezvous-placement.ts';
 import { clientAuthorization, type InfluxRequest } from './influx-request.ts';
 import type { LocalPassthrough } from './local-passthrough.ts';
 import { decodeWriteBody, describeInvalidLines, splitLinesByMeasurement } from '../../shared/influx/line-protocol-splitter.ts';
@@ -84,8 +84,16 @@ export class WriteHandler {
     const authorization = clientAuthorization(request)['authorization'];
     const placement = this.#options.placement();
 
-    const split = splitLinesByMeasurement(body);
+    // When every member owns every unit (RF >= members, or no members yet) nothing needs
+    // splitting: the body goes as it came to all of them, and influxd reports bad lines itself.
+    const members = placement.members;
+    const everyoneOwnsAll = database === NODE_LOCAL_DATABASE || members.length === 0 || replicationFactorOf(placement.metadata, database) >= members.length;
+    const split = everyoneOwnsAll ? { groups: new Map(), invalid: [], lineCount: 0 } : splitLinesByMeasurement(body);
     const batches = new Map<string, { owners: string[]; chunks: Buffer[] }>();
+    if (everyoneOwnsAll) {
+      const owners = database === NODE_LOCAL_DATABASE || members.length === 0 ? [this.#options.self] : [...members];
+      batches.set('all', { owners, chunks: [body] });
+    }
     for (const group of split.groups.values()) {
       const owners = placement.owners(database, group.measurement);
       const targets = owners.length === 0 ? [this.#options.self] : owners;
@@ -95,9 +103,11 @@ export class WriteHandler {
       batch.chunks.push(group.body);
     }
 
+    // One owner set and no line refused here (the usual case): send the body as it came, no copy.
+    const whole = batches.size === 1 && split.invalid.length === 0;
     const outcomes = await Promise.all(
       [...batches.values()].map(async (batch) => {
-        const payload = Buffer.concat(batch.chunks);
+        const payload = whole ? body : Buffer.concat(batch.chunks);
         const answers = await Promise.all(batch.owners.map((owner) => this.#writeTo(owner, forwardParams, payload, authorization)));
         return { owners: batch.owners, answers };
       }),
