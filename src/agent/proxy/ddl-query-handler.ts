@@ -2,6 +2,8 @@ import type { ServerResponse } from 'node:http';
 import { locateStatements } from '../../shared/influx/influxql-splitter.ts';
 import { classifyStatement, type StatementClass } from '../../shared/influx/influxql-ddl.ts';
 import type { QueryRouter } from './query-router.ts';
+import { statementSources } from '../../shared/influx/influxql-sources.ts';
+import type { MetadataOperation } from '../metadata/metadata-operations.ts';
 import { messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { MetadataMirror } from '../metadata/metadata-mirror.ts';
@@ -14,6 +16,27 @@ interface StatementResult {
   error?: string;
   series?: unknown[];
   messages?: Array<{ level: string; text: string }>;
+}
+
+/**
+ * A continuous query's INTO measurement is pinned to its source's owners, so
+ * the CQ, which runs on every influxd, computes on the nodes holding the
+ * source and writes the result there. (Regex sources with `:MEASUREMENT`
+ * write to measurements of the same name: same placement unit already.)
+ */
+export function pinsForContinuousQuery(operation: MetadataOperation): MetadataOperation[] {
+  if (operation.op !== 'createContinuousQuery') return [];
+  const select = /\bBEGIN\b([\s\S]*)\bEND\s*$/i.exec(operation.query)?.[1];
+  if (!select) return [];
+  try {
+    const analysis = statementSources(select.trim(), operation.database);
+    const source = analysis.sources[0];
+    const into = analysis.into;
+    if (!into || into.measurement.kind !== 'name' || !source || source.measurement.kind !== 'name') return [];
+    return [{ op: 'pinMeasurement', database: into.database ?? operation.database, measurement: into.measurement.name, sourceDatabase: source.database ?? operation.database, sourceMeasurement: source.measurement.name }];
+  } catch {
+    return [];
+  }
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, pretty: boolean): void {
@@ -71,7 +94,7 @@ export class DdlQueryHandler {
       if (statementClass.kind === 'ddl') {
         let outcome;
         try {
-          [outcome] = await this.#mirror.applyOperations([statementClass.operation]);
+          [outcome] = await this.#mirror.applyOperations([statementClass.operation, ...pinsForContinuousQuery(statementClass.operation)]);
         } catch (err) {
           this.#logger.warn({ reason: messageOf(err), operation: statementClass.operation.op }, 'DDL refused: cluster metadata unavailable');
           return sendJson(res, 503, { error: `cluster metadata unavailable, DDL not applied: ${messageOf(err)}` }, pretty);

@@ -5,6 +5,7 @@ import { messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { DdlQueryHandler } from './ddl-query-handler.ts';
 import type { WriteHandler } from './write-handler.ts';
+import { CFLUX_VERSION } from '../../shared/version.ts';
 import { parseInfluxRequest, readLimitedBody } from './influx-request.ts';
 import type { LocalPassthrough } from './local-passthrough.ts';
 
@@ -55,7 +56,11 @@ export class ProxyServer {
         return;
       }
       const request = parseInfluxRequest(req, body);
-      if (request.path === '/query') await this.#options.queries.handle(request, res);
+      if (request.path === '/health') {
+        // influxd 1.6 has no /health; the proxy answers in the shape later influxd versions use.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ name: 'clusterflux', message: 'ready for queries and writes', status: 'pass', checks: [], version: CFLUX_VERSION }));
+      } else if (request.path === '/query') await this.#options.queries.handle(request, res);
       else if (request.path === '/write' && request.method === 'POST') await this.#options.writes.handle(request, res);
       else await this.#options.influxd.forward(request, res);
     } catch (err) {

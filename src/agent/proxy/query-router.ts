@@ -59,7 +59,8 @@ export class QueryRouter {
   async run(statement: string, statementClass: QueryStatementClass, request: InfluxRequest): Promise<RoutedAnswer> {
     if (this.isLocalOnly(statementClass)) return settle(await this.#runOn(this.#options.self, statement, request));
     const analysis = statementSources(statement, request.params.get('db'));
-    const database = analysis.database;
+    // Fully qualified sources name their database even when the request has no `db`.
+    const database = analysis.database ?? analysis.sources.find((source) => source.database !== null)?.database ?? null;
     if (database === null || database === NODE_LOCAL_DATABASE) return settle(await this.#runOn(this.#options.self, statement, request));
 
     if (statementClass.kind === 'delete' || statementClass.kind === 'drop-series' || statementClass.kind === 'drop-measurement') {
