@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 import type { InfluxRequest } from './influx-request.ts';
 import { CFLUX_VERSION } from '../../shared/version.ts';
@@ -55,6 +55,27 @@ export class LocalPassthrough {
       // not JSON (e.g. chunked or CSV output): handed back as text
     }
     return { status: upstream.statusCode, body };
+  }
+
+  /**
+   * Streams a client's request (its body unread) to influxd and influxd's
+   * answer back: no buffering, for writes whose only owner is this node.
+   */
+  async pipe(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const headers: Record<string, string> = {};
+    for (const name of ['authorization', 'content-type', 'content-encoding', 'content-length']) {
+      const value = req.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    const upstream = await this.#pool.request({ method: 'POST', path: req.url ?? '/write', headers, body: req });
+    const answer: Record<string, string> = { 'x-clusterflux-version': CFLUX_VERSION };
+    for (const name of RETURNED_HEADERS) {
+      const value = upstream.headers[name];
+      if (typeof value === 'string') answer[name] = value;
+    }
+    res.writeHead(upstream.statusCode, answer);
+    for await (const chunk of upstream.body) res.write(chunk);
+    res.end();
   }
 
   /** POST /write with the given parameters and line-protocol body; influxd's status and body. */

@@ -49,6 +49,11 @@ export class ProxyServer {
 
   async #dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
+      const url = new URL(req.url ?? '/', 'http://proxy');
+      if (req.method === 'POST' && url.pathname === '/write') {
+        const length = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
+        if (this.#options.writes.streamsLocally(url.searchParams, length)) return await this.#options.influxd.pipe(req, res);
+      }
       const body = await readLimitedBody(req, this.#options.maxBodyBytes);
       if (body === undefined) {
         res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });

@@ -60,6 +60,22 @@ export class WriteHandler {
     this.#options = options;
   }
 
+  /**
+   * Whether a write can be streamed to the local influxd untouched: this node
+   * is the only owner of everything in the database (a single member, no
+   * members yet, or `_internal`) and the parameters are ones influxd judges
+   * the same way. Then nothing is buffered or split.
+   */
+  streamsLocally(params: URLSearchParams, contentLength: number | undefined): boolean {
+    const database = params.get('db');
+    if (!database || !CONSISTENCIES.has((params.get('consistency') ?? 'one').toLowerCase())) return false;
+    if (contentLength === undefined || contentLength > this.#options.maxBodyBytes) return false;
+    if (database === NODE_LOCAL_DATABASE) return true;
+    if (!(database in this.#options.metadata().databases)) return false;
+    const members = this.#options.placement().members;
+    return members.length === 0 || (members.length === 1 && members[0] === this.#options.self);
+  }
+
   async handle(request: InfluxRequest, res: ServerResponse): Promise<void> {
     const { params } = request;
     const database = params.get('db');
