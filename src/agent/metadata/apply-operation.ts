@@ -48,7 +48,9 @@ export function applyOperation(metadata: ClusterMetadata, operation: MetadataOpe
   const next = structuredClone(metadata);
   const error = mutate(next, operation, secrets);
   if (error !== undefined) return { ok: false, error };
-  return { ok: true, metadata: next, changed: JSON.stringify(next) !== JSON.stringify(metadata) };
+  const changed = JSON.stringify(next) !== JSON.stringify(metadata);
+  if (changed) next.revision = (metadata.revision ?? 0) + 1;
+  return { ok: true, metadata: next, changed };
 }
 
 function mutate(doc: ClusterMetadata, op: MetadataOperation, secrets: SecretBox | undefined): string | undefined {

@@ -7,6 +7,12 @@
 export interface ClusterMetadata {
   /** Format of this document, for later migrations. */
   format: 1;
+  /**
+   * Counts changes to the content, across manager restarts (the manager's
+   * version restarts at 1 with an empty memory store; this does not). The
+   * document with the higher revision is the newer one.
+   */
+  revision?: number;
   databases: Record<string, DatabaseMeta>;
   users: Record<string, UserMeta>;
   settings: ClusterSettings;
@@ -56,5 +62,10 @@ export interface ClusterSettings {
 
 /** A document with no databases, users or members. */
 export function emptyMetadata(replicationFactor = 2): ClusterMetadata {
-  return { format: 1, databases: {}, users: {}, settings: { replicationFactor, dataMembers: [], pins: {} } };
+  return { format: 1, revision: 0, databases: {}, users: {}, settings: { replicationFactor, dataMembers: [], pins: {} } };
+}
+
+/** A document's revision (0 for documents written before revisions existed). */
+export function revisionOf(metadata: ClusterMetadata | null | undefined): number {
+  return metadata?.revision ?? 0;
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../../shared/logging.ts';
 import type { InfluxdQueryClient } from '../influxd/influxd-query-client.ts';
 import { applyOperation } from './apply-operation.ts';
 import { initialAppliedState, type AppliedState, type AppliedStateStore } from './applied-state-store.ts';
-import type { ClusterMetadata } from './cluster-metadata.ts';
+import { revisionOf, type ClusterMetadata } from './cluster-metadata.ts';
 import { detectDrift } from './drift-detection.ts';
 import { readLocalSnapshot } from './local-snapshot.ts';
 import type { MetadataApi, VersionedDocument } from './metadata-api.ts';
@@ -146,17 +146,17 @@ export class MetadataMirror {
     }
   }
 
-  async #onClusterDocument(document: VersionedDocument): Promise<void> {
+  async #onClusterDocument(document: VersionedDocument, depth = 0): Promise<void> {
     this.#latest = document;
-    const behind = document.version < this.#state.version || (document.metadata === null && this.#state.version > 0);
+    // The manager's version restarts with an empty memory store; the revision inside the
+    // document does not. Only a document older than ours (or none) is replaced by ours.
+    const appliedSomething = this.#state.version > 0 || revisionOf(this.#state.metadata) > 0;
+    const behind = document.metadata === null ? appliedSomething : revisionOf(document.metadata) < revisionOf(this.#state.metadata);
     if (behind) {
-      if (document.metadata !== null && JSON.stringify(document.metadata) === JSON.stringify(this.#state.metadata)) {
-        this.#state = { ...this.#state, version: document.version };
-        await this.#options.store.save(this.#state);
-        return;
-      }
-      // The manager lost its state (memory store restarted): give it ours back.
-      this.#logger.warn({ managerVersion: document.version, appliedVersion: this.#state.version }, 'manager is behind this agent; pushing the last applied metadata');
+      this.#logger.warn(
+        { managerVersion: document.version, managerRevision: revisionOf(document.metadata), appliedRevision: revisionOf(this.#state.metadata) },
+        'manager holds older metadata than this agent (restarted memory store?); pushing the last applied metadata',
+      );
       const reply = await this.#options.api.write(this.#options.cluster, document.version, this.#state.metadata);
       if (reply.ok) {
         this.#latest = { version: reply.version, metadata: this.#state.metadata };
@@ -164,11 +164,13 @@ export class MetadataMirror {
         await this.#options.store.save(this.#state);
         return;
       }
+      // Someone wrote first: judge their document the same way (bounded: each round sees a newer version).
       this.#latest = reply.current;
-      if (reply.current.metadata === null) return;
-      document = reply.current;
+      if (depth < 5) await this.#onClusterDocument(reply.current, depth + 1);
+      return;
     }
-    if (document.metadata === null || document.version === this.#state.version) return;
+    if (document.metadata === null) return;
+    if (document.version === this.#state.version && revisionOf(document.metadata) === revisionOf(this.#state.metadata)) return;
     await this.#reconcileTo(document.version, document.metadata);
   }
 
