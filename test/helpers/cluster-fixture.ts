@@ -47,7 +47,8 @@ export async function startClusterFixture(options: ClusterFixtureOptions = {}): 
   // Every agent joins the data members while the cluster is empty; wait for that, so placement is settled.
   for (let waited = 0; ; waited += 50) {
     const document = (await (await fetch(`${manager.url}/clusters/${encodeURIComponent(cluster)}`)).json()) as { metadata: { settings?: { dataMembers?: string[] } } | null };
-    if ((document.metadata?.settings?.dataMembers?.length ?? 0) >= size) break;
+    const registered = (await (await fetch(`${manager.url}/nodes/${encodeURIComponent(cluster)}`)).json()) as Array<{ alive: boolean }>;
+    if ((document.metadata?.settings?.dataMembers?.length ?? 0) >= size && registered.filter((node) => node.alive).length >= size) break;
     if (waited > 15_000) throw new Error(`agents did not all join the data members: ${JSON.stringify(document.metadata?.settings)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

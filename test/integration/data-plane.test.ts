@@ -92,6 +92,19 @@ describe('data plane: 3 influxd, 3 agents, RF 2, against a reference influxd', (
     }
   });
 
+  test('chunked=true streams the owner\'s chunks through a proxy that does not hold the measurement', async () => {
+    const metadata = ((await (await fetch(`${cluster.manager.url}/clusters/fixture`)).json()) as any).metadata;
+    const measurement = Array.from({ length: MEASUREMENTS }, (_, i) => name(i)).find((m) => !ownersOf('lab', m, metadata.settings.dataMembers, 2).includes('node-0'))!;
+    const params = new URLSearchParams({ db: 'lab', q: `SELECT value FROM ${measurement}`, chunked: 'true', chunk_size: '100' });
+    const [viaProxy, direct] = await Promise.all([
+      fetch(`${cluster.agents[0]!.proxyUrl}/query?${params}`).then((r) => r.text()),
+      fetch(`${reference.url}/query?${params}`).then((r) => r.text()),
+    ]);
+    const chunks = viaProxy.trim().split('\n');
+    assert.equal(chunks.length, 10, 'ten chunks of 100 points');
+    assert.equal(viaProxy, direct);
+  });
+
   test('DROP MEASUREMENT removes it from every owner', async () => {
     assert.deepEqual(await influxQuery(cluster.agents[1]!.proxyUrl, 'DROP MEASUREMENT m_099', { db: 'lab' }), { results: [{ statement_id: 0 }] });
     for (const influxd of cluster.influxds) {

@@ -29,6 +29,30 @@ export class PeerClient {
     return this.#post(address, '/peer/v1/query', Buffer.from(params.toString()), 'application/x-www-form-urlencoded', clientAuthorization);
   }
 
+  /**
+   * POST /peer/v1/query and stream the answer straight to `res` (status,
+   * content type and body as influxd produced them: chunked output stays
+   * chunked). Throws before anything was written when the peer cannot be reached.
+   */
+  async pipeQuery(address: string, params: URLSearchParams, clientAuthorization: string | undefined, res: import('node:http').ServerResponse): Promise<void> {
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#token}`;
+    if (clientAuthorization !== undefined) headers[CLIENT_AUTHORIZATION_HEADER] = clientAuthorization;
+    const response = await this.#dispatcher.request({ origin: `http://${address}`, path: '/peer/v1/query', method: 'POST', headers, body: params.toString() });
+    if (response.statusCode >= 500) {
+      await response.body.dump();
+      throw new Error(`peer ${address} answered ${response.statusCode}`);
+    }
+    const answer: Record<string, string> = {};
+    for (const name of ['content-type', 'x-influxdb-version', 'x-clusterflux-version', 'request-id']) {
+      const value = response.headers[name];
+      if (typeof value === 'string') answer[name] = value;
+    }
+    res.writeHead(response.statusCode, answer);
+    for await (const chunk of response.body) res.write(chunk);
+    res.end();
+  }
+
   async #post(address: string, path: string, body: Buffer, contentType: string, clientAuthorization: string | undefined): Promise<PeerAnswer> {
     const headers: Record<string, string> = { 'content-type': contentType };
     if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#token}`;

@@ -118,6 +118,12 @@ export class DdlQueryHandler {
 
   /** Statements routed to the nodes holding their data, answered in order; the first error stops the rest. */
   async #answerRouted(request: InfluxRequest, res: ServerResponse, statements: string[], classes: StatementClass[], pretty: boolean): Promise<void> {
+    // One statement answered by one node as written: stream that node's answer (chunked output included).
+    const only = classes[0];
+    if (classes.length === 1 && only && only.kind !== 'ddl' && only.kind !== 'error') {
+      const target = await this.#router.singleTarget(statements[0]!, only, request);
+      if (target !== undefined && (await this.#router.stream(target, request, res))) return;
+    }
     const results: StatementResult[] = [];
     for (const [index, statementClass] of classes.entries()) {
       if (statementClass.kind === 'ddl' || statementClass.kind === 'error') break;

@@ -56,6 +56,51 @@ export class QueryRouter {
     return statementClass.kind === 'kill-query' || statementClass.kind === 'other' || statementClass.kind === 'drop-shard';
   }
 
+  /**
+   * The one node that answers this statement exactly as written (no split,
+   * no merge, no side effects elsewhere), when there is one: then its answer
+   * can be streamed through, `chunked=true` included.
+   */
+  async singleTarget(statement: string, statementClass: QueryStatementClass, request: InfluxRequest): Promise<string | undefined> {
+    if (this.isLocalOnly(statementClass)) return this.#options.self;
+    const readsOnly = statementClass.kind === 'select' || statementClass.kind === 'explain' || (statementClass.kind === 'show' && statementClass.hasFrom);
+    if (!readsOnly) return undefined;
+    const analysis = statementSources(statement, request.params.get('db'));
+    if (analysis.into) return undefined;
+    const database = analysis.database ?? analysis.sources.find((source) => source.database !== null)?.database ?? null;
+    if (database === null || database === NODE_LOCAL_DATABASE) return this.#options.self;
+    const measurements = await this.#expand(database, analysis.sources, request);
+    const nodes = new Set(measurements.map((entry) => this.#chooseOwner(database, entry.name, new Set())));
+    if (nodes.size === 0) return this.#options.self;
+    return nodes.size === 1 && !nodes.has(undefined) ? [...nodes][0] : undefined;
+  }
+
+  /** Streams `request` as it came from `node` (see singleTarget); false when the node could not be reached. */
+  async stream(node: string, request: InfluxRequest, res: import('node:http').ServerResponse): Promise<boolean> {
+    if (node === this.#options.self) {
+      try {
+        await this.#options.influxd.forward(request, res);
+        return true;
+      } catch (err) {
+        if (res.headersSent) throw err;
+        return false; // local influxd down: the buffered path tries the next owner
+      }
+    }
+    const peer = await this.#options.directory.resolve(node);
+    if (!peer) return false;
+    const params = new URLSearchParams(request.params);
+    params.delete('u');
+    params.delete('p');
+    try {
+      await this.#options.peers.pipeQuery(peer.address, params, clientAuthorization(request)['authorization'], res);
+      return true;
+    } catch (err) {
+      if (res.headersSent) throw err;
+      this.#options.directory.markDown(node);
+      return false;
+    }
+  }
+
   async run(statement: string, statementClass: QueryStatementClass, request: InfluxRequest): Promise<RoutedAnswer> {
     if (this.isLocalOnly(statementClass)) return settle(await this.#runOn(this.#options.self, statement, request));
     const analysis = statementSources(statement, request.params.get('db'));
