@@ -160,9 +160,8 @@ test('influxdb: agent as a native sidecar in front of a loopback-only influxd', 
     assert.equal(env.get(name)?.valueFrom?.fieldRef?.fieldPath, path, `${name} from the Downward API`);
   }
   assert.deepEqual([env.get('CFLUX_ENDPOINT')?.value, env.get('CLUSTER')?.value], ['http://cflux-manager:8000', 'default']);
-  for (const [name, key] of [['CFLUX_PEER_TOKEN', 'peer-token'], ['CFLUX_SECRET', 'secret']] as const) {
-    assert.deepEqual(env.get(name)?.valueFrom?.secretKeyRef, { name: 'cflux-secrets', key, optional: true }, name);
-  }
+  assert.deepEqual(env.get('CFLUX_PEER_TOKEN')?.valueFrom?.secretKeyRef, { name: 'cflux-secrets', key: 'peer-token' }, 'the peer token is required');
+  assert.deepEqual(env.get('CFLUX_SECRET')?.valueFrom?.secretKeyRef, { name: 'cflux-secrets', key: 'secret', optional: true });
   assert.equal(env.get('CFLUX_DATA_DIR')?.value, '/var/lib/cflux');
   assert.ok(agent.volumeMounts?.some((m) => m.name === 'cflux' && m.mountPath === '/var/lib/cflux'), 'agent data on the cflux PVC');
   assert.deepEqual(sts.spec?.volumeClaimTemplates?.map((v) => v.metadata?.name), ['data', 'cflux']);
