@@ -69,7 +69,8 @@ export class ProxyServer {
       else if (request.path === '/write' && request.method === 'POST') await this.#options.writes.handle(request, res);
       else await this.#options.influxd.forward(request, res);
     } catch (err) {
-      this.#options.logger.warn({ reason: messageOf(err), url: req.url }, 'proxy request failed');
+      // The path only: the query string may carry a password (p=...).
+      this.#options.logger.warn({ reason: messageOf(err), path: (req.url ?? '').split('?')[0] }, 'proxy request failed');
       if (!res.headersSent) {
         res.writeHead(502, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: `proxy: ${messageOf(err)}` }));
