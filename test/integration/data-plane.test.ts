@@ -137,8 +137,10 @@ describe('data plane: 3 influxd, 3 agents, RF 2, against a reference influxd', (
     const victim = 2;
     const affected = Array.from({ length: 20 }, (_, i) => name(i)).filter((m) => ownersOf('lab', m, metadata.settings.dataMembers, 2).includes(`node-${victim}`));
     assert.ok(affected.length > 0);
+    const allMeasurements = JSON.stringify(await influxQuery(cluster.agents[0]!.proxyUrl, 'SHOW MEASUREMENTS', { db: 'lab' }));
     await cluster.influxds[victim]!.stop();
     try {
+      assert.equal(JSON.stringify(await influxQuery(cluster.agents[0]!.proxyUrl, 'SHOW MEASUREMENTS', { db: 'lab' })), allMeasurements, 'SHOW skips the node that is down');
       for (const agent of cluster.agents.slice(0, 2)) {
         for (const m of affected.slice(0, 3)) {
           let answer: any;

@@ -5,7 +5,7 @@ import { statementSources, type MeasurementSource } from '../../shared/influx/in
 import type { MetadataOperation } from '../metadata/metadata-operations.ts';
 import type { PeerClient } from '../peer/peer-client.ts';
 import type { PeerDirectory } from '../peer/peer-directory.ts';
-import { NODE_LOCAL_DATABASE, type Placement } from '../placement/rendezvous-placement.ts';
+import { NODE_LOCAL_DATABASE, replicationFactorOf, type Placement } from '../placement/rendezvous-placement.ts';
 import { clientAuthorization, type InfluxRequest } from './influx-request.ts';
 import type { LocalPassthrough } from './local-passthrough.ts';
 import { concatSeriesResults, mergeShowResults, selectOrdersDescending, showLimitOffset, type StatementResult } from './result-merge.ts';
@@ -115,7 +115,12 @@ export class QueryRouter {
     }
     if (statementClass.kind === 'show' && MERGED_SHOWS.has(statementClass.show) && !analysis.hasFrom) {
       const { limit, offset, stripped } = showLimitOffset(statement);
-      const answers = (await Promise.all(this.#availableNodes().map((node) => this.#runOn(node, stripped, request)))).map(settle);
+      const nodeAnswers = await Promise.all(this.#availableNodes().map((node) => this.#runOn(node, stripped, request)));
+      // Nodes that cannot answer are skipped while fewer of them are down than the database's
+      // replication factor: every unit then still has a live replica among the answers.
+      const down = nodeAnswers.filter((answer): answer is { unavailable: string; node: string } => 'unavailable' in answer);
+      if (down.length >= replicationFactorOf(this.#options.placement().metadata, database)) return unavailableResult(down[0]!);
+      const answers = nodeAnswers.filter((answer): answer is RoutedAnswer => !('unavailable' in answer));
       const failed = answers.find((answer) => !('result' in answer) || answer.result.error);
       if (failed) return failed;
       return { result: mergeShowResults(statementClass.show as never, answers.map((answer) => (answer as { result: StatementResult }).result), { ...(limit !== undefined ? { limit } : {}), ...(offset !== undefined ? { offset } : {}) }) };
