@@ -158,6 +158,8 @@ describe('data plane: 3 influxd, 3 agents, RF 2, against a reference influxd', (
       const all = await write(cluster.agents[0]!.proxyUrl, line, 'db=lab&precision=s&consistency=all');
       assert.equal(all.status, 503);
       assert.match(((await all.json()) as { error: string }).error, /^write failed: 1 of 2 owners stored the batch, consistency all needs 2/);
+      const drop = await influxQuery(cluster.agents[0]!.proxyUrl, `DROP MEASUREMENT ${affected[0]}`, { db: 'lab' });
+      assert.match(drop.results[0].error, /node node-2 could not answer/, 'a drop must not silently skip a replica');
     } finally {
       await cluster.influxds[victim]!.restart();
     }

@@ -110,7 +110,8 @@ export class QueryRouter {
 
     if (statementClass.kind === 'delete' || statementClass.kind === 'drop-series' || statementClass.kind === 'drop-measurement') {
       const names = analysis.sources.every((source) => source.measurement.kind === 'name');
-      const targets = names && analysis.sources.length > 0 ? this.#ownersOfAll(database, analysis.sources) : this.#availableNodes();
+      // Every owner, reachable or not: skipping one would let the data come back from it.
+      const targets = names && analysis.sources.length > 0 ? this.#ownersOfAll(database, analysis.sources, true) : [...new Set([...this.#options.placement().members, this.#options.self])];
       return firstError((await Promise.all(targets.map((node) => this.#runOn(node, statement, request)))).map(settle));
     }
     if (statementClass.kind === 'show' && MERGED_SHOWS.has(statementClass.show) && !analysis.hasFrom) {
@@ -208,12 +209,12 @@ export class QueryRouter {
     return owners.find((owner) => this.#options.directory.isAvailable(owner));
   }
 
-  #ownersOfAll(database: string, sources: readonly MeasurementSource[]): string[] {
+  #ownersOfAll(database: string, sources: readonly MeasurementSource[], includeUnavailable = false): string[] {
     const nodes = new Set<string>();
     for (const source of sources) {
       if (source.measurement.kind !== 'name') continue;
       for (const owner of this.#options.placement().owners(source.database ?? database, source.measurement.name)) {
-        if (owner === this.#options.self || this.#options.directory.isAvailable(owner)) nodes.add(owner);
+        if (includeUnavailable || owner === this.#options.self || this.#options.directory.isAvailable(owner)) nodes.add(owner);
       }
     }
     return [...nodes];
