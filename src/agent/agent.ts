@@ -18,7 +18,7 @@ import { InfluxdQueryClient } from './influxd/influxd-query-client.ts';
 import { AppliedStateStore } from './metadata/applied-state-store.ts';
 import { ManagerMetadataApi } from './metadata/metadata-api.ts';
 import { MetadataMirror } from './metadata/metadata-mirror.ts';
-import { DdlQueryHandler } from './proxy/ddl-query-handler.ts';
+import { QueryHandler } from './proxy/query-handler.ts';
 import { LocalPassthrough } from './proxy/local-passthrough.ts';
 import { ProxyServer } from './proxy/proxy-server.ts';
 import { WriteHandler } from './proxy/write-handler.ts';
@@ -105,7 +105,7 @@ export class Agent {
     this.#proxy = new ProxyServer({
       listen: options.listen,
       maxBodyBytes: options.maxBodySize,
-      queries: new DdlQueryHandler(
+      queries: new QueryHandler(
         this.#mirror,
         this.#passthrough,
         new QueryRouter({
@@ -246,7 +246,7 @@ export class Agent {
     const host = discoverHost({ env: this.#env, hostname, interfaces: networkInterfaces });
     const peerPort = this.#http?.address.port ?? this.options.peerListen.port;
     return {
-      name: resolveNodeName(this.options.nodeName, this.#env, host.hostname),
+      name: this.#nodeName,
       hostname: host.hostname,
       ip: host.ips,
       'bind-address': resolveAdvertisedAddress(this.options.advertiseAddress, host.ips, { ...this.options.peerListen, port: peerPort }),

@@ -1,5 +1,5 @@
 import { logFormatSetting, logLevelSetting, maxBodySizeSetting } from '../shared/config/common-settings.ts';
-import { hostPortSetting, integerSetting, secondsSetting, textSetting, urlListSetting } from '../shared/config/parsers.ts';
+import { hostPortSetting, secondsSetting, textSetting, urlListSetting } from '../shared/config/parsers.ts';
 import type { ResolvedSettings } from '../shared/config/setting.ts';
 
 /**

@@ -4,10 +4,9 @@ import { createGzip, gzipSync } from 'node:zlib';
 import {
   INVALID_LINE_MAX_CHARS,
   WriteBodyError,
-  countLines,
   decodeWriteBody,
-  describeInvalidLines,
   joinChunks,
+  describeInvalidLines,
   splitLinesByMeasurement,
 } from '../../src/shared/influx/line-protocol-splitter.ts';
 import type { SplitOptions, SplitResult } from '../../src/shared/influx/line-protocol-splitter.ts';
@@ -241,11 +240,7 @@ test('split: bodies without spaces or quotes after a point stay linear', () => {
   assert.ok(performance.now() - started < 5000);
 });
 
-test('countLines and joinChunks', () => {
-  assert.equal(countLines(Buffer.from('')), 0);
-  assert.equal(countLines(Buffer.from('a v=1')), 1);
-  assert.equal(countLines(Buffer.from('a v=1\n')), 1);
-  assert.equal(countLines(Buffer.from('a v=1\n\n# c\nb v=2')), 4);
+test('joinChunks: one chunk is returned as is, several are concatenated in order', () => {
   const one = Buffer.from('a v=1\n');
   assert.equal(joinChunks([one]), one);
   assert.equal(joinChunks([one, Buffer.from('b v=2\n')]).toString(), 'a v=1\nb v=2\n');

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  compareInfluxStrings, concatSeriesResults, mergeIntoResults, mergeShowResults, selectOrdersDescending, showLimitOffset,
+  compareInfluxStrings, concatSeriesResults, mergeShowResults, selectOrdersDescending, showLimitOffset,
 } from '../../src/agent/proxy/result-merge.ts';
 import type { MergeableShowKind, StatementResult } from '../../src/agent/proxy/result-merge.ts';
 
@@ -118,7 +118,6 @@ test('merge: the first error wins; messages and partial flags are kept', () => {
   const other = parse('{"statement_id":0,"error":"other"}');
   assert.deepEqual(mergeShowResults('measurements', [ok, failed, other]), failed);
   assert.deepEqual(concatSeriesResults([ok, other, failed]), other);
-  assert.deepEqual(mergeIntoResults([failed, ok]), failed);
   const warned: StatementResult = { statement_id: 0, messages: [{ level: 'warning', text: 'deprecated' }], partial: true };
   assert.deepEqual(concatSeriesResults([warned, ok, warned]), { ...ok, messages: [{ level: 'warning', text: 'deprecated' }], partial: true });
   const partialSeries: StatementResult = { statement_id: 0, series: [{ name: 'a', columns: ['time', 'v'], values: [[1, 2]], partial: true }], partial: true };
@@ -173,12 +172,6 @@ test('concat: a column union keeps every answer\'s order and breaks ties in byte
     ['time', null, 'b', null, 'x', null],
     ['time', 'a', null, 'c', 'x', 'y'],
   ]);
-});
-
-test('into: the written counts of all nodes are summed', () => {
-  const written = (count: number): StatementResult => parse(`{"statement_id":0,"series":[{"name":"result","columns":["time","written"],"values":[["1970-01-01T00:00:00Z",${count}]]}]}`);
-  assert.deepEqual(mergeIntoResults([written(1), written(0), written(5)]), written(6));
-  assert.deepEqual(mergeIntoResults([]), written(0));
 });
 
 test('showLimitOffset: top-level LIMIT and OFFSET are taken out of the statement', () => {

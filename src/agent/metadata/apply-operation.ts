@@ -1,6 +1,6 @@
 import { NO_SECRET_MESSAGE, type SecretBox } from './secret-box.ts';
 import { unitKey } from '../placement/rendezvous-placement.ts';
-import type { ClusterMetadata, DatabaseMeta, Privilege, RetentionPolicyMeta, UserMeta } from './cluster-metadata.ts';
+import { sameRetentionPolicy, type ClusterMetadata, type DatabaseMeta, type Privilege, type RetentionPolicyMeta, type UserMeta } from './cluster-metadata.ts';
 import type { MetadataOperation } from './metadata-operations.ts';
 
 const HOUR = 3600;
@@ -34,9 +34,6 @@ function checkDurations(duration: number, shardGroupDuration: number): string | 
   return undefined;
 }
 
-function sameRetentionPolicy(a: RetentionPolicyMeta, b: RetentionPolicyMeta): boolean {
-  return a.duration === b.duration && a.shardGroupDuration === b.shardGroupDuration && a.replicaN === b.replicaN;
-}
 
 /**
  * Applies one operation to a document with InfluxDB 1.x semantics: the same

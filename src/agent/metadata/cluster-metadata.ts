@@ -69,3 +69,8 @@ export function emptyMetadata(replicationFactor = 2): ClusterMetadata {
 export function revisionOf(metadata: ClusterMetadata | null | undefined): number {
   return metadata?.revision ?? 0;
 }
+
+/** Two retention policies with the same duration, shard-group duration and replication. */
+export function sameRetentionPolicy(a: RetentionPolicyMeta, b: RetentionPolicyMeta): boolean {
+  return a.duration === b.duration && a.shardGroupDuration === b.shardGroupDuration && a.replicaN === b.replicaN;
+}

@@ -1,4 +1,4 @@
-import type { ClusterMetadata, RetentionPolicyMeta } from './cluster-metadata.ts';
+import { sameRetentionPolicy, type ClusterMetadata } from './cluster-metadata.ts';
 import type { LocalSnapshot } from './local-snapshot.ts';
 import type { MetadataOperation } from './metadata-operations.ts';
 import type { AppliedRecord } from './reconcile-plan.ts';
@@ -12,9 +12,6 @@ export interface Drift {
   localLooksWiped: boolean;
 }
 
-function sameRetentionPolicy(a: RetentionPolicyMeta, b: RetentionPolicyMeta): boolean {
-  return a.duration === b.duration && a.replicaN === b.replicaN && a.shardGroupDuration === b.shardGroupDuration;
-}
 
 /**
  * Compares what influxd holds now (a full snapshot) with what the agent last

@@ -59,11 +59,6 @@ export class MetadataMirror {
     this.#reconciler = new MetadataReconciler({ influxd: options.influxd, logger: options.logger, secrets: options.secrets, dropUnmanagedUsers: options.localChanges === 'revert' });
   }
 
-  /** The version last applied to the local influxd. */
-  get appliedVersion(): number {
-    return this.#state.version;
-  }
-
   get appliedMetadata(): ClusterMetadata {
     return this.#state.metadata;
   }

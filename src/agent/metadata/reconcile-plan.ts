@@ -1,5 +1,5 @@
 import { formatDuration, quoteIdentifier, quoteString } from '../../shared/influx/influxql-ddl.ts';
-import type { ClusterMetadata, DatabaseMeta, RetentionPolicyMeta } from './cluster-metadata.ts';
+import { sameRetentionPolicy, type ClusterMetadata, type DatabaseMeta, type RetentionPolicyMeta } from './cluster-metadata.ts';
 import type { LocalDatabase, LocalSnapshot } from './local-snapshot.ts';
 import type { SecretBox } from './secret-box.ts';
 
@@ -34,9 +34,6 @@ function retentionPolicyClause(rp: RetentionPolicyMeta): string {
   return `DURATION ${formatDuration(rp.duration)} REPLICATION ${rp.replicaN} SHARD DURATION ${shard}`;
 }
 
-function sameRetentionPolicy(a: RetentionPolicyMeta, b: RetentionPolicyMeta): boolean {
-  return a.duration === b.duration && a.replicaN === b.replicaN && a.shardGroupDuration === b.shardGroupDuration;
-}
 
 /**
  * The statements that turn the local influxd (as far as `local` was read)

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { HostPort } from '../../shared/config/parsers.ts';
 import { messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
-import type { DdlQueryHandler } from './ddl-query-handler.ts';
+import type { QueryHandler } from './query-handler.ts';
 import type { WriteHandler } from './write-handler.ts';
 import { CFLUX_VERSION } from '../../shared/version.ts';
 import { parseInfluxRequest, readLimitedBody } from './influx-request.ts';
@@ -12,7 +12,7 @@ import type { LocalPassthrough } from './local-passthrough.ts';
 export interface ProxyServerOptions {
   listen: HostPort;
   maxBodyBytes: number;
-  queries: DdlQueryHandler;
+  queries: QueryHandler;
   writes: WriteHandler;
   influxd: LocalPassthrough;
   logger: Logger;

@@ -166,24 +166,6 @@ export function concatSeriesResults(results: readonly StatementResult[], options
 }
 
 /**
- * The answers of several nodes to one SELECT ... INTO as one: a single
- * `result` series whose `written` is the sum. The first error wins.
- */
-export function mergeIntoResults(results: readonly StatementResult[]): StatementResult {
-  const failed = firstError(results);
-  if (failed !== null) return failed;
-  let written = 0;
-  let time: unknown = '1970-01-01T00:00:00Z';
-  let seen = false;
-  for (const row of results.flatMap((result) => result.series ?? []).flatMap((one) => one.values ?? [])) {
-    if (!seen) time = row[0];
-    seen = true;
-    written += Number(row[1] ?? 0);
-  }
-  return envelope(results, [{ name: 'result', columns: ['time', 'written'], values: [[time, written]] }]);
-}
-
-/**
  * The top-level LIMIT and OFFSET of a statement (read with the InfluxQL
  * lexer, so quoted names, strings, regexes and subqueries do not confuse
  * it), and the statement without them, to ask every node for everything

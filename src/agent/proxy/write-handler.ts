@@ -8,7 +8,7 @@ import type { Placement } from '../placement/rendezvous-placement.ts';
 import { NODE_LOCAL_DATABASE, replicationFactorOf } from '../placement/rendezvous-placement.ts';
 import { clientAuthorization, type InfluxRequest } from './influx-request.ts';
 import type { LocalPassthrough } from './local-passthrough.ts';
-import { decodeWriteBody, describeInvalidLines, splitLinesByMeasurement } from '../../shared/influx/line-protocol-splitter.ts';
+import { decodeWriteBody, describeInvalidLines, joinChunks, splitLinesByMeasurement } from '../../shared/influx/line-protocol-splitter.ts';
 
 export type Consistency = 'any' | 'one' | 'quorum' | 'all';
 const CONSISTENCIES = new Set<string>(['any', 'one', 'quorum', 'all']);
@@ -123,7 +123,7 @@ export class WriteHandler {
     const whole = batches.size === 1 && split.invalid.length === 0;
     const outcomes = await Promise.all(
       [...batches.values()].map(async (batch) => {
-        const payload = whole ? body : Buffer.concat(batch.chunks);
+        const payload = whole ? body : joinChunks(batch.chunks);
         const answers = await Promise.all(batch.owners.map((owner) => this.#writeTo(owner, forwardParams, payload, authorization)));
         return { owners: batch.owners, answers };
       }),

@@ -407,17 +407,6 @@ export function describeInvalidLines(invalid: readonly InvalidLine[]): string {
   return invalid.map((bad) => `unable to parse '${bad.line}': ${bad.reason}`).join('\n');
 }
 
-/** Number of physical lines in a body (a last line without `\n` counts; blank and comment lines count too). */
-export function countLines(body: Buffer): number {
-  let count = 0;
-  let last = -1;
-  for (let i = body.indexOf(NEWLINE); i >= 0; i = body.indexOf(NEWLINE, i + 1)) {
-    count++;
-    last = i;
-  }
-  return last === body.length - 1 ? count : count + 1;
-}
-
 /**
  * One Buffer with the chunks' bytes in order (the chunk itself when there is
  * only one), e.g. the bodies of several groups bound for the same server.

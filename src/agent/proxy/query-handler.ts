@@ -46,13 +46,14 @@ function sendJson(res: ServerResponse, status: number, body: unknown, pretty: bo
 }
 
 /**
- * `/query` with InfluxQL DDL: each DDL statement becomes a metadata
- * operation (CAS write to the manager, then applied to the local influxd)
- * and is answered in influxd's exact shape; other statements in the same
- * request run on the local influxd one by one; the first error stops the
- * request, as in influxd. A request without DDL goes to influxd unchanged.
+ * `/query`: splits and classifies the statements. DDL becomes metadata
+ * operations (CAS write to the manager, then applied on the local influxd)
+ * answered in influxd's exact shape; other statements go to the nodes that
+ * hold their data (QueryRouter). Requests that only concern the local influxd
+ * go to it unchanged, streaming included. The first error stops the request,
+ * as in influxd.
  */
-export class DdlQueryHandler {
+export class QueryHandler {
   readonly #mirror: MetadataMirror;
   readonly #influxd: LocalPassthrough;
   readonly #router: QueryRouter;
