@@ -1,20 +1,43 @@
-// npm run bench:write [-- --points 1000000 --batch 5000 --concurrency 4]
-// The same generated line protocol, the same client (undici pool, N batches in
-// flight), one run each: straight into influxd; through the proxy with RF=1
-// (the owner is the local influxd); through the proxy with RF=2 on 2 nodes
-// (every batch goes to the local influxd and to the other node's agent).
+// npm run bench:write [-- --points 1000000 --batch 5000 --concurrency 4 --slices 8 --pairs 200]
+//
+// The same generated line protocol and the same client (an undici pool with
+// N batches in flight) for every target:
+//   RF=1: a one-node cluster. Straight into its influxd, through its agent
+//         (the local influxd is the only owner), and through a bare TCP relay
+//         (no HTTP at all: the floor of any user-space hop on this machine).
+//   RF=2: a two-node cluster. Straight into node 0's influxd, and through
+//         node 0's agent (each batch goes to the local influxd and to node 1).
+// The targets take turns in slices (the order rotating every slice) against
+// the same influxd, each into its own database: the machine's drift and the
+// influxd's own slow-down as it fills hit every target alike. Then, one
+// batch at a time, the same batch straight and through the hop, alternating,
+// for the added latency of an idle system. Agents run with their default
+// heartbeat and drift-check periods.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { startClusterFixture, influxQuery, type ClusterFixture } from '../test/helpers/cluster-fixture.ts';
-import { startInfluxd } from '../test/helpers/servers.ts';
-import { percentile, readRssKib } from './bench-stats.ts';
+import { startClusterFixture, influxQuery } from '../test/helpers/cluster-fixture.ts';
+import { freePort } from '../test/helpers/servers.ts';
+import { percentile, readCpuSeconds, readRssKib } from './bench-stats.ts';
 
-const { values } = parseArgs({ options: { points: { type: 'string', default: '1000000' }, batch: { type: 'string', default: '5000' }, concurrency: { type: 'string', default: '4' } } });
+const { values } = parseArgs({
+  options: {
+    points: { type: 'string', default: '1000000' },
+    batch: { type: 'string', default: '5000' },
+    concurrency: { type: 'string', default: '4' },
+    slices: { type: 'string', default: '8' },
+    pairs: { type: 'string', default: '200' },
+  },
+});
 const totalPoints = Number(values.points);
 const batchSize = Number(values.batch);
 const concurrency = Number(values.concurrency);
+const sliceCount = Number(values.slices);
+const pairCount = Number(values.pairs);
+const PRODUCTION_PERIODS = ['--heartbeat-interval', '5', '--drift-interval', '10', '--log-level', 'info'];
 
-/** 100 measurements, 10 hosts, 2 fields; one timestamp per point (seconds). */
+/** 100 measurements, 10 hosts, 3 regions, 2 fields; one timestamp per 100 points (seconds). */
 function generateBatches(): Buffer[] {
   const batches: Buffer[] = [];
   const base = 1_700_000_000;
@@ -28,122 +51,154 @@ function generateBatches(): Buffer[] {
   return batches;
 }
 
-interface RunResult {
+interface Target {
   label: string;
-  pointsPerSecond: number;
+  url: string;
+  database: string;
+  /** The hop's process, for its RSS and CPU. */
+  pid?: number;
+  pool?: Pool;
+  seconds: number;
   latencies: number[];
-  rssMiB?: number;
-  /** Proxy minus direct latency of the same batch, sent one after the other to the same influxd. */
-  pairedAdded?: number[];
+  maxRssKib: number;
+  cpuSeconds: number;
 }
 
-/**
- * Added latency measured in pairs: the same batch straight to the node's
- * influxd, then through its agent, one request at a time, alternating. The
- * machine's drift hits both sides of each pair alike.
- */
-async function pairedAddedLatency(influxdUrl: string, proxyUrl: string, pairs: number): Promise<number[]> {
-  const direct = new Pool(influxdUrl, { connections: 1 });
-  const proxy = new Pool(proxyUrl, { connections: 1 });
-  const timed = async (pool: Pool, body: Buffer) => {
-    const t0 = performance.now();
-    const response = await pool.request({ method: 'POST', path: '/write?db=bench&precision=s', body });
-    await response.body.text();
-    if (response.statusCode !== 204) throw new Error(`paired write: ${response.statusCode}`);
-    return performance.now() - t0;
-  };
-  const added: number[] = [];
-  for (let i = 0; i < pairs + 10; i++) {
-    const body = batches[i % batches.length]!;
-    const viaDirect = await timed(direct, body);
-    const viaProxy = await timed(proxy, body);
-    if (i >= 10) added.push(viaProxy - viaDirect); // the first pairs warm up connections
-  }
-  await Promise.all([direct.close(), proxy.close()]);
-  return added.sort((a, b) => a - b);
+function target(label: string, url: string, database: string, pid?: number): Target {
+  return { label, url, database, ...(pid ? { pid } : {}), seconds: 0, latencies: [], maxRssKib: 0, cpuSeconds: 0 };
 }
 
-async function runWrites(label: string, baseUrl: string, batches: Buffer[], agentPid?: number): Promise<RunResult> {
-  const pool = new Pool(baseUrl, { connections: concurrency, pipelining: 1 });
-  const latencies: number[] = [];
+async function writeBatch(pool: Pool, database: string, body: Buffer): Promise<number> {
+  const t0 = performance.now();
+  const response = await pool.request({ method: 'POST', path: `/write?db=${database}&precision=s`, body });
+  const text = await response.body.text();
+  if (response.statusCode !== 204) throw new Error(`write to ${database}: ${response.statusCode} ${text}`);
+  return performance.now() - t0;
+}
+
+/** Writes `batches` to `target` with `concurrency` batches in flight; adds to its time and latencies. */
+async function writeSlice(entry: Target, batches: Buffer[]): Promise<void> {
+  entry.pool ??= new Pool(entry.url, { connections: concurrency, pipelining: 1 });
+  const cpuBefore = entry.pid ? (readCpuSeconds(entry.pid) ?? 0) : 0;
   let next = 0;
-  let maxRss = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < batches.length) {
-        const body = batches[next++]!;
-        const t0 = performance.now();
-        const response = await pool.request({ method: 'POST', path: '/write?db=bench&precision=s', body });
-        const text = await response.body.text();
-        if (response.statusCode !== 204) throw new Error(`${label}: ${response.statusCode} ${text}`);
-        latencies.push(performance.now() - t0);
-        if (agentPid && latencies.length % 20 === 0) maxRss = Math.max(maxRss, readRssKib(agentPid) ?? 0);
+        entry.latencies.push(await writeBatch(entry.pool!, entry.database, batches[next++]!));
+        if (entry.pid && entry.latencies.length % 10 === 0) entry.maxRssKib = Math.max(entry.maxRssKib, readRssKib(entry.pid) ?? 0);
       }
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
-  await pool.close();
-  return { label, pointsPerSecond: totalPoints / seconds, latencies: latencies.sort((a, b) => a - b), ...(agentPid ? { rssMiB: Math.max(maxRss, readRssKib(agentPid) ?? 0) / 1024 } : {}) };
+  entry.seconds += (performance.now() - started) / 1000;
+  if (entry.pid) entry.cpuSeconds += (readCpuSeconds(entry.pid) ?? 0) - cpuBefore;
 }
 
-async function countPoints(url: string): Promise<number> {
-  const answer = await influxQuery(url, 'SELECT count(value) FROM /bench_.*/', { db: 'bench' });
-  return (answer.results[0].series ?? []).reduce((sum: number, series: any) => sum + series.values[0][1], 0);
+/** Every target writes every batch, in slices taken in turn (order rotating each slice). */
+async function interleaved(targets: Target[], batches: Buffer[]): Promise<void> {
+  const perSlice = Math.ceil(batches.length / sliceCount);
+  for (let slice = 0; slice < sliceCount; slice++) {
+    const part = batches.slice(slice * perSlice, (slice + 1) * perSlice);
+    for (let turn = 0; turn < targets.length; turn++) await writeSlice(targets[(slice + turn) % targets.length]!, part);
+  }
+  await Promise.all(targets.map((entry) => entry.pool?.close()));
+  for (const entry of targets) entry.latencies.sort((a, b) => a - b);
 }
 
-async function proxyRun(label: string, size: number, replication: number, batches: Buffer[]): Promise<RunResult> {
-  const cluster: ClusterFixture = await startClusterFixture({ size, etcd: false, agentArgs: ['--log-level', 'info'] });
-  try {
-    await influxQuery(cluster.agents[0]!.proxyUrl, `CREATE DATABASE bench WITH REPLICATION ${replication}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const result = await runWrites(label, cluster.agents[0]!.proxyUrl, batches, cluster.agents[0]!.pid);
-    result.pairedAdded = await pairedAddedLatency(cluster.influxds[0]!.url, cluster.agents[0]!.proxyUrl, 100);
-    const stored = await Promise.all(cluster.influxds.map((influxd) => countPoints(influxd.url)));
-    console.log(`  ${label}: points stored per influxd: ${stored.join(', ')} (expected ${replication === 1 ? totalPoints : `${totalPoints} on each`})`);
-    return result;
-  } finally {
-    await cluster.stop();
+/** Added latency of a hop, one batch at a time: the same batch straight, then through the hop. */
+async function pairedAdded(directUrl: string, hopUrl: string, databases: [string, string], batches: Buffer[]): Promise<number[]> {
+  const direct = new Pool(directUrl, { connections: 1 });
+  const hop = new Pool(hopUrl, { connections: 1 });
+  const added: number[] = [];
+  for (let i = 0; i < pairCount + 10; i++) {
+    const body = batches[i % batches.length]!;
+    const straight = await writeBatch(direct, databases[0], body);
+    const through = await writeBatch(hop, databases[1], body);
+    if (i >= 10) added.push(through - straight); // the first pairs warm up connections
+  }
+  await Promise.all([direct.close(), hop.close()]);
+  return added.sort((a, b) => a - b);
+}
+
+async function countPoints(url: string, database: string): Promise<number> {
+  const answer = await influxQuery(url, 'SELECT count(value) FROM /bench_.*/', { db: database });
+  return (answer.results[0].series ?? []).reduce((sum: number, series: { values: number[][] }) => sum + series.values[0]![1]!, 0);
+}
+
+async function startRelay(targetUrl: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./tcp-relay.ts', import.meta.url)), String(port), targetUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`tcp relay exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+const f = (n: number, digits = 2) => n.toFixed(digits);
+const rate = (entry: Target) => totalPoints / entry.seconds;
+
+function report(title: string, baseline: Target, hops: Target[]): void {
+  console.log(title);
+  for (const entry of [baseline, ...hops]) {
+    const ratio = rate(entry) / rate(baseline);
+    const added = entry === baseline ? '' : `  added p50=${f(percentile(entry.latencies, 50) - percentile(baseline.latencies, 50))} p99=${f(percentile(entry.latencies, 99) - percentile(baseline.latencies, 99))} ms`;
+    const process = entry.pid ? `  RSS max ${(entry.maxRssKib / 1024).toFixed(0)} MiB, CPU ${f(entry.cpuSeconds, 1)} s` : '';
+    console.log(`  ${entry.label.padEnd(24)} ${Math.round(rate(entry)).toLocaleString('en-US').padStart(9)} points/s  ${f(ratio)}x  batch p50=${f(percentile(entry.latencies, 50))} p99=${f(percentile(entry.latencies, 99))} ms${added}${process}`);
   }
 }
 
 const batches = generateBatches();
-console.log(`write bench: ${totalPoints.toLocaleString('en-US')} points in ${batches.length} batches of ${batchSize}, concurrency ${concurrency}, loopback, 2-core machine`);
-async function directRun(): Promise<RunResult> {
-  const influxd = await startInfluxd();
-  try {
-    await influxQuery(influxd.url, 'CREATE DATABASE bench');
-    const result = await runWrites('direct influxd', influxd.url, batches);
-    console.log(`  direct influxd: points stored: ${await countPoints(influxd.url)}`);
-    return result;
-  } finally {
-    await influxd.destroy();
-  }
-}
-// Direct runs before and after the proxy runs; the better of the two is the baseline
-// (conservative for the ratios: machine noise cannot flatter the proxy).
-const directFirst = await directRun();
-const rf1 = await proxyRun('proxy RF=1 (local owner)', 1, 1, batches);
-const rf2 = await proxyRun('proxy RF=2 on 2 nodes', 2, 2, batches);
-const directSecond = await directRun();
-const direct: RunResult = {
-  label: 'direct influxd (best of 2)',
-  pointsPerSecond: Math.max(directFirst.pointsPerSecond, directSecond.pointsPerSecond),
-  latencies: percentile(directFirst.latencies, 50) <= percentile(directSecond.latencies, 50) ? directFirst.latencies : directSecond.latencies,
-};
-console.log(`  direct runs: ${Math.round(directFirst.pointsPerSecond).toLocaleString('en-US')} and ${Math.round(directSecond.pointsPerSecond).toLocaleString('en-US')} points/s`);
+console.log(`write bench: ${totalPoints.toLocaleString('en-US')} points per target in ${batches.length} batches of ${batchSize}, concurrency ${concurrency}, ${sliceCount} interleaved slices, loopback`);
 
-const p = (sorted: number[], q: number) => percentile(sorted, q);
-for (const run of [direct, rf1, rf2]) {
-  const rss = run.rssMiB === undefined ? '' : `, agent RSS max ${run.rssMiB.toFixed(0)} MiB`;
-  console.log(`${run.label.padEnd(26)} ${Math.round(run.pointsPerSecond).toLocaleString('en-US').padStart(10)} points/s  (${(run.pointsPerSecond / direct.pointsPerSecond).toFixed(2)}x direct)  batch p50=${p(run.latencies, 50).toFixed(2)} p99=${p(run.latencies, 99).toFixed(2)} ms${rss}`);
+// RF=1: one node; its agent streams every write to its own influxd.
+const one = await startClusterFixture({ size: 1, etcd: false, agentArgs: PRODUCTION_PERIODS });
+let rf1: { direct: Target; agent: Target; relay: Target; agentPaired: number[]; relayPaired: number[] };
+const relay = await startRelay(one.influxds[0]!.url);
+try {
+  const agentUrl = one.agents[0]!.proxyUrl;
+  for (const database of ['bench_direct', 'bench_agent', 'bench_relay', 'pairs_direct', 'pairs_agent', 'pairs_relay']) {
+    await influxQuery(agentUrl, `CREATE DATABASE ${database} WITH REPLICATION 1`);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500)); // mirrored into the influxd
+  const direct = target('direct influxd', one.influxds[0]!.url, 'bench_direct');
+  const agent = target('agent proxy (RF=1)', agentUrl, 'bench_agent', one.agents[0]!.pid);
+  const bare = target('bare TCP relay (floor)', relay.url, 'bench_relay', relay.child.pid);
+  await interleaved([direct, agent, bare], batches);
+  const agentPaired = await pairedAdded(direct.url, agentUrl, ['pairs_direct', 'pairs_agent'], batches);
+  const relayPaired = await pairedAdded(direct.url, relay.url, ['pairs_direct', 'pairs_relay'], batches);
+  const stored = await Promise.all(['bench_direct', 'bench_agent', 'bench_relay'].map((database) => countPoints(direct.url, database)));
+  console.log(`  points stored (direct, agent, relay): ${stored.join(', ')} (expected ${totalPoints} each)`);
+  if (stored.some((count) => count !== totalPoints)) throw new Error('points missing');
+  rf1 = { direct, agent, relay: bare, agentPaired, relayPaired };
+} finally {
+  relay.child.kill('SIGTERM');
+  await one.stop();
 }
-for (const run of [rf1, rf2]) {
-  console.log(`added batch latency, ${run.label}: p50=${(p(run.latencies, 50) - p(direct.latencies, 50)).toFixed(2)} ms, p99=${(p(run.latencies, 99) - p(direct.latencies, 99)).toFixed(2)} ms`);
+
+// RF=2 on 2 nodes: every batch is stored on both influxds.
+const two = await startClusterFixture({ size: 2, etcd: false, agentArgs: PRODUCTION_PERIODS });
+let rf2: { direct: Target; agent: Target };
+try {
+  const agentUrl = two.agents[0]!.proxyUrl;
+  await influxQuery(agentUrl, 'CREATE DATABASE bench_direct WITH REPLICATION 2');
+  await influxQuery(agentUrl, 'CREATE DATABASE bench_agent WITH REPLICATION 2');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const direct = target('direct influxd', two.influxds[0]!.url, 'bench_direct');
+  const agent = target('agent proxy (RF=2)', agentUrl, 'bench_agent', two.agents[0]!.pid);
+  await interleaved([direct, agent], batches);
+  const stored = await Promise.all(two.influxds.map((influxd) => countPoints(influxd.url, 'bench_agent')));
+  console.log(`  points stored by the agent per influxd: ${stored.join(', ')} (expected ${totalPoints} on each)`);
+  if (stored.some((count) => count !== totalPoints)) throw new Error('points missing');
+  rf2 = { direct, agent };
+} finally {
+  await two.stop();
 }
-for (const run of [rf1, rf2]) {
-  if (run.pairedAdded) console.log(`added batch latency in pairs (same batch direct then via the agent, one at a time), ${run.label}: p50=${p(run.pairedAdded, 50).toFixed(2)} ms, p99=${p(run.pairedAdded, 99).toFixed(2)} ms`);
-}
-console.log(`target RF=1 >= 0.95x direct: ${rf1.pointsPerSecond / direct.pointsPerSecond >= 0.95 ? 'PASS' : 'FAIL'} (${(rf1.pointsPerSecond / direct.pointsPerSecond).toFixed(3)}x)`);
-const pairedP50 = p(rf1.pairedAdded!, 50);
-console.log(`target p50 added <= 1 ms (RF=1, paired): ${pairedP50 <= 1 ? 'PASS' : 'FAIL'} (${pairedP50.toFixed(2)} ms)`);
+
+report('RF=1, one node (same influxd for every target):', rf1.direct, [rf1.agent, rf1.relay]);
+console.log(`  one batch at a time, added latency: agent p50=${f(percentile(rf1.agentPaired, 50))} p99=${f(percentile(rf1.agentPaired, 99))} ms; bare TCP relay p50=${f(percentile(rf1.relayPaired, 50))} p99=${f(percentile(rf1.relayPaired, 99))} ms (n=${pairCount})`);
+report('RF=2, two nodes (direct = one influxd, once):', rf2.direct, [rf2.agent]);
+const ratio = rate(rf1.agent) / rate(rf1.direct);
+const addedP50 = percentile(rf1.agent.latencies, 50) - percentile(rf1.direct.latencies, 50);
+console.log(`target RF=1 >= 0.95x direct: ${ratio >= 0.95 ? 'PASS' : 'FAIL'} (${f(ratio, 3)}x)`);
+console.log(`target p50 added <= 1 ms (RF=1, under load): ${addedP50 <= 1 ? 'PASS' : 'FAIL'} (${f(addedP50)} ms; one batch at a time: ${f(percentile(rf1.agentPaired, 50))} ms)`);

@@ -10,6 +10,7 @@ export class AgentMetrics implements MembershipEvents {
   readonly #managerSeconds: Histogram;
   readonly #state: Gauge<'state'>;
   readonly #registrations: Counter;
+  readonly #fastWrites: Counter;
 
   constructor() {
     const registers = [this.registry];
@@ -28,7 +29,16 @@ export class AgentMetrics implements MembershipEvents {
     });
     this.#state = new Gauge({ name: 'cflux_agent_state', help: '1 for the state the agent is in', labelNames: ['state'], registers });
     this.#registrations = new Counter({ name: 'cflux_agent_registrations_total', help: 'Successful registrations with the manager', registers });
+    this.#fastWrites = new Counter({
+      name: 'cflux_agent_proxy_fast_writes_total',
+      help: 'Writes relayed byte for byte to the local influxd (its only owner), without HTTP parsing in the agent',
+      registers,
+    });
     this.setState('starting');
+  }
+
+  fastWrite(): void {
+    this.#fastWrites.inc();
   }
 
   setState(current: AgentState): void {

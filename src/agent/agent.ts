@@ -129,6 +129,8 @@ export class Agent {
         logger: logger.child({ component: 'writes' }),
       }),
       influxd: this.#passthrough,
+      influxdUrl: options.influxdUrl,
+      onFastWrite: () => this.#metrics.fastWrite(),
       logger: logger.child({ component: 'proxy' }),
     });
   }

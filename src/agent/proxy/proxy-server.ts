@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { HostPort } from '../../shared/config/parsers.ts';
 import { messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
@@ -8,6 +8,7 @@ import type { WriteHandler } from './write-handler.ts';
 import { CFLUX_VERSION } from '../../shared/version.ts';
 import { parseInfluxRequest, readLimitedBody } from './influx-request.ts';
 import type { LocalPassthrough } from './local-passthrough.ts';
+import { FastWritePath } from './fast-write-path.ts';
 
 export interface ProxyServerOptions {
   listen: HostPort;
@@ -15,6 +16,10 @@ export interface ProxyServerOptions {
   queries: QueryHandler;
   writes: WriteHandler;
   influxd: LocalPassthrough;
+  /** The local influxd's URL, for writes relayed byte for byte (see FastWritePath). */
+  influxdUrl: string;
+  /** Called for every write relayed on the fast path. */
+  onFastWrite?: () => void;
   logger: Logger;
 }
 
@@ -22,12 +27,26 @@ export interface ProxyServerOptions {
 export class ProxyServer {
   readonly #options: ProxyServerOptions;
   readonly #server = createServer((req, res) => void this.#dispatch(req, res));
+  readonly #fastWrites: FastWritePath;
   #closing: Promise<void> | undefined;
 
   constructor(options: ProxyServerOptions) {
     this.#options = options;
     this.#server.headersTimeout = 20_000;
     this.#server.requestTimeout = 0;
+    this.#fastWrites = new FastWritePath({
+      influxdUrl: options.influxdUrl,
+      streamsLocally: (params, length) => options.writes.streamsLocally(params, length),
+      idleTimeoutMs: this.#server.keepAliveTimeout,
+      headTimeoutMs: this.#server.headersTimeout,
+      ...(options.onFastWrite ? { onRelayed: options.onFastWrite } : {}),
+      logger: options.logger,
+    });
+    // Every new connection meets the fast path first; it hands anything else to the
+    // HTTP server's own connection handler, which then owns the connection.
+    const [httpConnectionListener] = this.#server.listeners('connection') as Array<(socket: Socket) => void>;
+    this.#server.removeListener('connection', httpConnectionListener!);
+    this.#server.on('connection', (socket: Socket) => this.#fastWrites.accept(socket, (handed) => httpConnectionListener!.call(this.#server, handed)));
   }
 
   async start(): Promise<HostPort> {
@@ -42,7 +61,11 @@ export class ProxyServer {
     this.#closing ??= new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeIdleConnections();
-      setTimeout(() => this.#server.closeAllConnections(), 2000).unref();
+      this.#fastWrites.close();
+      setTimeout(() => {
+        this.#server.closeAllConnections();
+        this.#fastWrites.close(true);
+      }, 2000).unref();
     });
     return this.#closing;
   }

@@ -1,0 +1,364 @@
+import { connect, type Socket } from 'node:net';
+import { ChunkedBodyEnd, contentLengthOf, HEAD_END, parseRequestHead, parseResponseHead, singleHeader, withHeader, type RequestHead } from '../../shared/http/http-head.ts';
+import type { Logger } from '../../shared/logging.ts';
+import { CFLUX_VERSION } from '../../shared/version.ts';
+
+/** A request head longer than this is not a write worth relaying raw. */
+const MAX_HEAD_BYTES = 16 * 1024;
+const MAX_IDLE_UPSTREAMS = 16;
+/** How long influxd may take to answer a write (undici's default header timeout). */
+const RESPONSE_TIMEOUT_MS = 300_000;
+const EMPTY = Buffer.alloc(0);
+
+export interface FastWritePathOptions {
+  influxdUrl: string;
+  /** Whether a write with these URL parameters and body length has the local influxd as its only owner. */
+  streamsLocally(params: URLSearchParams, contentLength: number): boolean;
+  /** How long a connection may idle between requests. */
+  idleTimeoutMs: number;
+  /** How long a started request head may take to arrive. */
+  headTimeoutMs: number;
+  /** Called once for every write relayed on this path. */
+  onRelayed?: () => void;
+  logger: Logger;
+}
+
+/**
+ * The write fast path: a client connection whose requests are
+ * `POST /write` for data only the local influxd owns is relayed byte for byte
+ * to influxd (request head and body as sent, influxd's answer with an
+ * `X-Clusterflux-Version` header added), with no HTTP machinery in between.
+ * The first request that is anything else (a query, a write to split, an
+ * `Expect`, chunked upload, HTTP/1.0...) hands the connection, with the bytes
+ * already read, to Node's HTTP server for good.
+ */
+export class FastWritePath {
+  readonly options: FastWritePathOptions;
+  readonly #influxd: URL;
+  readonly #idle: Socket[] = [];
+  /** Removes the pool's own 'close' listener from an idle socket that is taken again. */
+  readonly #idleCloseListeners = new WeakMap<Socket, () => void>();
+  readonly #connections = new Set<RelayedConnection>();
+  #closing = false;
+
+  constructor(options: FastWritePathOptions) {
+    this.options = options;
+    this.#influxd = new URL(options.influxdUrl);
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** Takes a new client connection; `handOver` gives it to the HTTP server. */
+  accept(client: Socket, handOver: (socket: Socket) => void): void {
+    if (this.#closing) {
+      client.destroy();
+      return;
+    }
+    const connection = new RelayedConnection(this, client, (socket) => {
+      this.#connections.delete(connection);
+      handOver(socket);
+    });
+    this.#connections.add(connection);
+    connection.start(() => this.#connections.delete(connection));
+  }
+
+  /** An idle keep-alive connection to influxd, or a new one. */
+  takeUpstream(): Socket {
+    for (let socket = this.#idle.pop(); socket; socket = this.#idle.pop()) {
+      this.#idleCloseListeners.get(socket)?.();
+      if (!socket.destroyed && socket.readyState === 'open') return socket;
+    }
+    const socket = connect({ host: this.#influxd.hostname.replace(/^\[|\]$/g, ''), port: Number(this.#influxd.port || 80), noDelay: true });
+    // Errors end the socket; the request using it sees the 'close'.
+    socket.on('error', () => socket.destroy());
+    socket.on('timeout', () => socket.destroy());
+    return socket;
+  }
+
+  /** Returns a connection to influxd whose last answer was read in full. */
+  releaseUpstream(socket: Socket): void {
+    if (this.#closing || socket.destroyed || this.#idle.length >= MAX_IDLE_UPSTREAMS) {
+      socket.destroy();
+      return;
+    }
+    socket.setTimeout(0);
+    const dropIdle = () => {
+      const index = this.#idle.indexOf(socket);
+      if (index >= 0) this.#idle.splice(index, 1);
+    };
+    socket.once('close', dropIdle);
+    this.#idleCloseListeners.set(socket, () => {
+      socket.removeListener('close', dropIdle);
+      this.#idleCloseListeners.delete(socket);
+    });
+    this.#idle.push(socket);
+  }
+
+  /** Stops taking connections: idle ones close now, busy ones after their answer; `force` ends all. */
+  close(force = false): void {
+    this.#closing = true;
+    for (const socket of this.#idle.splice(0)) socket.destroy();
+    for (const connection of this.#connections) connection.closeIfIdle(force);
+  }
+}
+
+/** One client connection while it is on the fast path. */
+class RelayedConnection {
+  readonly #path: FastWritePath;
+  readonly #client: Socket;
+  readonly #handOver: (socket: Socket) => void;
+  /** Bytes read from the client and not used yet (a head in progress, a pipelined request). */
+  #pending: Buffer = EMPTY;
+  #mode: 'head' | 'body' | 'answer' | 'gone' = 'head';
+  #bodyLeft = 0;
+  #upstream: Socket | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #answer: AnswerRelay | undefined;
+  #forgotten: () => void = () => {};
+  readonly #onData = (chunk: Buffer) => this.#clientData(chunk);
+  readonly #onGone = () => this.#abort();
+  #upstreamError: string | undefined;
+  readonly #onUpstreamError = (err: Error) => {
+    this.#upstreamError = err.message;
+  };
+  readonly #onUpstreamDrain = () => {
+    if (this.#mode === 'body') this.#client.resume();
+  };
+
+  constructor(path: FastWritePath, client: Socket, handOver: (socket: Socket) => void) {
+    this.#path = path;
+    this.#client = client;
+    this.#handOver = handOver;
+  }
+
+  /** Starts reading requests; `forgotten` is called when the connection closes on this path. */
+  start(forgotten: () => void): void {
+    this.#forgotten = forgotten;
+    this.#client.setNoDelay(true);
+    this.#client.on('data', this.#onData);
+    this.#client.on('error', this.#onGone);
+    this.#client.on('close', this.#onGone);
+    this.#awaitHead();
+  }
+
+  closeIfIdle(force: boolean): void {
+    if (force || (this.#mode === 'head' && this.#pending.length === 0)) this.#client.destroy();
+  }
+
+  #clientData(chunk: Buffer): void {
+    if (this.#mode === 'body') return this.#forwardBody(chunk);
+    if (this.#mode === 'gone') return; // the rest of a body influxd did not wait for
+    this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    if (this.#mode === 'head') this.#awaitHead();
+    else this.#client.pause(); // a pipelined request waits for the answer to the current one
+  }
+
+  /** Looks for a complete request head in the bytes read so far; waits for more when there is none. */
+  #awaitHead(): void {
+    clearTimeout(this.#timer);
+    const end = this.#pending.indexOf(HEAD_END);
+    if (end < 0) {
+      if (this.#pending.length > MAX_HEAD_BYTES) return this.#giveToHttpServer();
+      const idle = this.#pending.length === 0;
+      if (idle && this.#path.closing) {
+        this.#client.end();
+        return;
+      }
+      this.#timer = setTimeout(() => this.#client.destroy(), idle ? this.#path.options.idleTimeoutMs : this.#path.options.headTimeoutMs);
+      this.#timer.unref();
+      this.#client.resume();
+      return;
+    }
+    const headBytes = this.#pending.subarray(0, end + HEAD_END.length);
+    const head = parseRequestHead(headBytes);
+    const length = head && this.#relayableLength(head);
+    if (length === undefined) return this.#giveToHttpServer();
+    this.#pending = this.#pending.subarray(headBytes.length);
+    this.#startRelay(headBytes, length);
+  }
+
+  /** The body length of a write this path may relay, or undefined. */
+  #relayableLength(head: RequestHead): number | undefined {
+    if (head.method !== 'POST' || head.version !== 'HTTP/1.1') return undefined;
+    const query = head.target.indexOf('?');
+    if ((query < 0 ? head.target : head.target.slice(0, query)) !== '/write') return undefined;
+    for (const name of ['transfer-encoding', 'expect', 'upgrade']) if (head.headers.has(name)) return undefined;
+    const connection = head.headers.get('connection');
+    if (connection && (connection.length > 1 || connection[0]!.toLowerCase() !== 'keep-alive')) return undefined;
+    const length = contentLengthOf(head.headers);
+    if (length === undefined) return undefined;
+    const params = new URLSearchParams(query < 0 ? '' : head.target.slice(query + 1));
+    return this.#path.options.streamsLocally(params, length) ? length : undefined;
+  }
+
+  #giveToHttpServer(): void {
+    clearTimeout(this.#timer);
+    this.#mode = 'gone';
+    this.#client.removeListener('data', this.#onData);
+    this.#client.removeListener('error', this.#onGone);
+    this.#client.removeListener('close', this.#onGone);
+    this.#client.pause();
+    if (this.#pending.length > 0) this.#client.unshift(this.#pending);
+    this.#pending = EMPTY;
+    this.#handOver(this.#client);
+    this.#client.resume();
+  }
+
+  #startRelay(head: Buffer, bodyLength: number): void {
+    this.#path.options.onRelayed?.();
+    const upstream = this.#path.takeUpstream();
+    this.#upstream = upstream;
+    const answer = new AnswerRelay(upstream, this.#client, (outcome, reason) => this.#answered(upstream, outcome, reason));
+    this.#answer = answer;
+    upstream.on('data', answer.onData);
+    upstream.on('close', answer.onClose);
+    upstream.on('drain', this.#onUpstreamDrain);
+    upstream.on('error', this.#onUpstreamError);
+    upstream.setTimeout(RESPONSE_TIMEOUT_MS);
+    upstream.write(head);
+    this.#mode = 'body';
+    this.#bodyLeft = bodyLength;
+    const already = this.#pending;
+    this.#pending = EMPTY;
+    this.#forwardBody(already);
+    if (this.#mode === 'body') this.#client.resume();
+  }
+
+  /** Sends the body bytes of the current request on; what follows it is the next request. */
+  #forwardBody(chunk: Buffer): void {
+    const take = Math.min(this.#bodyLeft, chunk.length);
+    this.#bodyLeft -= take;
+    const flowing = take === 0 || this.#upstream!.write(take === chunk.length ? chunk : chunk.subarray(0, take));
+    if (take < chunk.length) this.#pending = Buffer.concat([this.#pending, chunk.subarray(take)]);
+    if (this.#bodyLeft === 0) {
+      this.#mode = 'answer';
+      this.#client.pause();
+    } else if (!flowing) {
+      this.#client.pause();
+    }
+  }
+
+  /** influxd's answer went to the client (or could not): reuse or drop both connections. */
+  #answered(upstream: Socket, outcome: Outcome, reason?: string): void {
+    upstream.removeListener('data', this.#answer!.onData);
+    upstream.removeListener('close', this.#answer!.onClose);
+    upstream.removeListener('drain', this.#onUpstreamDrain);
+    upstream.removeListener('error', this.#onUpstreamError);
+    this.#answer = undefined;
+    this.#upstream = undefined;
+    // A client that went away is not influxd's failure.
+    if (reason && this.#mode !== 'gone') this.#path.options.logger.warn({ reason: this.#upstreamError ?? reason }, 'write relay to the local influxd failed');
+    this.#upstreamError = undefined;
+    const bodySent = this.#mode === 'answer';
+    if (outcome === 'reuse' && bodySent) this.#path.releaseUpstream(upstream);
+    else upstream.destroy();
+    if (outcome === 'failed' || !bodySent) {
+      // influxd answered before reading the whole body (or failed): like influxd, close the connection.
+      this.#mode = 'gone';
+      this.#client.end();
+      this.#client.resume(); // read and drop the rest of the body until the client closes
+      return;
+    }
+    this.#mode = 'head';
+    this.#awaitHead();
+  }
+
+  #abort(): void {
+    clearTimeout(this.#timer);
+    this.#forgotten();
+    this.#mode = 'gone';
+    this.#upstream?.destroy();
+  }
+}
+
+type Outcome = 'complete' | 'reuse' | 'failed';
+
+/** Reads influxd's answer to one request and writes it to the client. */
+class AnswerRelay {
+  readonly #upstream: Socket;
+  readonly #client: Socket;
+  readonly #done: (outcome: Outcome, reason?: string) => void;
+  #head: Buffer = EMPTY;
+  #headSent = false;
+  /** Bytes of body still to come (Content-Length), or a chunked body's tracker, or 'close' (ends with the connection). */
+  #body: number | ChunkedBodyEnd | 'close' = 0;
+  #keepAlive = true;
+  #finished = false;
+
+  constructor(upstream: Socket, client: Socket, done: (outcome: Outcome, reason?: string) => void) {
+    this.#upstream = upstream;
+    this.#client = client;
+    this.#done = done;
+  }
+
+  readonly onData = (chunk: Buffer): void => {
+    if (this.#finished) return;
+    if (!this.#headSent) {
+      this.#head = this.#head.length === 0 ? chunk : Buffer.concat([this.#head, chunk]);
+      const end = this.#head.indexOf(HEAD_END);
+      if (end < 0) {
+        if (this.#head.length > MAX_HEAD_BYTES) this.#fail('influxd sent an answer head over 16 KiB');
+        return;
+      }
+      const headBytes = this.#head.subarray(0, end + HEAD_END.length);
+      const head = parseResponseHead(headBytes);
+      if (!head || head.status < 200) return this.#fail('influxd sent an answer this path cannot relay');
+      const encoding = singleHeader(head.headers, 'transfer-encoding')?.toLowerCase();
+      const length = contentLengthOf(head.headers);
+      if (head.status === 204 || head.status === 304) this.#body = 0;
+      else if (encoding === 'chunked') this.#body = new ChunkedBodyEnd();
+      else if (encoding === undefined && length !== undefined) this.#body = length;
+      else this.#body = 'close';
+      this.#keepAlive = this.#body !== 'close' && (singleHeader(head.headers, 'connection') ?? '').toLowerCase() !== 'close';
+      this.#headSent = true;
+      this.#client.write(withHeader(headBytes, 'X-Clusterflux-Version', CFLUX_VERSION));
+      chunk = this.#head.subarray(headBytes.length);
+      this.#head = EMPTY;
+    }
+    this.#relayBody(chunk);
+  };
+
+  readonly onClose = (): void => {
+    if (this.#finished) return;
+    if (this.#body === 'close' && this.#headSent) return this.#finish('complete');
+    this.#fail('influxd closed the connection before answering');
+  };
+
+  #relayBody(chunk: Buffer): void {
+    if (this.#body === 'close') {
+      if (chunk.length > 0) this.#client.write(chunk);
+      return;
+    }
+    if (typeof this.#body === 'number') {
+      const take = Math.min(this.#body, chunk.length);
+      if (take > 0) this.#client.write(chunk.subarray(0, take));
+      this.#body -= take;
+      if (this.#body === 0) this.#finish(take === chunk.length && this.#keepAlive ? 'reuse' : 'complete');
+      return;
+    }
+    const used = this.#body.feed(chunk);
+    if (used < 0) return this.#fail('influxd sent a malformed chunked answer');
+    if (used > 0) this.#client.write(chunk.subarray(0, used));
+    if (this.#body.done) this.#finish(used === chunk.length && this.#keepAlive ? 'reuse' : 'complete');
+  }
+
+  #finish(outcome: 'complete' | 'reuse'): void {
+    this.#finished = true;
+    this.#done(outcome);
+  }
+
+  #fail(reason: string): void {
+    this.#finished = true;
+    if (!this.#headSent && this.#client.writable) {
+      const body = JSON.stringify({ error: `proxy: ${reason}` });
+      this.#client.write(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Clusterflux-Version: ${CFLUX_VERSION}\r\nConnection: close\r\n\r\n${body}`);
+    } else {
+      this.#client.destroy();
+    }
+    this.#upstream.destroy();
+    this.#done('failed', reason);
+  }
+}
+
