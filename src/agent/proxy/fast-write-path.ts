@@ -217,12 +217,15 @@ class RelayedConnection {
     upstream.on('drain', this.#onUpstreamDrain);
     upstream.on('error', this.#onUpstreamError);
     upstream.setTimeout(RESPONSE_TIMEOUT_MS);
+    // The head and the body bytes that came with it leave in one system call.
+    upstream.cork();
     upstream.write(head);
     this.#mode = 'body';
     this.#bodyLeft = bodyLength;
     const already = this.#pending;
     this.#pending = EMPTY;
     this.#forwardBody(already);
+    upstream.uncork();
     if (this.#mode === 'body') this.#client.resume();
   }
 
