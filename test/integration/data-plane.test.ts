@@ -92,6 +92,29 @@ describe('data plane: 3 influxd, 3 agents, RF 2, against a reference influxd', (
     }
   });
 
+  test('subqueries: answered by a node holding all their measurements, else a clear error', async () => {
+    const members = ['node-0', 'node-1', 'node-2'];
+    const owners = (i: number) => new Set(ownersOf('lab', name(i), members, 2));
+    // Two measurements always share an owner (2 + 2 > 3); find three that do not.
+    let triple: number[] | undefined;
+    for (let a = 0; a < MEASUREMENTS && !triple; a++) {
+      for (let b = a + 1; b < MEASUREMENTS && !triple; b++) {
+        for (let c = b + 1; c < MEASUREMENTS && !triple; c++) {
+          if (![...owners(a)].some((node) => owners(b).has(node) && owners(c).has(node))) triple = [a, b, c];
+        }
+      }
+    }
+    assert.ok(triple, 'the placement spreads measurements over every pair of nodes');
+    const [a, b, c] = triple.map(name);
+    const pair = `SELECT max(total) FROM (SELECT sum(value) AS total FROM ${a}, ${b} GROUP BY host)`;
+    for (const agent of cluster.agents) {
+      const [viaProxy, expected] = await Promise.all([influxQuery(agent.proxyUrl, pair, { db: 'lab' }), influxQuery(reference.url, pair, { db: 'lab' })]);
+      assert.equal(comparable(viaProxy), comparable(expected), `${pair} via ${agent.proxyUrl}`);
+    }
+    const spread = await influxQuery(cluster.agents[0]!.proxyUrl, `SELECT max(total) FROM (SELECT sum(value) AS total FROM ${a}, ${b}, ${c} GROUP BY host)`, { db: 'lab' });
+    assert.match(spread.results[0].error, /measurements held by different nodes through a subquery/);
+  });
+
   test('chunked=true streams the owner\'s chunks through a proxy that does not hold the measurement', async () => {
     const metadata = ((await (await fetch(`${cluster.manager.url}/clusters/fixture`)).json()) as any).metadata;
     const measurement = Array.from({ length: MEASUREMENTS }, (_, i) => name(i)).find((m) => !ownersOf('lab', m, metadata.settings.dataMembers, 2).includes('node-0'))!;

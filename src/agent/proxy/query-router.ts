@@ -135,8 +135,10 @@ export class QueryRouter {
     let lastFailure: RoutedAnswer | undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
       const assignment = new Map<string, Array<{ source: MeasurementSource; name: string }>>();
+      // A node holding every measurement answers the statement as written (subqueries included).
+      const common = this.#commonOwner(database, measurements.map((entry) => entry.name), excluded);
       for (const entry of measurements) {
-        const node = this.#chooseOwner(database, entry.name, excluded);
+        const node = common ?? this.#chooseOwner(database, entry.name, excluded);
         if (node === undefined) return lastFailure ?? { result: { statement_id: 0, error: `no available owner for measurement "${entry.name}" of database "${database}"` } };
         const list = assignment.get(node) ?? [];
         list.push(entry);
@@ -201,6 +203,20 @@ export class QueryRouter {
       }
     }
     return expanded;
+  }
+
+  /** An available node owning every one of `measurements` (this node first), if there is one. */
+  #commonOwner(database: string, measurements: readonly string[], excluded: ReadonlySet<string>): string | undefined {
+    if (measurements.length < 2) return undefined;
+    const placement = this.#options.placement();
+    let common = placement.owners(database, measurements[0]!).filter((owner) => !excluded.has(owner));
+    for (const name of measurements.slice(1)) {
+      const owners = new Set(placement.owners(database, name));
+      common = common.filter((owner) => owners.has(owner));
+      if (common.length === 0) return undefined;
+    }
+    if (common.includes(this.#options.self)) return this.#options.self;
+    return common.find((owner) => this.#options.directory.isAvailable(owner));
   }
 
   #chooseOwner(database: string, measurement: string, excluded: ReadonlySet<string>): string | undefined {
