@@ -40,10 +40,17 @@ export class FastWritePath {
   readonly #idleCloseListeners = new WeakMap<Socket, () => void>();
   readonly #connections = new Set<RelayedConnection>();
   #closing = false;
+  /** One timer for every connection's deadlines: cheaper than a timer per request. */
+  readonly #sweeper: NodeJS.Timeout;
 
   constructor(options: FastWritePathOptions) {
     this.options = options;
     this.#influxd = new URL(options.influxdUrl);
+    this.#sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const connection of this.#connections) connection.enforceDeadline(now);
+    }, 250);
+    this.#sweeper.unref();
   }
 
   get closing(): boolean {
@@ -73,7 +80,6 @@ export class FastWritePath {
     const socket = connect({ host: this.#influxd.hostname.replace(/^\[|\]$/g, ''), port: Number(this.#influxd.port || 80), noDelay: true });
     // Errors end the socket; the request using it sees the 'close'.
     socket.on('error', () => socket.destroy());
-    socket.on('timeout', () => socket.destroy());
     return socket;
   }
 
@@ -83,7 +89,6 @@ export class FastWritePath {
       socket.destroy();
       return;
     }
-    socket.setTimeout(0);
     const dropIdle = () => {
       const index = this.#idle.indexOf(socket);
       if (index >= 0) this.#idle.splice(index, 1);
@@ -99,6 +104,7 @@ export class FastWritePath {
   /** Stops taking connections: idle ones close now, busy ones after their answer; `force` ends all. */
   close(force = false): void {
     this.#closing = true;
+    if (force) clearInterval(this.#sweeper);
     for (const socket of this.#idle.splice(0)) socket.destroy();
     for (const connection of this.#connections) connection.closeIfIdle(force);
   }
@@ -114,7 +120,8 @@ class RelayedConnection {
   #mode: 'head' | 'body' | 'answer' | 'gone' = 'head';
   #bodyLeft = 0;
   #upstream: Socket | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  /** When the current wait (idle, head, influxd's answer) began, in performance.now() ms. */
+  #since = performance.now();
   #answer: AnswerRelay | undefined;
   #forgotten: () => void = () => {};
   readonly #onData = (chunk: Buffer) => this.#clientData(chunk);
@@ -143,6 +150,17 @@ class RelayedConnection {
     this.#awaitHead();
   }
 
+  /** Ends a connection that has waited too long: idle, sending a head, or for influxd's answer. */
+  enforceDeadline(now: number): void {
+    const waited = now - this.#since;
+    if (this.#mode === 'head') {
+      const limit = this.#pending.length === 0 ? this.#path.options.idleTimeoutMs : this.#path.options.headTimeoutMs;
+      if (waited > limit) this.#client.destroy();
+    } else if (this.#mode === 'answer' && waited > RESPONSE_TIMEOUT_MS) {
+      this.#upstream?.destroy();
+    }
+  }
+
   closeIfIdle(force: boolean): void {
     if (force || (this.#mode === 'head' && this.#pending.length === 0)) this.#client.destroy();
   }
@@ -152,12 +170,11 @@ class RelayedConnection {
     if (this.#mode === 'gone') return; // the rest of a body influxd did not wait for
     this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
     if (this.#mode === 'head') this.#awaitHead();
-    else this.#client.pause(); // a pipelined request waits for the answer to the current one
+    else this.#client.pause(); // a pipelined request (or a body's excess) waits for the answer to the current one
   }
 
   /** Looks for a complete request head in the bytes read so far; waits for more when there is none. */
   #awaitHead(): void {
-    clearTimeout(this.#timer);
     const end = this.#pending.indexOf(HEAD_END);
     if (end < 0) {
       if (this.#pending.length > MAX_HEAD_BYTES) return this.#giveToHttpServer();
@@ -166,8 +183,7 @@ class RelayedConnection {
         this.#client.end();
         return;
       }
-      this.#timer = setTimeout(() => this.#client.destroy(), idle ? this.#path.options.idleTimeoutMs : this.#path.options.headTimeoutMs);
-      this.#timer.unref();
+      if (idle) this.#since = performance.now();
       this.#client.resume();
       return;
     }
@@ -194,7 +210,6 @@ class RelayedConnection {
   }
 
   #giveToHttpServer(): void {
-    clearTimeout(this.#timer);
     this.#mode = 'gone';
     this.#client.removeListener('data', this.#onData);
     this.#client.removeListener('error', this.#onGone);
@@ -216,7 +231,6 @@ class RelayedConnection {
     upstream.on('close', answer.onClose);
     upstream.on('drain', this.#onUpstreamDrain);
     upstream.on('error', this.#onUpstreamError);
-    upstream.setTimeout(RESPONSE_TIMEOUT_MS);
     // The head and the body bytes that came with it leave in one system call.
     upstream.cork();
     upstream.write(head);
@@ -237,7 +251,8 @@ class RelayedConnection {
     if (take < chunk.length) this.#pending = Buffer.concat([this.#pending, chunk.subarray(take)]);
     if (this.#bodyLeft === 0) {
       this.#mode = 'answer';
-      this.#client.pause();
+      this.#since = performance.now();
+      if (this.#pending.length > 0) this.#client.pause();
     } else if (!flowing) {
       this.#client.pause();
     }
@@ -269,7 +284,6 @@ class RelayedConnection {
   }
 
   #abort(): void {
-    clearTimeout(this.#timer);
     this.#forgotten();
     this.#mode = 'gone';
     this.#upstream?.destroy();
