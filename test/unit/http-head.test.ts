@@ -1,34 +1,38 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ChunkedBodyEnd, contentLengthOf, parseRequestHead, parseResponseHead, withHeader } from '../../src/shared/http/http-head.ts';
+import { ChunkedBodyEnd, plainPostOf, responseFramingOf, withHeaderLine } from '../../src/shared/http/http-head.ts';
 
 describe('HTTP heads for the write relay', () => {
-  test('a request head: method, target, version, headers by lower-case name', () => {
-    const head = parseRequestHead(Buffer.from('POST /write?db=a&u=x HTTP/1.1\r\nHost: h\r\nContent-Length: 12\r\nX-A: 1\r\nx-a: 2\r\n\r\n'));
-    assert.equal(head?.method, 'POST');
-    assert.equal(head?.target, '/write?db=a&u=x');
-    assert.equal(head?.version, 'HTTP/1.1');
-    assert.deepEqual(head?.headers.get('x-a'), ['1', '2']);
-    assert.equal(contentLengthOf(head!.headers), 12);
+  test('a plain POST: its target and body length', () => {
+    const post = plainPostOf(Buffer.from('POST /write?db=a&u=x HTTP/1.1\r\nHost: h\r\ncontent-LENGTH: 12\r\nConnection: Keep-Alive\r\nX-A: 1\r\n\r\n'));
+    assert.deepEqual(post, { target: '/write?db=a&u=x', contentLength: 12 });
   });
 
-  test('malformed heads and doubtful lengths parse to undefined', () => {
-    assert.equal(parseRequestHead(Buffer.from('POST /write HTTP/2\r\n\r\n')), undefined);
-    assert.equal(parseRequestHead(Buffer.from('POST  /write HTTP/1.1\r\n\r\n')), undefined);
-    assert.equal(parseRequestHead(Buffer.from('POST /write HTTP/1.1\r\nBad Header: x\r\n\r\n')), undefined);
-    assert.equal(parseRequestHead(Buffer.from('POST /write HTTP/1.1\r\nno-colon\r\n\r\n')), undefined);
-    const twice = parseRequestHead(Buffer.from('POST /write HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n'))!;
-    assert.equal(contentLengthOf(twice.headers), undefined);
-    const signed = parseRequestHead(Buffer.from('POST /write HTTP/1.1\r\nContent-Length: +5\r\n\r\n'))!;
-    assert.equal(contentLengthOf(signed.headers), undefined);
+  test('anything but a plain POST with one decimal length reads as undefined', () => {
+    const head = (text: string) => plainPostOf(Buffer.from(`${text}\r\n\r\n`));
+    assert.equal(head('POST /write HTTP/1.0\r\nContent-Length: 5'), undefined, 'HTTP/1.0');
+    assert.equal(head('GET /write HTTP/1.1\r\nContent-Length: 5'), undefined, 'not a POST');
+    assert.equal(head('POST  /write HTTP/1.1\r\nContent-Length: 5'), undefined, 'two spaces');
+    assert.equal(head('POST /write HTTP/1.1\r\nHost: h'), undefined, 'no length');
+    assert.equal(head('POST /write HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5'), undefined, 'length twice');
+    assert.equal(head('POST /write HTTP/1.1\r\nContent-Length: +5'), undefined, 'signed length');
+    assert.equal(head('POST /write HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked'), undefined, 'chunked');
+    assert.equal(head('POST /write HTTP/1.1\r\nContent-Length: 5\r\nexpect: 100-continue'), undefined, 'expect');
+    assert.equal(head('POST /write HTTP/1.1\r\nContent-Length: 5\r\nConnection: close'), undefined, 'connection close');
+    assert.equal(head('POST /write HTTP/1.1\r\nContent-Length: 5\r\nUpgrade: h2c'), undefined, 'upgrade');
   });
 
-  test('a response head, and a header added before its blank line', () => {
-    const bytes = Buffer.from('HTTP/1.1 204 No Content\r\nX-Influxdb-Version: 1.6.7\r\n\r\n');
-    assert.equal(parseResponseHead(bytes)?.status, 204);
-    const marked = withHeader(bytes, 'X-Clusterflux-Version', '1.0.0');
+  test("an answer's framing, and a header added before its blank line", () => {
+    const noContent = Buffer.from('HTTP/1.1 204 No Content\r\nX-Influxdb-Version: 1.6.7\r\n\r\n');
+    assert.deepEqual(responseFramingOf(noContent), { status: 204, body: 'none', keepAlive: true });
+    assert.deepEqual(responseFramingOf(Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 42\r\n\r\n')), { status: 400, body: 42, keepAlive: true });
+    assert.deepEqual(responseFramingOf(Buffer.from('HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n')), { status: 400, body: 'chunked', keepAlive: true });
+    assert.deepEqual(responseFramingOf(Buffer.from('HTTP/1.1 500 Oops\r\nConnection: close\r\nContent-Length: 1\r\n\r\n')), { status: 500, body: 1, keepAlive: false });
+    assert.deepEqual(responseFramingOf(Buffer.from('HTTP/1.1 200 OK\r\n\r\n')), { status: 200, body: 'close', keepAlive: false });
+    assert.equal(responseFramingOf(Buffer.from('HTTP/1.1 100 Continue\r\n\r\n')), undefined);
+    assert.equal(responseFramingOf(Buffer.from('HTTP/1.1 20x OK\r\n\r\n')), undefined);
+    const marked = withHeaderLine(noContent, Buffer.from('X-Clusterflux-Version: 1.0.0\r\n'));
     assert.equal(marked.toString(), 'HTTP/1.1 204 No Content\r\nX-Influxdb-Version: 1.6.7\r\nX-Clusterflux-Version: 1.0.0\r\n\r\n');
-    assert.equal(parseResponseHead(Buffer.from('HTTP/1.1 20x OK\r\n\r\n')), undefined);
   });
 
   test('the end of a chunked body, fed whole or one byte at a time, with extensions and trailers', () => {

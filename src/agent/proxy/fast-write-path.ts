@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { ChunkedBodyEnd, contentLengthOf, HEAD_END, parseRequestHead, parseResponseHead, singleHeader, withHeader, type RequestHead } from '../../shared/http/http-head.ts';
+import { ChunkedBodyEnd, HEAD_END, plainPostOf, responseFramingOf, withHeaderLine } from '../../shared/http/http-head.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { CFLUX_VERSION } from '../../shared/version.ts';
 
@@ -9,6 +9,9 @@ const MAX_IDLE_UPSTREAMS = 16;
 /** How long influxd may take to answer a write (undici's default header timeout). */
 const RESPONSE_TIMEOUT_MS = 300_000;
 const EMPTY = Buffer.alloc(0);
+const VERSION_HEADER = Buffer.from(`X-Clusterflux-Version: ${CFLUX_VERSION}\r\n`, 'latin1');
+/** Parsed URL parameters of recent request targets: a client repeats the same one. */
+const PARAMS_CACHE_SIZE = 64;
 
 export interface FastWritePathOptions {
   influxdUrl: string;
@@ -36,6 +39,7 @@ export class FastWritePath {
   readonly options: FastWritePathOptions;
   readonly #influxd: URL;
   readonly #idle: Socket[] = [];
+  readonly #paramsByTarget = new Map<string, URLSearchParams>();
   /** Removes the pool's own 'close' listener from an idle socket that is taken again. */
   readonly #idleCloseListeners = new WeakMap<Socket, () => void>();
   readonly #connections = new Set<RelayedConnection>();
@@ -55,6 +59,19 @@ export class FastWritePath {
 
   get closing(): boolean {
     return this.#closing;
+  }
+
+  /** Whether a write to `target` (`/write?...`) with a body of `length` bytes may be relayed. */
+  relays(target: string, length: number): boolean {
+    const query = target.indexOf('?');
+    if ((query < 0 ? target : target.slice(0, query)) !== '/write') return false;
+    let params = this.#paramsByTarget.get(target);
+    if (!params) {
+      if (this.#paramsByTarget.size >= PARAMS_CACHE_SIZE) this.#paramsByTarget.clear();
+      params = new URLSearchParams(query < 0 ? '' : target.slice(query + 1));
+      this.#paramsByTarget.set(target, params);
+    }
+    return this.options.streamsLocally(params, length);
   }
 
   /** Takes a new client connection; `handOver` gives it to the HTTP server. */
@@ -166,7 +183,10 @@ class RelayedConnection {
   }
 
   #clientData(chunk: Buffer): void {
-    if (this.#mode === 'body') return this.#forwardBody(chunk);
+    if (this.#mode === 'body') {
+      this.#forwardBody(chunk);
+      return;
+    }
     if (this.#mode === 'gone') return; // the rest of a body influxd did not wait for
     this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
     if (this.#mode === 'head') this.#awaitHead();
@@ -188,25 +208,10 @@ class RelayedConnection {
       return;
     }
     const headBytes = this.#pending.subarray(0, end + HEAD_END.length);
-    const head = parseRequestHead(headBytes);
-    const length = head && this.#relayableLength(head);
-    if (length === undefined) return this.#giveToHttpServer();
+    const post = plainPostOf(headBytes);
+    if (!post || !this.#path.relays(post.target, post.contentLength)) return this.#giveToHttpServer();
     this.#pending = this.#pending.subarray(headBytes.length);
-    this.#startRelay(headBytes, length);
-  }
-
-  /** The body length of a write this path may relay, or undefined. */
-  #relayableLength(head: RequestHead): number | undefined {
-    if (head.method !== 'POST' || head.version !== 'HTTP/1.1') return undefined;
-    const query = head.target.indexOf('?');
-    if ((query < 0 ? head.target : head.target.slice(0, query)) !== '/write') return undefined;
-    for (const name of ['transfer-encoding', 'expect', 'upgrade']) if (head.headers.has(name)) return undefined;
-    const connection = head.headers.get('connection');
-    if (connection && (connection.length > 1 || connection[0]!.toLowerCase() !== 'keep-alive')) return undefined;
-    const length = contentLengthOf(head.headers);
-    if (length === undefined) return undefined;
-    const params = new URLSearchParams(query < 0 ? '' : head.target.slice(query + 1));
-    return this.#path.options.streamsLocally(params, length) ? length : undefined;
+    this.#startRelay(headBytes, post.contentLength);
   }
 
   #giveToHttpServer(): void {
@@ -238,13 +243,18 @@ class RelayedConnection {
     this.#bodyLeft = bodyLength;
     const already = this.#pending;
     this.#pending = EMPTY;
-    this.#forwardBody(already);
+    const flowing = this.#forwardBody(already);
     upstream.uncork();
-    if (this.#mode === 'body') this.#client.resume();
+    // Read on unless influxd's connection asked to wait ('drain' resumes).
+    if (this.#mode === 'body' && flowing) this.#client.resume();
   }
 
-  /** Sends the body bytes of the current request on; what follows it is the next request. */
-  #forwardBody(chunk: Buffer): void {
+  /**
+   * Sends the body bytes of the current request on; what follows it is the
+   * next request. False when influxd's connection is backed up (the client
+   * is then paused until 'drain').
+   */
+  #forwardBody(chunk: Buffer): boolean {
     const take = Math.min(this.#bodyLeft, chunk.length);
     this.#bodyLeft -= take;
     const flowing = take === 0 || this.#upstream!.write(take === chunk.length ? chunk : chunk.subarray(0, take));
@@ -256,6 +266,7 @@ class RelayedConnection {
     } else if (!flowing) {
       this.#client.pause();
     }
+    return flowing;
   }
 
   /** influxd's answer went to the client (or could not): reuse or drop both connections. */
@@ -320,17 +331,12 @@ class AnswerRelay {
         return;
       }
       const headBytes = this.#head.subarray(0, end + HEAD_END.length);
-      const head = parseResponseHead(headBytes);
-      if (!head || head.status < 200) return this.#fail('influxd sent an answer this path cannot relay');
-      const encoding = singleHeader(head.headers, 'transfer-encoding')?.toLowerCase();
-      const length = contentLengthOf(head.headers);
-      if (head.status === 204 || head.status === 304) this.#body = 0;
-      else if (encoding === 'chunked') this.#body = new ChunkedBodyEnd();
-      else if (encoding === undefined && length !== undefined) this.#body = length;
-      else this.#body = 'close';
-      this.#keepAlive = this.#body !== 'close' && (singleHeader(head.headers, 'connection') ?? '').toLowerCase() !== 'close';
+      const framing = responseFramingOf(headBytes);
+      if (!framing) return this.#fail('influxd sent an answer this path cannot relay');
+      this.#body = framing.body === 'none' ? 0 : framing.body === 'chunked' ? new ChunkedBodyEnd() : framing.body;
+      this.#keepAlive = framing.keepAlive;
       this.#headSent = true;
-      this.#client.write(withHeader(headBytes, 'X-Clusterflux-Version', CFLUX_VERSION));
+      this.#client.write(withHeaderLine(headBytes, VERSION_HEADER));
       chunk = this.#head.subarray(headBytes.length);
       this.#head = EMPTY;
     }

@@ -1,79 +1,92 @@
 /**
- * Just enough HTTP/1.1 to relay a request and its answer byte for byte:
- * request and response heads (start line + headers) and where a chunked body
- * ends. Anything unusual parses to `undefined`, and the caller then leaves
- * the connection to Node's own HTTP server, which answers it properly.
+ * Just enough HTTP/1.1 to relay a write and its answer byte for byte: which
+ * request heads are plain POSTs with a known body length, how an answer's
+ * body ends, and where a chunked body ends. Anything unusual reads as
+ * `undefined`, and the caller then leaves the connection to Node's own HTTP
+ * server, which answers it properly.
  */
 
 /** `\r\n\r\n`: where a head ends. */
 export const HEAD_END = Buffer.from('\r\n\r\n');
 
-export interface RequestHead {
-  method: string;
+/** A write the relay may pass on untouched: `POST <target> HTTP/1.1` and the length of its body. */
+export interface PlainPost {
   /** The request target as sent (`/write?db=...`). */
   target: string;
-  version: string;
-  /** Lower-cased header names; every value a name was given. */
-  headers: Map<string, string[]>;
+  contentLength: number;
 }
 
-export interface ResponseHead {
+/**
+ * The value of header `name` (lower case) in a head whose text is `text`
+ * and lower-cased `lower`: undefined when absent, null when given twice.
+ * Only lines that start with the exact name and a colon count: anything
+ * else is left to the server to judge (and to refuse).
+ */
+function headerValue(text: string, lower: string, name: string): string | undefined | null {
+  const key = `\r\n${name}:`;
+  const at = lower.indexOf(key);
+  if (at < 0) return undefined;
+  if (lower.indexOf(key, at + key.length) >= 0) return null;
+  const end = text.indexOf('\r\n', at + key.length);
+  return text.slice(at + key.length, end < 0 ? text.length : end).trim();
+}
+
+/**
+ * Reads a request head (the bytes up to and including `\r\n\r\n`) when it
+ * is a plain POST: HTTP/1.1, exactly one decimal Content-Length, no
+ * Transfer-Encoding, Expect or Upgrade, Connection absent or keep-alive.
+ * Anything else is undefined: the HTTP server is then the one to answer.
+ * A scan rather than a full parse: it runs once per write.
+ */
+export function plainPostOf(head: Buffer): PlainPost | undefined {
+  const text = head.toString('latin1', 0, head.length - 2);
+  const lineEnd = text.indexOf('\r\n');
+  if (!text.startsWith('POST ') || lineEnd < 0 || !text.startsWith(' HTTP/1.1', lineEnd - 9)) return undefined;
+  const target = text.slice(5, lineEnd - 9);
+  if (target.length === 0 || target.includes(' ')) return undefined;
+  const lower = text.toLowerCase();
+  for (const name of REFUSED_REQUEST_HEADERS) if (lower.includes(`\r\n${name}:`)) return undefined;
+  const connection = headerValue(text, lower, 'connection');
+  if (connection === null || (connection !== undefined && connection.toLowerCase() !== 'keep-alive')) return undefined;
+  const length = headerValue(text, lower, 'content-length');
+  if (!length || !/^\d{1,15}$/.test(length)) return undefined;
+  return { target, contentLength: Number(length) };
+}
+
+const REFUSED_REQUEST_HEADERS = ['transfer-encoding', 'expect', 'upgrade'];
+
+/** How an answer's body ends: no body, a byte count, chunked, or when the connection closes. */
+export interface ResponseFraming {
   status: number;
-  headers: Map<string, string[]>;
+  body: 'none' | 'chunked' | 'close' | number;
+  /** False when the server said `Connection: close` or the body ends with the connection. */
+  keepAlive: boolean;
 }
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-function parseHeaderLines(lines: string[]): Map<string, string[]> | undefined {
-  const headers = new Map<string, string[]>();
-  for (const line of lines) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) return undefined;
-    const name = line.slice(0, colon);
-    if (!TOKEN.test(name)) return undefined;
-    const value = line.slice(colon + 1).trim();
-    const key = name.toLowerCase();
-    const values = headers.get(key);
-    if (values) values.push(value);
-    else headers.set(key, [value]);
-  }
-  return headers;
+/** Reads a response head (the bytes up to and including `\r\n\r\n`); undefined if it is not HTTP/1.x with a 2xx-5xx status. */
+export function responseFramingOf(head: Buffer): ResponseFraming | undefined {
+  const text = head.toString('latin1', 0, head.length - 2);
+  const status = /^HTTP\/1\.[01] ([2-5]\d\d)[ \r]/.exec(text);
+  if (!status) return undefined;
+  const lower = text.toLowerCase();
+  const encoding = headerValue(text, lower, 'transfer-encoding');
+  const length = headerValue(text, lower, 'content-length');
+  const code = Number(status[1]);
+  let body: ResponseFraming['body'];
+  if (code === 204 || code === 304) body = 'none';
+  else if (encoding !== undefined) body = encoding?.toLowerCase() === 'chunked' ? 'chunked' : 'close';
+  else if (length && /^\d{1,15}$/.test(length)) body = Number(length);
+  else body = 'close';
+  const connection = headerValue(text, lower, 'connection');
+  return { status: code, body, keepAlive: body !== 'close' && connection?.toLowerCase() !== 'close' };
 }
 
-/** Parses a request head (the bytes up to and including `\r\n\r\n`). */
-export function parseRequestHead(head: Buffer): RequestHead | undefined {
-  const lines = head.toString('latin1').slice(0, -4).split('\r\n');
-  const match = /^([A-Z]+) (\S+) (HTTP\/1\.[01])$/.exec(lines[0] ?? '');
-  if (!match) return undefined;
-  const headers = parseHeaderLines(lines.slice(1));
-  return headers && { method: match[1]!, target: match[2]!, version: match[3]!, headers };
+/** A copy of `head` with `line` (a header line ending in `\r\n`) before its blank line. */
+export function withHeaderLine(head: Buffer, line: Buffer): Buffer {
+  return Buffer.concat([head.subarray(0, head.length - 2), line, CRLF]);
 }
 
-/** Parses a response head (the bytes up to and including `\r\n\r\n`). */
-export function parseResponseHead(head: Buffer): ResponseHead | undefined {
-  const lines = head.toString('latin1').slice(0, -4).split('\r\n');
-  const match = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0] ?? '');
-  if (!match) return undefined;
-  const headers = parseHeaderLines(lines.slice(1));
-  return headers && { status: Number(match[1]), headers };
-}
-
-/** The one value of a header, or undefined when it is absent or given more than once. */
-export function singleHeader(headers: Map<string, string[]>, name: string): string | undefined {
-  const values = headers.get(name);
-  return values?.length === 1 ? values[0] : undefined;
-}
-
-/** A Content-Length value as a number; undefined unless it is plain decimal digits. */
-export function contentLengthOf(headers: Map<string, string[]>): number | undefined {
-  const value = singleHeader(headers, 'content-length');
-  return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
-}
-
-/** A copy of `head` with one more header line before its blank line. */
-export function withHeader(head: Buffer, name: string, value: string): Buffer {
-  return Buffer.concat([head.subarray(0, head.length - 2), Buffer.from(`${name}: ${value}\r\n\r\n`, 'latin1')]);
-}
+const CRLF = Buffer.from('\r\n');
 
 /**
  * Follows a `Transfer-Encoding: chunked` body as its bytes go by and says
