@@ -1,7 +1,8 @@
-import { connect, type Socket } from 'node:net';
-import { ChunkedBodyEnd, HEAD_END, plainPostOf, responseFramingOf, withHeaderLine } from '../../shared/http/http-head.ts';
+import type { Socket } from 'node:net';
+import { HEAD_END, plainPostOf } from '../../shared/http/http-head.ts';
 import type { Logger } from '../../shared/logging.ts';
-import { CFLUX_VERSION } from '../../shared/version.ts';
+import { AnswerRelay, type Outcome } from './answer-relay.ts';
+import { InfluxdLinkPool, type InfluxdLink, type LinkUser } from './influxd-links.ts';
 
 /** A request head longer than this is not a write worth relaying raw. */
 const MAX_HEAD_BYTES = 16 * 1024;
@@ -9,7 +10,6 @@ const MAX_IDLE_UPSTREAMS = 16;
 /** How long influxd may take to answer a write (undici's default header timeout). */
 const RESPONSE_TIMEOUT_MS = 300_000;
 const EMPTY = Buffer.alloc(0);
-const VERSION_HEADER = Buffer.from(`X-Clusterflux-Version: ${CFLUX_VERSION}\r\n`, 'latin1');
 /** Parsed URL parameters of recent request targets: a client repeats the same one. */
 const PARAMS_CACHE_SIZE = 64;
 
@@ -37,11 +37,8 @@ export interface FastWritePathOptions {
  */
 export class FastWritePath {
   readonly options: FastWritePathOptions;
-  readonly #influxd: URL;
-  readonly #idle: Socket[] = [];
+  readonly links: InfluxdLinkPool;
   readonly #paramsByTarget = new Map<string, URLSearchParams>();
-  /** Removes the pool's own 'close' listener from an idle socket that is taken again. */
-  readonly #idleCloseListeners = new WeakMap<Socket, () => void>();
   readonly #connections = new Set<RelayedConnection>();
   #closing = false;
   /** One timer for every connection's deadlines: cheaper than a timer per request. */
@@ -49,7 +46,7 @@ export class FastWritePath {
 
   constructor(options: FastWritePathOptions) {
     this.options = options;
-    this.#influxd = new URL(options.influxdUrl);
+    this.links = new InfluxdLinkPool(options.influxdUrl, MAX_IDLE_UPSTREAMS);
     this.#sweeper = setInterval(() => {
       const now = performance.now();
       for (const connection of this.#connections) connection.enforceDeadline(now);
@@ -88,47 +85,17 @@ export class FastWritePath {
     connection.start(() => this.#connections.delete(connection));
   }
 
-  /** An idle keep-alive connection to influxd, or a new one. */
-  takeUpstream(): Socket {
-    for (let socket = this.#idle.pop(); socket; socket = this.#idle.pop()) {
-      this.#idleCloseListeners.get(socket)?.();
-      if (!socket.destroyed && socket.readyState === 'open') return socket;
-    }
-    const socket = connect({ host: this.#influxd.hostname.replace(/^\[|\]$/g, ''), port: Number(this.#influxd.port || 80), noDelay: true });
-    // Errors end the socket; the request using it sees the 'close'.
-    socket.on('error', () => socket.destroy());
-    return socket;
-  }
-
-  /** Returns a connection to influxd whose last answer was read in full. */
-  releaseUpstream(socket: Socket): void {
-    if (this.#closing || socket.destroyed || this.#idle.length >= MAX_IDLE_UPSTREAMS) {
-      socket.destroy();
-      return;
-    }
-    const dropIdle = () => {
-      const index = this.#idle.indexOf(socket);
-      if (index >= 0) this.#idle.splice(index, 1);
-    };
-    socket.once('close', dropIdle);
-    this.#idleCloseListeners.set(socket, () => {
-      socket.removeListener('close', dropIdle);
-      this.#idleCloseListeners.delete(socket);
-    });
-    this.#idle.push(socket);
-  }
-
   /** Stops taking connections: idle ones close now, busy ones after their answer; `force` ends all. */
   close(force = false): void {
     this.#closing = true;
     if (force) clearInterval(this.#sweeper);
-    for (const socket of this.#idle.splice(0)) socket.destroy();
+    this.links.closeIdle();
     for (const connection of this.#connections) connection.closeIfIdle(force);
   }
 }
 
 /** One client connection while it is on the fast path. */
-class RelayedConnection {
+class RelayedConnection implements LinkUser {
   readonly #path: FastWritePath;
   readonly #client: Socket;
   readonly #handOver: (socket: Socket) => void;
@@ -136,20 +103,13 @@ class RelayedConnection {
   #pending: Buffer = EMPTY;
   #mode: 'head' | 'body' | 'answer' | 'gone' = 'head';
   #bodyLeft = 0;
-  #upstream: Socket | undefined;
+  #link: InfluxdLink | undefined;
   /** When the current wait (idle, head, influxd's answer) began, in performance.now() ms. */
   #since = performance.now();
   #answer: AnswerRelay | undefined;
   #forgotten: () => void = () => {};
   readonly #onData = (chunk: Buffer) => this.#clientData(chunk);
   readonly #onGone = () => this.#abort();
-  #upstreamError: string | undefined;
-  readonly #onUpstreamError = (err: Error) => {
-    this.#upstreamError = err.message;
-  };
-  readonly #onUpstreamDrain = () => {
-    if (this.#mode === 'body') this.#client.resume();
-  };
 
   constructor(path: FastWritePath, client: Socket, handOver: (socket: Socket) => void) {
     this.#path = path;
@@ -174,8 +134,20 @@ class RelayedConnection {
       const limit = this.#pending.length === 0 ? this.#path.options.idleTimeoutMs : this.#path.options.headTimeoutMs;
       if (waited > limit) this.#client.destroy();
     } else if (this.#mode === 'answer' && waited > RESPONSE_TIMEOUT_MS) {
-      this.#upstream?.destroy();
+      this.#link?.socket.destroy();
     }
+  }
+
+  linkData(chunk: Buffer): void {
+    this.#answer?.onData(chunk);
+  }
+
+  linkDrain(): void {
+    if (this.#mode === 'body') this.#client.resume();
+  }
+
+  linkClosed(): void {
+    this.#answer?.onClose();
   }
 
   closeIfIdle(force: boolean): void {
@@ -228,14 +200,10 @@ class RelayedConnection {
 
   #startRelay(head: Buffer, bodyLength: number): void {
     this.#path.options.onRelayed?.();
-    const upstream = this.#path.takeUpstream();
-    this.#upstream = upstream;
-    const answer = new AnswerRelay(upstream, this.#client, (outcome, reason) => this.#answered(upstream, outcome, reason));
-    this.#answer = answer;
-    upstream.on('data', answer.onData);
-    upstream.on('close', answer.onClose);
-    upstream.on('drain', this.#onUpstreamDrain);
-    upstream.on('error', this.#onUpstreamError);
+    const link = this.#path.links.take(this);
+    const upstream = link.socket;
+    this.#link = link;
+    this.#answer = new AnswerRelay(upstream, this.#client, (outcome, reason) => this.#answered(link, outcome, reason));
     // The head and the body bytes that came with it leave in one system call.
     upstream.cork();
     upstream.write(head);
@@ -257,7 +225,7 @@ class RelayedConnection {
   #forwardBody(chunk: Buffer): boolean {
     const take = Math.min(this.#bodyLeft, chunk.length);
     this.#bodyLeft -= take;
-    const flowing = take === 0 || this.#upstream!.write(take === chunk.length ? chunk : chunk.subarray(0, take));
+    const flowing = take === 0 || this.#link!.socket.write(take === chunk.length ? chunk : chunk.subarray(0, take));
     if (take < chunk.length) this.#pending = Buffer.concat([this.#pending, chunk.subarray(take)]);
     if (this.#bodyLeft === 0) {
       this.#mode = 'answer';
@@ -270,19 +238,17 @@ class RelayedConnection {
   }
 
   /** influxd's answer went to the client (or could not): reuse or drop both connections. */
-  #answered(upstream: Socket, outcome: Outcome, reason?: string): void {
-    upstream.removeListener('data', this.#answer!.onData);
-    upstream.removeListener('close', this.#answer!.onClose);
-    upstream.removeListener('drain', this.#onUpstreamDrain);
-    upstream.removeListener('error', this.#onUpstreamError);
+  #answered(link: InfluxdLink, outcome: Outcome, reason?: string): void {
     this.#answer = undefined;
-    this.#upstream = undefined;
+    this.#link = undefined;
     // A client that went away is not influxd's failure.
-    if (reason && this.#mode !== 'gone') this.#path.options.logger.warn({ reason: this.#upstreamError ?? reason }, 'write relay to the local influxd failed');
-    this.#upstreamError = undefined;
+    if (reason && this.#mode !== 'gone') this.#path.options.logger.warn({ reason: link.lastError ?? reason }, 'write relay to the local influxd failed');
     const bodySent = this.#mode === 'answer';
-    if (outcome === 'reuse' && bodySent) this.#path.releaseUpstream(upstream);
-    else upstream.destroy();
+    if (outcome === 'reuse' && bodySent) this.#path.links.release(link, this.#path.closing);
+    else {
+      link.user = undefined;
+      link.socket.destroy();
+    }
     if (outcome === 'failed' || !bodySent) {
       // influxd answered before reading the whole body (or failed): like influxd, close the connection.
       this.#mode = 'gone';
@@ -297,91 +263,7 @@ class RelayedConnection {
   #abort(): void {
     this.#forgotten();
     this.#mode = 'gone';
-    this.#upstream?.destroy();
-  }
-}
-
-type Outcome = 'complete' | 'reuse' | 'failed';
-
-/** Reads influxd's answer to one request and writes it to the client. */
-class AnswerRelay {
-  readonly #upstream: Socket;
-  readonly #client: Socket;
-  readonly #done: (outcome: Outcome, reason?: string) => void;
-  #head: Buffer = EMPTY;
-  #headSent = false;
-  /** Bytes of body still to come (Content-Length), or a chunked body's tracker, or 'close' (ends with the connection). */
-  #body: number | ChunkedBodyEnd | 'close' = 0;
-  #keepAlive = true;
-  #finished = false;
-
-  constructor(upstream: Socket, client: Socket, done: (outcome: Outcome, reason?: string) => void) {
-    this.#upstream = upstream;
-    this.#client = client;
-    this.#done = done;
-  }
-
-  readonly onData = (chunk: Buffer): void => {
-    if (this.#finished) return;
-    if (!this.#headSent) {
-      this.#head = this.#head.length === 0 ? chunk : Buffer.concat([this.#head, chunk]);
-      const end = this.#head.indexOf(HEAD_END);
-      if (end < 0) {
-        if (this.#head.length > MAX_HEAD_BYTES) this.#fail('influxd sent an answer head over 16 KiB');
-        return;
-      }
-      const headBytes = this.#head.subarray(0, end + HEAD_END.length);
-      const framing = responseFramingOf(headBytes);
-      if (!framing) return this.#fail('influxd sent an answer this path cannot relay');
-      this.#body = framing.body === 'none' ? 0 : framing.body === 'chunked' ? new ChunkedBodyEnd() : framing.body;
-      this.#keepAlive = framing.keepAlive;
-      this.#headSent = true;
-      this.#client.write(withHeaderLine(headBytes, VERSION_HEADER));
-      chunk = this.#head.subarray(headBytes.length);
-      this.#head = EMPTY;
-    }
-    this.#relayBody(chunk);
-  };
-
-  readonly onClose = (): void => {
-    if (this.#finished) return;
-    if (this.#body === 'close' && this.#headSent) return this.#finish('complete');
-    this.#fail('influxd closed the connection before answering');
-  };
-
-  #relayBody(chunk: Buffer): void {
-    if (this.#body === 'close') {
-      if (chunk.length > 0) this.#client.write(chunk);
-      return;
-    }
-    if (typeof this.#body === 'number') {
-      const take = Math.min(this.#body, chunk.length);
-      if (take > 0) this.#client.write(chunk.subarray(0, take));
-      this.#body -= take;
-      if (this.#body === 0) this.#finish(take === chunk.length && this.#keepAlive ? 'reuse' : 'complete');
-      return;
-    }
-    const used = this.#body.feed(chunk);
-    if (used < 0) return this.#fail('influxd sent a malformed chunked answer');
-    if (used > 0) this.#client.write(chunk.subarray(0, used));
-    if (this.#body.done) this.#finish(used === chunk.length && this.#keepAlive ? 'reuse' : 'complete');
-  }
-
-  #finish(outcome: 'complete' | 'reuse'): void {
-    this.#finished = true;
-    this.#done(outcome);
-  }
-
-  #fail(reason: string): void {
-    this.#finished = true;
-    if (!this.#headSent && this.#client.writable) {
-      const body = JSON.stringify({ error: `proxy: ${reason}` });
-      this.#client.write(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Clusterflux-Version: ${CFLUX_VERSION}\r\nConnection: close\r\n\r\n${body}`);
-    } else {
-      this.#client.destroy();
-    }
-    this.#upstream.destroy();
-    this.#done('failed', reason);
+    this.#link?.socket.destroy();
   }
 }
 

@@ -1,0 +1,93 @@
+import type { Socket } from 'node:net';
+import { ChunkedBodyEnd, HEAD_END, responseFramingOf, withHeaderLine } from '../../shared/http/http-head.ts';
+import { CFLUX_VERSION } from '../../shared/version.ts';
+
+const EMPTY = Buffer.alloc(0);
+const MAX_HEAD_BYTES = 16 * 1024;
+const VERSION_HEADER = Buffer.from(`X-Clusterflux-Version: ${CFLUX_VERSION}\r\n`, 'latin1');
+
+/** How an answer ended: read whole with the connection reusable, read whole, or not relayed. */
+export type Outcome = 'complete' | 'reuse' | 'failed';
+
+/** Reads influxd's answer to one request and writes it to the client. */
+export class AnswerRelay {
+  readonly #upstream: Socket;
+  readonly #client: Socket;
+  readonly #done: (outcome: Outcome, reason?: string) => void;
+  #head: Buffer = EMPTY;
+  #headSent = false;
+  /** Bytes of body still to come (Content-Length), or a chunked body's tracker, or 'close' (ends with the connection). */
+  #body: number | ChunkedBodyEnd | 'close' = 0;
+  #keepAlive = true;
+  #finished = false;
+
+  constructor(upstream: Socket, client: Socket, done: (outcome: Outcome, reason?: string) => void) {
+    this.#upstream = upstream;
+    this.#client = client;
+    this.#done = done;
+  }
+
+  onData(chunk: Buffer): void {
+    if (this.#finished) return;
+    if (!this.#headSent) {
+      this.#head = this.#head.length === 0 ? chunk : Buffer.concat([this.#head, chunk]);
+      const end = this.#head.indexOf(HEAD_END);
+      if (end < 0) {
+        if (this.#head.length > MAX_HEAD_BYTES) this.#fail('influxd sent an answer head over 16 KiB');
+        return;
+      }
+      const headBytes = this.#head.subarray(0, end + HEAD_END.length);
+      const framing = responseFramingOf(headBytes);
+      if (!framing) return this.#fail('influxd sent an answer this path cannot relay');
+      this.#body = framing.body === 'none' ? 0 : framing.body === 'chunked' ? new ChunkedBodyEnd() : framing.body;
+      this.#keepAlive = framing.keepAlive;
+      this.#headSent = true;
+      this.#client.write(withHeaderLine(headBytes, VERSION_HEADER));
+      chunk = this.#head.subarray(headBytes.length);
+      this.#head = EMPTY;
+    }
+    this.#relayBody(chunk);
+  }
+
+  onClose(): void {
+    if (this.#finished) return;
+    if (this.#body === 'close' && this.#headSent) return this.#finish('complete');
+    this.#fail('influxd closed the connection before answering');
+  }
+
+  #relayBody(chunk: Buffer): void {
+    if (this.#body === 'close') {
+      if (chunk.length > 0) this.#client.write(chunk);
+      return;
+    }
+    if (typeof this.#body === 'number') {
+      const take = Math.min(this.#body, chunk.length);
+      if (take > 0) this.#client.write(chunk.subarray(0, take));
+      this.#body -= take;
+      if (this.#body === 0) this.#finish(take === chunk.length && this.#keepAlive ? 'reuse' : 'complete');
+      return;
+    }
+    const used = this.#body.feed(chunk);
+    if (used < 0) return this.#fail('influxd sent a malformed chunked answer');
+    if (used > 0) this.#client.write(chunk.subarray(0, used));
+    if (this.#body.done) this.#finish(used === chunk.length && this.#keepAlive ? 'reuse' : 'complete');
+  }
+
+  #finish(outcome: 'complete' | 'reuse'): void {
+    this.#finished = true;
+    this.#done(outcome);
+  }
+
+  #fail(reason: string): void {
+    this.#finished = true;
+    if (!this.#headSent && this.#client.writable) {
+      const body = JSON.stringify({ error: `proxy: ${reason}` });
+      this.#client.write(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Clusterflux-Version: ${CFLUX_VERSION}\r\nConnection: close\r\n\r\n${body}`);
+    } else {
+      this.#client.destroy();
+    }
+    this.#upstream.destroy();
+    this.#done('failed', reason);
+  }
+}
+

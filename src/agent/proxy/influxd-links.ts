@@ -1,0 +1,77 @@
+import { connect, type Socket } from 'node:net';
+
+/** The request using a connection to influxd: it gets the connection's events. */
+export interface LinkUser {
+  linkData(chunk: Buffer): void;
+  linkDrain(): void;
+  linkClosed(): void;
+}
+
+/**
+ * A keep-alive connection to influxd whose listeners are set once, for its
+ * whole life; each event goes to the request using it at the time.
+ */
+export class InfluxdLink {
+  readonly socket: Socket;
+  user: LinkUser | undefined;
+  /** The last socket error, for the log line of a failed relay. */
+  lastError: string | undefined;
+
+  constructor(socket: Socket, closed: (link: InfluxdLink) => void) {
+    this.socket = socket;
+    socket.on('data', (chunk: Buffer) => {
+      if (this.user) this.user.linkData(chunk);
+      else socket.destroy(); // bytes nobody asked for: the connection is out of step
+    });
+    socket.on('drain', () => this.user?.linkDrain());
+    socket.on('error', (err: Error) => {
+      this.lastError = err.message;
+      socket.destroy();
+    });
+    socket.on('close', () => {
+      closed(this);
+      this.user?.linkClosed();
+    });
+  }
+}
+
+/** Idle keep-alive connections to the local influxd, reused request after request. */
+export class InfluxdLinkPool {
+  readonly #host: string;
+  readonly #port: number;
+  readonly #maxIdle: number;
+  readonly #idle: InfluxdLink[] = [];
+  readonly #dropIdle = (link: InfluxdLink) => {
+    const index = this.#idle.indexOf(link);
+    if (index >= 0) this.#idle.splice(index, 1);
+  };
+
+  constructor(influxdUrl: string, maxIdle: number) {
+    const url = new URL(influxdUrl);
+    this.#host = url.hostname.replace(/^\[|\]$/g, '');
+    this.#port = Number(url.port || 80);
+    this.#maxIdle = maxIdle;
+  }
+
+  /** An idle connection for `user`, or a new one. */
+  take(user: LinkUser): InfluxdLink {
+    let link = this.#idle.pop();
+    while (link && link.socket.destroyed) link = this.#idle.pop();
+    link ??= new InfluxdLink(connect({ host: this.#host, port: this.#port, noDelay: true }), this.#dropIdle);
+    link.user = user;
+    link.lastError = undefined;
+    return link;
+  }
+
+  /** Keeps a connection whose last answer was read in full, unless `closing` or the pool is full. */
+  release(link: InfluxdLink, closing: boolean): void {
+    link.user = undefined;
+    if (closing || link.socket.destroyed || this.#idle.length >= this.#maxIdle) link.socket.destroy();
+    else this.#idle.push(link);
+  }
+
+  /** Closes every idle connection. */
+  closeIdle(): void {
+    for (const link of this.#idle.splice(0)) link.socket.destroy();
+  }
+}
