@@ -32,7 +32,6 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     slices: { type: 'string', default: '20' },
     pairs: { type: 'string', default: '200' },
-    'stock-influxd': { type: 'boolean', default: false },
   },
 });
 const totalPoints = Number(values.points);
@@ -41,10 +40,6 @@ const concurrency = Number(values.concurrency);
 const sliceCount = Number(values.slices);
 const pairCount = Number(values.pairs);
 const PRODUCTION_PERIODS = ['--heartbeat-interval', '5', '--drift-interval', '10', '--log-level', 'info'];
-// influxd snapshots its cache to disk (and compacts) every 25 MB per shard by default: a pause
-// of tens of ms that lands in whichever slice is running and swamps what is being compared.
-// Deferred by default here (the same for every target); --stock-influxd keeps the defaults.
-const INFLUXD = values['stock-influxd'] ? {} : { env: { INFLUXDB_DATA_CACHE_SNAPSHOT_MEMORY_SIZE: '2g', INFLUXDB_DATA_CACHE_MAX_MEMORY_SIZE: '8g' } };
 
 /** 100 measurements, 10 hosts, 3 regions, 2 fields; one timestamp per 100 points (seconds). */
 function generateBatches(): Buffer[] {
@@ -187,10 +182,10 @@ function report(title: string, baseline: Target, hops: Target[]): void {
 }
 
 const batches = generateBatches();
-console.log(`write bench: ${totalPoints.toLocaleString('en-US')} points per target in ${batches.length} batches of ${batchSize}, concurrency ${concurrency}, ${sliceCount} interleaved slices, loopback, influxd ${values['stock-influxd'] ? 'stock settings' : 'with cache snapshots deferred (cache-snapshot-memory-size 2g)'}`);
+console.log(`write bench: ${totalPoints.toLocaleString('en-US')} points per target in ${batches.length} batches of ${batchSize}, concurrency ${concurrency}, ${sliceCount} interleaved slices, loopback`);
 
 // RF=1: one node; its agent streams every write to its own influxd.
-const one = await startClusterFixture({ size: 1, etcd: false, agentArgs: PRODUCTION_PERIODS, influxd: INFLUXD });
+const one = await startClusterFixture({ size: 1, etcd: false, agentArgs: PRODUCTION_PERIODS});
 let rf1: { direct: Target; agent: Target; relay: Target; agentPaired: number[]; relayPaired: number[] };
 const relay = await startRelay(one.influxds[0]!.url);
 try {
@@ -216,7 +211,7 @@ try {
 }
 
 // RF=2 on 2 nodes: every batch is stored on both influxds.
-const two = await startClusterFixture({ size: 2, etcd: false, agentArgs: PRODUCTION_PERIODS, influxd: INFLUXD });
+const two = await startClusterFixture({ size: 2, etcd: false, agentArgs: PRODUCTION_PERIODS});
 let rf2: { direct: Target; agent: Target };
 try {
   const agentUrl = two.agents[0]!.proxyUrl;
