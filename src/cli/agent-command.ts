@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { Agent } from '../agent/agent.ts';
 import { agentSettings } from '../agent/agent-settings.ts';
 import { loadAgentSecrets } from '../agent/agent-secrets.ts';
 import { addSettingOptions } from '../shared/config/cli-options.ts';
@@ -24,6 +23,7 @@ export function agentCommand(): Command {
       process.exit(EXIT_BAD_SETTING);
     }
     const logger = createLogger({ level: options.logLevel, format: options.logFormat, ...(options.once ? { destination: process.stderr } : {}) });
+    const { Agent } = await import('../agent/agent.ts');
     const agent = new Agent(options, logger, secrets, env);
     if (options.once) {
       try {

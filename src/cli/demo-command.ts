@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { LocalCluster } from '../local/local-cluster.ts';
 import { addSettingOptions } from '../shared/config/cli-options.ts';
 import { clusterSetting, logFormatSetting, logLevelSetting } from '../shared/config/common-settings.ts';
 import { integerSetting } from '../shared/config/parsers.ts';
@@ -23,6 +22,7 @@ export function demoCommand(): Command {
   command.action(async (flags: Record<string, unknown>) => {
     const options = resolveOrExit('demo', demoSettings, flags);
     const logger = createLogger({ level: options.logLevel, format: options.logFormat });
+    const { LocalCluster } = await import('../local/local-cluster.ts');
     const cluster = new LocalCluster({ size: options.nodes, managerPort: options.managerPort, cluster: options.cluster, heartbeatIntervalMs: 2000, logger });
     stopOnSignals(cluster, (message) => process.stdout.write(`${message}\n`));
     try {

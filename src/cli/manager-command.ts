@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { addSettingOptions } from '../shared/config/cli-options.ts';
 import { createLogger } from '../shared/logging.ts';
-import { Manager } from '../manager/manager.ts';
 import { managerSettings } from '../manager/manager-settings.ts';
 import { resolveOrExit, stopOnSignals } from './command-runner.ts';
 
@@ -12,6 +11,8 @@ export function managerCommand(): Command {
   command.action(async (flags: Record<string, unknown>) => {
     const options = resolveOrExit('manager', managerSettings, flags);
     const logger = createLogger({ level: options.logLevel, format: options.logFormat });
+    // Loaded here, not at the top: other commands (an agent) then never load etcd3 and the manager.
+    const { Manager } = await import('../manager/manager.ts');
     const manager = new Manager(options, logger);
     try {
       await manager.start();
