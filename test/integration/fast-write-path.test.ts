@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { influxQuery, startClusterFixture, type ClusterFixture } from '../helpers/cluster-fixture.ts';
+import { influxQuery, startClusterFixture, TEST_SECRET, type ClusterFixture } from '../helpers/cluster-fixture.ts';
 
 /** Raw HTTP/1.1 over one socket, so a test controls how the bytes are cut and pipelined. */
 class RawConnection {
@@ -206,5 +206,59 @@ describe('the write fast path (one node: the local influxd owns everything)', ()
     }
     const response = await fetch(`${proxyUrl}/write?db=fast&precision=s`, { method: 'POST', body: 'outage value=2 1700000002' });
     assert.equal(response.status, 204);
+  });
+});
+
+describe('the write fast path on an auth-enabled influxd', () => {
+  test("influxd judges the client's own credentials: u/p and Basic auth pass, a wrong password is influxd's 401, a big refused body closes the connection cleanly", async () => {
+    const cluster = await startClusterFixture({
+      size: 1,
+      etcd: false,
+      influxd: { auth: true, adminUser: 'admin', adminPassword: 'adm1n-pw' },
+      agentEnv: { CFLUX_SECRET: TEST_SECRET, INFLUX_USERNAME: 'admin', INFLUX_PASSWORD: 'adm1n-pw' },
+    });
+    try {
+      const proxy = cluster.agents[0]!.proxyUrl;
+      const asAdmin = { u: 'admin', p: 'adm1n-pw' };
+      await influxQuery(proxy, 'CREATE DATABASE secured WITH REPLICATION 1', asAdmin);
+      await influxQuery(proxy, "CREATE USER writer WITH PASSWORD 'wr1ter-pw'; GRANT WRITE ON secured TO writer", asAdmin);
+      for (let waited = 0; waited < 5000; waited += 50) {
+        const users = await influxQuery(cluster.influxds[0]!.url, 'SHOW USERS', asAdmin);
+        if (JSON.stringify(users).includes('writer')) break;
+        await sleep(50);
+      }
+      const metric = async () => Number(/^cflux_agent_proxy_fast_writes_total (\d+)/m.exec(await (await fetch(`${cluster.agents[0]!.peerUrl}/metrics`)).text())?.[1]);
+      const before = await metric();
+
+      // A connection of its own: one that began with a query (fetch's shared pool) stays on the HTTP path.
+      const writes = new Pool(proxy, { connections: 1 });
+      const write = async (query: string, headers: Record<string, string> = {}, value = 1) => {
+        const response = await writes.request({ method: 'POST', path: `/write?db=secured&precision=s${query}`, headers, body: `authed value=${value} ${1_700_000_000 + value}` });
+        return { status: response.statusCode, body: await response.body.text() };
+      };
+      assert.equal((await write('&u=writer&p=wr1ter-pw', {}, 1)).status, 204);
+      assert.equal((await write('', { authorization: `Basic ${Buffer.from('writer:wr1ter-pw').toString('base64')}` }, 2)).status, 204);
+      const wrong = await write('&u=writer&p=nope', {}, 3);
+      assert.equal(wrong.status, 401);
+      assert.match(JSON.parse(wrong.body).error, /authorization failed/);
+      assert.equal((await write('', {}, 4)).status, 401);
+      await writes.close();
+      assert.equal((await metric()) - before, 4, 'all four went through the fast path');
+
+      // influxd refuses before reading a 4 MB body: the client still gets the 401.
+      const raw = new RawConnection(proxy);
+      const big = Array.from({ length: 80_000 }, (_, i) => `authed value=${i} ${1_700_000_000 + i}`).join('\n');
+      raw.socket.write(writeRequest(big, { db: 'secured&u=writer&p=nope' }));
+      const [refused] = await raw.responses(1);
+      assert.equal(refused!.status, 401);
+      raw.socket.destroy();
+
+      const stored = await influxQuery(cluster.influxds[0]!.url, 'SELECT count(value) FROM authed', { db: 'secured', ...asAdmin });
+      assert.equal(stored.results[0].series[0].values[0][1], 2);
+      const after = await fetch(`${proxy}/write?db=secured&precision=s&u=writer&p=wr1ter-pw`, { method: 'POST', body: 'authed value=5 1700000005' });
+      assert.equal(after.status, 204, 'the agent keeps serving');
+    } finally {
+      await cluster.stop();
+    }
   });
 });
