@@ -144,6 +144,21 @@ describe('the write fast path (one node: the local influxd owns everything)', ()
     raw.socket.destroy();
   });
 
+  test('a client that half-closes after its request gets the answer, then the connection ends', async () => {
+    const raw = new RawConnection(proxyUrl);
+    raw.socket.end(writeRequest('halfclosed value=1 1700000001\n'));
+    assert.equal((await raw.responses(1))[0]!.status, 204);
+    for (let waited = 0; waited < 2000 && !raw.closed; waited += 20) await sleep(20);
+    assert.ok(raw.closed, 'closed well before the 5 s idle timeout');
+    const cut = new RawConnection(proxyUrl);
+    const request = writeRequest(Array.from({ length: 1000 }, (_, i) => `halfclosed value=${i} ${1_700_000_100 + i}`).join('\n'));
+    cut.socket.end(request.subarray(0, request.length - 100));
+    for (let waited = 0; waited < 2000 && !cut.closed; waited += 20) await sleep(20);
+    assert.ok(cut.closed, 'a body cut short by a half-close ends the connection');
+    await sleep(100);
+    assert.equal(await count('halfclosed'), 1, 'nothing of the cut body is stored');
+  });
+
   test('a client that goes away mid-body stores nothing and leaves the agent serving', async () => {
     const raw = new RawConnection(proxyUrl);
     const lines = Array.from({ length: 20_000 }, (_, i) => `aborted value=${i} ${1_700_000_000 + i}`).join('\n');

@@ -110,6 +110,13 @@ class RelayedConnection implements LinkUser {
   #forgotten: () => void = () => {};
   readonly #onData = (chunk: Buffer) => this.#clientData(chunk);
   readonly #onGone = () => this.#abort();
+  /** The client half-closed: no more requests will come. */
+  #clientEnded = false;
+  readonly #onEnd = () => {
+    this.#clientEnded = true;
+    if (this.#mode === 'head') this.#awaitHead();
+    else if (this.#mode === 'body') this.#client.destroy(); // a body cut short: influxd must not store part of it
+  };
 
   constructor(path: FastWritePath, client: Socket, handOver: (socket: Socket) => void) {
     this.#path = path;
@@ -124,6 +131,7 @@ class RelayedConnection implements LinkUser {
     this.#client.on('data', this.#onData);
     this.#client.on('error', this.#onGone);
     this.#client.on('close', this.#onGone);
+    this.#client.on('end', this.#onEnd);
     this.#awaitHead();
   }
 
@@ -171,7 +179,7 @@ class RelayedConnection implements LinkUser {
     if (end < 0) {
       if (this.#pending.length > MAX_HEAD_BYTES) return this.#giveToHttpServer();
       const idle = this.#pending.length === 0;
-      if (idle && this.#path.closing) {
+      if (this.#clientEnded || (idle && this.#path.closing)) {
         this.#client.end();
         return;
       }
@@ -191,6 +199,7 @@ class RelayedConnection implements LinkUser {
     this.#client.removeListener('data', this.#onData);
     this.#client.removeListener('error', this.#onGone);
     this.#client.removeListener('close', this.#onGone);
+    this.#client.removeListener('end', this.#onEnd);
     this.#client.pause();
     if (this.#pending.length > 0) this.#client.unshift(this.#pending);
     this.#pending = EMPTY;
