@@ -34,12 +34,19 @@ export function addPeerRoutes(router: Router, options: { token: string | undefin
         return { status: 401, body: { error: 'peer API: missing or wrong peer token (Authorization: Bearer <CFLUX_PEER_TOKEN>)' } };
       }
     }
+    const client = req.headers[CLIENT_AUTHORIZATION_HEADER];
+    const length = Number(req.headers['content-length'] ?? NaN);
+    if (target === '/write' && Number.isSafeInteger(length) && length <= options.maxBodyBytes) {
+      // A write of known size goes on to influxd as it arrives: nothing buffered here.
+      const query = (req.url ?? '').indexOf('?');
+      await options.influxd.pipe(req, res, { path: `/write${query < 0 ? '' : (req.url ?? '').slice(query)}`, authorization: typeof client === 'string' ? client : undefined });
+      return { status: 0, handled: true };
+    }
     const body = await readLimitedBody(req, options.maxBodyBytes);
     if (body === undefined) return { status: 413, body: { error: `peer API: request body over ${options.maxBodyBytes} bytes` } };
     const parsed = parseInfluxRequest(req, body);
     const forwardHeaders: Record<string, string> = { ...parsed.forwardHeaders };
     delete forwardHeaders['authorization'];
-    const client = req.headers[CLIENT_AUTHORIZATION_HEADER];
     if (typeof client === 'string') forwardHeaders['authorization'] = client;
     const request: InfluxRequest = { ...parsed, method: 'POST', path: target, forwardHeaders };
     await options.influxd.forward(request, res);

@@ -58,16 +58,22 @@ export class LocalPassthrough {
   }
 
   /**
-   * Streams a client's request (its body unread) to influxd and influxd's
-   * answer back: no buffering, for writes whose only owner is this node.
+   * Streams a request (its body unread) to influxd and influxd's answer
+   * back: no buffering. For writes whose only owner is this node, and for
+   * peer writes (`override`: the influxd path and the client's own
+   * credentials instead of the peer token).
    */
-  async pipe(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async pipe(req: IncomingMessage, res: ServerResponse, override?: { path: string; authorization: string | undefined }): Promise<void> {
     const headers: Record<string, string> = {};
     for (const name of ['authorization', 'content-type', 'content-encoding', 'content-length']) {
       const value = req.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
-    const upstream = await this.#pool.request({ method: 'POST', path: req.url ?? '/write', headers, body: req });
+    if (override) {
+      delete headers['authorization'];
+      if (override.authorization !== undefined) headers['authorization'] = override.authorization;
+    }
+    const upstream = await this.#pool.request({ method: 'POST', path: override?.path ?? req.url ?? '/write', headers, body: req });
     const answer: Record<string, string> = { 'x-clusterflux-version': CFLUX_VERSION };
     for (const name of RETURNED_HEADERS) {
       const value = upstream.headers[name];
