@@ -172,7 +172,7 @@ describe('the write fast path (one node: the local influxd owns everything)', ()
     assert.equal(response.status, 204);
   });
 
-  test('Expect: 100-continue, HTTP/1.0 and a query first go through the HTTP server and still work', async () => {
+  test('Expect: 100-continue and HTTP/1.0 go to the HTTP server and still work', async () => {
     const before = await fastWrites();
     const expect = new RawConnection(proxyUrl);
     const request = writeRequest('slowpath value=1 1700000001\n', { extraHeaders: 'Expect: 100-continue\r\n' });
@@ -187,15 +187,43 @@ describe('the write fast path (one node: the local influxd owns everything)', ()
     const old = new RawConnection(proxyUrl);
     old.socket.write(writeRequest('slowpath value=2 1700000002\n').toString('latin1').replace('HTTP/1.1', 'HTTP/1.0'));
     assert.equal((await old.responses(1))[0]!.status, 204);
+    assert.equal(await count('slowpath'), 2);
+    assert.equal((await fastWrites()) - before, 0, 'neither took the fast path');
+  });
 
+  test("queries on a write connection are lent to the HTTP server one at a time: like Telegraf's CREATE DATABASE, then fast writes", async () => {
+    const before = await fastWrites();
     const pool = new Pool(proxyUrl, { connections: 1 });
-    await (await pool.request({ method: 'GET', path: '/ping' })).body.text();
-    const write = await pool.request({ method: 'POST', path: '/write?db=fast&precision=s', body: 'slowpath value=3 1700000003' });
-    await write.body.text();
-    assert.equal(write.statusCode, 204);
+    const query = async (method: 'GET' | 'POST', q: string, extra = '') => {
+      const response = method === 'GET'
+        ? await pool.request({ method, path: `/query?q=${encodeURIComponent(q)}${extra}` })
+        : await pool.request({ method, path: '/query', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ q }).toString() + extra });
+      return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
+    };
+    const created = await query('POST', 'CREATE DATABASE lent WITH REPLICATION 1');
+    assert.equal(created.status, 200);
+    assert.deepEqual(JSON.parse(created.text), { results: [{ statement_id: 0 }] });
+    for (let waited = 0; waited < 5000; waited += 50) {
+      if ((await influxQuery(influxdUrl, 'SHOW DATABASES')).results[0].series[0].values.flat().includes('lent')) break;
+      await sleep(50);
+    }
+    for (let i = 0; i < 5; i++) {
+      const response = await pool.request({ method: 'POST', path: '/write?db=lent&precision=s', body: Array.from({ length: 200 }, (_, j) => `lentm,host=h${j % 3} value=${j} ${1_700_000_000 + i * 200 + j}`).join('\n') });
+      await response.body.text();
+      assert.equal(response.statusCode, 204);
+      const counted = await query('GET', 'SELECT count(value) FROM lentm', '&db=lent');
+      assert.equal(JSON.parse(counted.text).results[0].series[0].values[0][1], (i + 1) * 200);
+    }
+    const chunked = await query('GET', 'SELECT value FROM lentm', '&db=lent&chunked=true&chunk_size=100');
+    const chunks = chunked.text.trim().split('\n').map((line) => JSON.parse(line));
+    assert.equal(chunks.length, 10, 'influxd\'s chunks of 100 rows come through whole');
+    assert.equal(chunks.reduce((sum, chunk) => sum + chunk.results[0].series[0].values.length, 0), 1000);
+    const ping = await pool.request({ method: 'GET', path: '/ping' });
+    await ping.body.text();
+    assert.equal(ping.statusCode, 204);
+    assert.ok(ping.headers['x-clusterflux-version']);
     await pool.close();
-    assert.equal(await count('slowpath'), 3);
-    assert.equal((await fastWrites()) - before, 0, 'none of these took the fast path');
+    assert.equal((await fastWrites()) - before, 5, 'every write took the fast path, between the queries');
   });
 
   test('an unknown database and a write to split are not relayed raw', async () => {

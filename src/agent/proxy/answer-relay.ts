@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ChunkedBodyEnd, HEAD_END, responseFramingOf, withHeaderLine } from '../../shared/http/http-head.ts';
 import { CFLUX_VERSION } from '../../shared/version.ts';
 
@@ -9,9 +10,14 @@ const VERSION_HEADER = Buffer.from(`X-Clusterflux-Version: ${CFLUX_VERSION}\r\n`
 /** How an answer ended: read whole with the connection reusable, read whole, or not relayed. */
 export type Outcome = 'complete' | 'reuse' | 'failed';
 
-/** Reads influxd's answer to one request and writes it to the client. */
+/**
+ * Reads the answer to one request (from influxd, or from this agent's own
+ * HTTP server) and writes it to the client.
+ */
 export class AnswerRelay {
-  readonly #upstream: Socket;
+  readonly #upstream: Duplex;
+  readonly #versionHeader: boolean;
+  readonly #source: string;
   readonly #client: Socket;
   readonly #done: (outcome: Outcome, reason?: string) => void;
   #head: Buffer = EMPTY;
@@ -21,8 +27,14 @@ export class AnswerRelay {
   #keepAlive = true;
   #finished = false;
 
-  constructor(upstream: Socket, client: Socket, done: (outcome: Outcome, reason?: string) => void) {
+  /**
+   * `source` names who answers, for errors; `versionHeader` adds
+   * `X-Clusterflux-Version` (influxd's answers; the agent's own carry it).
+   */
+  constructor(upstream: Duplex, client: Socket, from: { source: string; versionHeader: boolean }, done: (outcome: Outcome, reason?: string) => void) {
     this.#upstream = upstream;
+    this.#versionHeader = from.versionHeader;
+    this.#source = from.source;
     this.#client = client;
     this.#done = done;
   }
@@ -33,16 +45,16 @@ export class AnswerRelay {
       this.#head = this.#head.length === 0 ? chunk : Buffer.concat([this.#head, chunk]);
       const end = this.#head.indexOf(HEAD_END);
       if (end < 0) {
-        if (this.#head.length > MAX_HEAD_BYTES) this.#fail('influxd sent an answer head over 16 KiB');
+        if (this.#head.length > MAX_HEAD_BYTES) this.#fail(`${this.#source} sent an answer head over 16 KiB`);
         return;
       }
       const headBytes = this.#head.subarray(0, end + HEAD_END.length);
       const framing = responseFramingOf(headBytes);
-      if (!framing) return this.#fail('influxd sent an answer this path cannot relay');
+      if (!framing) return this.#fail(`${this.#source} sent an answer this path cannot relay`);
       this.#body = framing.body === 'none' ? 0 : framing.body === 'chunked' ? new ChunkedBodyEnd() : framing.body;
       this.#keepAlive = framing.keepAlive;
       this.#headSent = true;
-      this.#client.write(withHeaderLine(headBytes, VERSION_HEADER));
+      this.#client.write(this.#versionHeader ? withHeaderLine(headBytes, VERSION_HEADER) : headBytes);
       chunk = this.#head.subarray(headBytes.length);
       this.#head = EMPTY;
     }
@@ -52,7 +64,7 @@ export class AnswerRelay {
   onClose(): void {
     if (this.#finished) return;
     if (this.#body === 'close' && this.#headSent) return this.#finish('complete');
-    this.#fail('influxd closed the connection before answering');
+    this.#fail(`${this.#source} closed the connection before answering`);
   }
 
   #relayBody(chunk: Buffer): void {
@@ -68,7 +80,7 @@ export class AnswerRelay {
       return;
     }
     const used = this.#body.feed(chunk);
-    if (used < 0) return this.#fail('influxd sent a malformed chunked answer');
+    if (used < 0) return this.#fail(`${this.#source} sent a malformed chunked answer`);
     if (used > 0) this.#client.write(chunk.subarray(0, used));
     if (this.#body.done) this.#finish(used === chunk.length && this.#keepAlive ? 'reuse' : 'complete');
   }

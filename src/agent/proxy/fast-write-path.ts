@@ -1,8 +1,9 @@
 import type { Socket } from 'node:net';
-import { HEAD_END, plainPostOf } from '../../shared/http/http-head.ts';
+import { duplexPair, type Duplex } from 'node:stream';
+import { HEAD_END, plainRequestOf } from '../../shared/http/http-head.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { AnswerRelay, type Outcome } from './answer-relay.ts';
-import { InfluxdLinkPool, type InfluxdLink, type LinkUser } from './influxd-links.ts';
+import { InfluxdLinkPool, RelayLink, type LinkUser } from './influxd-links.ts';
 
 /** A request head longer than this is not a write worth relaying raw. */
 const MAX_HEAD_BYTES = 16 * 1024;
@@ -12,6 +13,8 @@ const RESPONSE_TIMEOUT_MS = 300_000;
 const EMPTY = Buffer.alloc(0);
 /** Parsed URL parameters of recent request targets: a client repeats the same one. */
 const PARAMS_CACHE_SIZE = 64;
+/** Methods of requests lent to the HTTP server one at a time (HEAD answers have no body to frame by). */
+const LENT_METHODS = new Set(['GET', 'POST']);
 
 export interface FastWritePathOptions {
   influxdUrl: string;
@@ -21,6 +24,12 @@ export interface FastWritePathOptions {
   idleTimeoutMs: number;
   /** How long a started request head may take to arrive. */
   headTimeoutMs: number;
+  /**
+   * Whether this node can relay writes at all now (it is the only data
+   * member): then other requests on a connection are lent to the HTTP
+   * server one at a time, so that the writes after them still take this path.
+   */
+  lendsRequests(): boolean;
   /** Called once for every write relayed on this path. */
   onRelayed?: () => void;
   logger: Logger;
@@ -31,9 +40,12 @@ export interface FastWritePathOptions {
  * `POST /write` for data only the local influxd owns is relayed byte for byte
  * to influxd (request head and body as sent, influxd's answer with an
  * `X-Clusterflux-Version` header added), with no HTTP machinery in between.
- * The first request that is anything else (a query, a write to split, an
- * `Expect`, chunked upload, HTTP/1.0...) hands the connection, with the bytes
- * already read, to Node's HTTP server for good.
+ * While this node is the only data member, other plain requests (GET and
+ * POST: queries, `/ping`...) are lent to Node's HTTP server one at a time
+ * through an in-process connection, and the client's connection stays here.
+ * Otherwise, and for anything unusual (an `Expect`, a chunked upload,
+ * HTTP/1.0...), the connection goes, with the bytes already read, to the HTTP
+ * server for good.
  */
 export class FastWritePath {
   readonly options: FastWritePathOptions;
@@ -71,15 +83,15 @@ export class FastWritePath {
     return this.options.streamsLocally(params, length);
   }
 
-  /** Takes a new client connection; `handOver` gives it to the HTTP server. */
-  accept(client: Socket, handOver: (socket: Socket) => void): void {
+  /** Takes a new client connection; `serve` gives a connection (the client's, or an in-process one) to the HTTP server. */
+  accept(client: Socket, serve: (connection: Duplex) => void): void {
     if (this.#closing) {
       client.destroy();
       return;
     }
-    const connection = new RelayedConnection(this, client, (socket) => {
+    const connection = new RelayedConnection(this, client, serve, (socket) => {
       this.#connections.delete(connection);
-      handOver(socket);
+      serve(socket);
     });
     this.#connections.add(connection);
     connection.start(() => this.#connections.delete(connection));
@@ -99,11 +111,14 @@ class RelayedConnection implements LinkUser {
   readonly #path: FastWritePath;
   readonly #client: Socket;
   readonly #handOver: (socket: Socket) => void;
+  readonly #serve: (connection: Duplex) => void;
+  /** The in-process connection to the HTTP server that lent requests use. */
+  #inner: RelayLink | undefined;
   /** Bytes read from the client and not used yet (a head in progress, a pipelined request). */
   #pending: Buffer = EMPTY;
   #mode: 'head' | 'body' | 'answer' | 'gone' = 'head';
   #bodyLeft = 0;
-  #link: InfluxdLink | undefined;
+  #link: RelayLink | undefined;
   /** When the current wait (idle, head, influxd's answer) began, in performance.now() ms. */
   #since = performance.now();
   #answer: AnswerRelay | undefined;
@@ -118,9 +133,10 @@ class RelayedConnection implements LinkUser {
     else if (this.#mode === 'body') this.#client.destroy(); // a body cut short: influxd must not store part of it
   };
 
-  constructor(path: FastWritePath, client: Socket, handOver: (socket: Socket) => void) {
+  constructor(path: FastWritePath, client: Socket, serve: (connection: Duplex) => void, handOver: (socket: Socket) => void) {
     this.#path = path;
     this.#client = client;
+    this.#serve = serve;
     this.#handOver = handOver;
   }
 
@@ -188,10 +204,28 @@ class RelayedConnection implements LinkUser {
       return;
     }
     const headBytes = this.#pending.subarray(0, end + HEAD_END.length);
-    const post = plainPostOf(headBytes);
-    if (!post || !this.#path.relays(post.target, post.contentLength)) return this.#giveToHttpServer();
+    const request = plainRequestOf(headBytes);
+    if (!request) return this.#giveToHttpServer();
+    const toInfluxd = request.method === 'POST' && request.hasContentLength && this.#path.relays(request.target, request.contentLength);
+    if (!toInfluxd && !(LENT_METHODS.has(request.method) && this.#path.options.lendsRequests())) return this.#giveToHttpServer();
     this.#pending = this.#pending.subarray(headBytes.length);
-    this.#startRelay(headBytes, post.contentLength);
+    this.#startRelay(headBytes, request.contentLength, toInfluxd ? this.#path.links.take(this) : this.#innerLink(), toInfluxd);
+  }
+
+  /** The in-process connection to the HTTP server for a lent request (opened on first use, kept while it lives). */
+  #innerLink(): RelayLink {
+    if (this.#inner && !this.#inner.socket.destroyed) {
+      this.#inner.user = this;
+      return this.#inner;
+    }
+    const [outside, inside] = duplexPair();
+    const link = new RelayLink(outside, (closed) => {
+      if (this.#inner === closed) this.#inner = undefined;
+    });
+    link.user = this;
+    this.#inner = link;
+    this.#serve(inside);
+    return link;
   }
 
   #giveToHttpServer(): void {
@@ -207,12 +241,13 @@ class RelayedConnection implements LinkUser {
     this.#client.resume();
   }
 
-  #startRelay(head: Buffer, bodyLength: number): void {
-    this.#path.options.onRelayed?.();
-    const link = this.#path.links.take(this);
+  /** Sends a request on over `link`: to influxd, or lent to the HTTP server. */
+  #startRelay(head: Buffer, bodyLength: number, link: RelayLink, toInfluxd: boolean): void {
+    if (toInfluxd) this.#path.options.onRelayed?.();
     const upstream = link.socket;
     this.#link = link;
-    this.#answer = new AnswerRelay(upstream, this.#client, (outcome, reason) => this.#answered(link, outcome, reason));
+    const from = toInfluxd ? { source: 'influxd', versionHeader: true } : { source: 'the agent', versionHeader: false };
+    this.#answer = new AnswerRelay(upstream, this.#client, from, (outcome, reason) => this.#answered(link, toInfluxd, outcome, reason));
     // The head and the body bytes that came with it leave in one system call.
     upstream.cork();
     upstream.write(head);
@@ -246,14 +281,15 @@ class RelayedConnection implements LinkUser {
     return flowing;
   }
 
-  /** influxd's answer went to the client (or could not): reuse or drop both connections. */
-  #answered(link: InfluxdLink, outcome: Outcome, reason?: string): void {
+  /** The answer went to the client (or could not): reuse or drop both connections. */
+  #answered(link: RelayLink, toInfluxd: boolean, outcome: Outcome, reason?: string): void {
     this.#answer = undefined;
     this.#link = undefined;
     // A client that went away is not influxd's failure.
-    if (reason && this.#mode !== 'gone') this.#path.options.logger.warn({ reason: link.lastError ?? reason }, 'write relay to the local influxd failed');
+    if (reason && this.#mode !== 'gone') this.#path.options.logger.warn({ reason: link.lastError ?? reason }, toInfluxd ? 'write relay to the local influxd failed' : 'lent request failed');
     const bodySent = this.#mode === 'answer';
-    if (outcome === 'reuse' && bodySent) this.#path.links.release(link, this.#path.closing);
+    if (outcome === 'reuse' && bodySent && toInfluxd) this.#path.links.release(link, this.#path.closing);
+    else if (outcome === 'reuse' && bodySent) link.user = undefined; // the in-process connection stays for the next lent request
     else {
       link.user = undefined;
       link.socket.destroy();
@@ -273,6 +309,7 @@ class RelayedConnection implements LinkUser {
     this.#forgotten();
     this.#mode = 'gone';
     this.#link?.socket.destroy();
+    this.#inner?.socket.destroy();
   }
 }
 

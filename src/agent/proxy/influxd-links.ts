@@ -1,6 +1,7 @@
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 
-/** The request using a connection to influxd: it gets the connection's events. */
+/** The request using a link: it gets the link's events. */
 export interface LinkUser {
   linkData(chunk: Buffer): void;
   linkDrain(): void;
@@ -8,16 +9,17 @@ export interface LinkUser {
 }
 
 /**
- * A keep-alive connection to influxd whose listeners are set once, for its
- * whole life; each event goes to the request using it at the time.
+ * A keep-alive connection (to influxd, or an in-process one to this agent's
+ * own HTTP server) whose listeners are set once, for its whole life; each
+ * event goes to the request using it at the time.
  */
-export class InfluxdLink {
-  readonly socket: Socket;
+export class RelayLink {
+  readonly socket: Duplex;
   user: LinkUser | undefined;
   /** The last socket error, for the log line of a failed relay. */
   lastError: string | undefined;
 
-  constructor(socket: Socket, closed: (link: InfluxdLink) => void) {
+  constructor(socket: Duplex, closed: (link: RelayLink) => void) {
     this.socket = socket;
     socket.on('data', (chunk: Buffer) => {
       if (this.user) this.user.linkData(chunk);
@@ -40,8 +42,8 @@ export class InfluxdLinkPool {
   readonly #host: string;
   readonly #port: number;
   readonly #maxIdle: number;
-  readonly #idle: InfluxdLink[] = [];
-  readonly #dropIdle = (link: InfluxdLink) => {
+  readonly #idle: RelayLink[] = [];
+  readonly #dropIdle = (link: RelayLink) => {
     const index = this.#idle.indexOf(link);
     if (index >= 0) this.#idle.splice(index, 1);
   };
@@ -54,17 +56,17 @@ export class InfluxdLinkPool {
   }
 
   /** An idle connection for `user`, or a new one. */
-  take(user: LinkUser): InfluxdLink {
+  take(user: LinkUser): RelayLink {
     let link = this.#idle.pop();
     while (link && link.socket.destroyed) link = this.#idle.pop();
-    link ??= new InfluxdLink(connect({ host: this.#host, port: this.#port, noDelay: true }), this.#dropIdle);
+    link ??= new RelayLink(connect({ host: this.#host, port: this.#port, noDelay: true }), this.#dropIdle);
     link.user = user;
     link.lastError = undefined;
     return link;
   }
 
   /** Keeps a connection whose last answer was read in full, unless `closing` or the pool is full. */
-  release(link: InfluxdLink, closing: boolean): void {
+  release(link: RelayLink, closing: boolean): void {
     link.user = undefined;
     if (closing || link.socket.destroyed || this.#idle.length >= this.#maxIdle) link.socket.destroy();
     else this.#idle.push(link);

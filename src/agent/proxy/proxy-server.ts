@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { HostPort } from '../../shared/config/parsers.ts';
 import { messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
@@ -37,6 +38,7 @@ export class ProxyServer {
     this.#fastWrites = new FastWritePath({
       influxdUrl: options.influxdUrl,
       streamsLocally: (params, length) => options.writes.streamsLocally(params, length),
+      lendsRequests: () => options.writes.onlyLocalOwner(),
       idleTimeoutMs: this.#server.keepAliveTimeout,
       headTimeoutMs: this.#server.headersTimeout,
       ...(options.onFastWrite ? { onRelayed: options.onFastWrite } : {}),
@@ -44,9 +46,9 @@ export class ProxyServer {
     });
     // Every new connection meets the fast path first; it hands anything else to the
     // HTTP server's own connection handler, which then owns the connection.
-    const [httpConnectionListener] = this.#server.listeners('connection') as Array<(socket: Socket) => void>;
+    const [httpConnectionListener] = this.#server.listeners('connection') as Array<(connection: Duplex) => void>;
     this.#server.removeListener('connection', httpConnectionListener!);
-    this.#server.on('connection', (socket: Socket) => this.#fastWrites.accept(socket, (handed) => httpConnectionListener!.call(this.#server, handed)));
+    this.#server.on('connection', (socket: Socket) => this.#fastWrites.accept(socket, (connection) => httpConnectionListener!.call(this.#server, connection)));
   }
 
   async start(): Promise<HostPort> {

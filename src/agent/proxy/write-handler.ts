@@ -66,14 +66,19 @@ export class WriteHandler {
    * members yet, or `_internal`) and the parameters are ones influxd judges
    * the same way. Then nothing is buffered or split.
    */
+  /** Whether this node is the only owner of every unit: it is the only data member, or there are none yet. */
+  onlyLocalOwner(): boolean {
+    const members = this.#options.placement().members;
+    return members.length === 0 || (members.length === 1 && members[0] === this.#options.self);
+  }
+
   streamsLocally(params: URLSearchParams, contentLength: number | undefined): boolean {
     const database = params.get('db');
     if (!database || !CONSISTENCIES.has((params.get('consistency') ?? 'one').toLowerCase())) return false;
     if (contentLength === undefined || contentLength > this.#options.maxBodyBytes) return false;
     if (database === NODE_LOCAL_DATABASE) return true;
     if (!(database in this.#options.metadata().databases)) return false;
-    const members = this.#options.placement().members;
-    return members.length === 0 || (members.length === 1 && members[0] === this.#options.self);
+    return this.onlyLocalOwner();
   }
 
   async handle(request: InfluxRequest, res: ServerResponse): Promise<void> {

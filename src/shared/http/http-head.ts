@@ -9,11 +9,15 @@
 /** `\r\n\r\n`: where a head ends. */
 export const HEAD_END = Buffer.from('\r\n\r\n');
 
-/** A write the relay may pass on untouched: `POST <target> HTTP/1.1` and the length of its body. */
-export interface PlainPost {
+/** A request the relay may pass on untouched: its method, target and body length. */
+export interface PlainRequest {
+  method: string;
   /** The request target as sent (`/write?db=...`). */
   target: string;
+  /** Content-Length, or 0 when the request has none (and no Transfer-Encoding: no body). */
   contentLength: number;
+  /** Whether the request said Content-Length at all. */
+  hasContentLength: boolean;
 }
 
 /**
@@ -32,25 +36,27 @@ function headerValue(text: string, lower: string, name: string): string | undefi
 }
 
 /**
- * Reads a request head (the bytes up to and including `\r\n\r\n`) when it
- * is a plain POST: HTTP/1.1, exactly one decimal Content-Length, no
+ * Reads a request head (the bytes up to and including `\r\n\r\n`) when its
+ * framing is plain: HTTP/1.1, at most one decimal Content-Length, no
  * Transfer-Encoding, Expect or Upgrade, Connection absent or keep-alive.
  * Anything else is undefined: the HTTP server is then the one to answer.
- * A scan rather than a full parse: it runs once per write.
+ * A scan rather than a full parse: it runs once per request.
  */
-export function plainPostOf(head: Buffer): PlainPost | undefined {
+export function plainRequestOf(head: Buffer): PlainRequest | undefined {
   const text = head.toString('latin1', 0, head.length - 2);
   const lineEnd = text.indexOf('\r\n');
-  if (!text.startsWith('POST ') || lineEnd < 0 || !text.startsWith(' HTTP/1.1', lineEnd - 9)) return undefined;
-  const target = text.slice(5, lineEnd - 9);
-  if (target.length === 0 || target.includes(' ')) return undefined;
+  const methodEnd = text.indexOf(' ');
+  if (lineEnd < 0 || methodEnd <= 0 || methodEnd > lineEnd || !text.startsWith(' HTTP/1.1', lineEnd - 9)) return undefined;
+  const method = text.slice(0, methodEnd);
+  const target = text.slice(methodEnd + 1, lineEnd - 9);
+  if (!/^[A-Z]+$/.test(method) || target.length === 0 || target.includes(' ')) return undefined;
   const lower = text.toLowerCase();
   for (const name of REFUSED_REQUEST_HEADERS) if (lower.includes(`\r\n${name}:`)) return undefined;
   const connection = headerValue(text, lower, 'connection');
   if (connection === null || (connection !== undefined && connection.toLowerCase() !== 'keep-alive')) return undefined;
   const length = headerValue(text, lower, 'content-length');
-  if (!length || !/^\d{1,15}$/.test(length)) return undefined;
-  return { target, contentLength: Number(length) };
+  if (length === null || (length !== undefined && !/^\d{1,15}$/.test(length))) return undefined;
+  return { method, target, contentLength: length === undefined ? 0 : Number(length), hasContentLength: length !== undefined };
 }
 
 const REFUSED_REQUEST_HEADERS = ['transfer-encoding', 'expect', 'upgrade'];
