@@ -73,6 +73,19 @@ export async function startClusterFixture(options: ClusterFixtureOptions = {}): 
   return fixture;
 }
 
+/** The admin of {@link startAuthClusterFixture}'s influxd, as query parameters. */
+export const TEST_ADMIN = { u: 'admin', p: 'adm1n-pw' };
+
+/** A cluster on the memory store whose influxd require auth; the agents use {@link TEST_ADMIN}. */
+export function startAuthClusterFixture(size: number): Promise<ClusterFixture> {
+  return startClusterFixture({
+    size,
+    etcd: false,
+    influxd: { auth: true, adminUser: TEST_ADMIN.u, adminPassword: TEST_ADMIN.p },
+    agentEnv: { CFLUX_SECRET: TEST_SECRET, INFLUX_USERNAME: TEST_ADMIN.u, INFLUX_PASSWORD: TEST_ADMIN.p },
+  });
+}
+
 /** Runs one query against an influxd (or a proxy) and returns the parsed JSON. */
 export async function influxQuery(url: string, q: string, params: Record<string, string> = {}): Promise<any> {
   return (await influxRequest(url, q, params)).body;

@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { influxQuery, startClusterFixture, TEST_SECRET, type ClusterFixture } from '../helpers/cluster-fixture.ts';
+import { influxQuery, startAuthClusterFixture, startClusterFixture, TEST_ADMIN, type ClusterFixture } from '../helpers/cluster-fixture.ts';
 
 /** Raw HTTP/1.1 over one socket, so a test controls how the bytes are cut and pipelined. */
 class RawConnection {
@@ -254,15 +254,10 @@ describe('the write fast path (one node: the local influxd owns everything)', ()
 
 describe('the write fast path on an auth-enabled influxd', () => {
   test("influxd judges the client's own credentials: u/p and Basic auth pass, a wrong password is influxd's 401, a big refused body closes the connection cleanly", async () => {
-    const cluster = await startClusterFixture({
-      size: 1,
-      etcd: false,
-      influxd: { auth: true, adminUser: 'admin', adminPassword: 'adm1n-pw' },
-      agentEnv: { CFLUX_SECRET: TEST_SECRET, INFLUX_USERNAME: 'admin', INFLUX_PASSWORD: 'adm1n-pw' },
-    });
+    const cluster = await startAuthClusterFixture(1);
     try {
       const proxy = cluster.agents[0]!.proxyUrl;
-      const asAdmin = { u: 'admin', p: 'adm1n-pw' };
+      const asAdmin = TEST_ADMIN;
       await influxQuery(proxy, 'CREATE DATABASE secured WITH REPLICATION 1', asAdmin);
       await influxQuery(proxy, "CREATE USER writer WITH PASSWORD 'wr1ter-pw'; GRANT WRITE ON secured TO writer", asAdmin);
       for (let waited = 0; waited < 5000; waited += 50) {

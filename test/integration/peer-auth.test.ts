@@ -1,19 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { influxQuery, startClusterFixture, TEST_SECRET } from '../helpers/cluster-fixture.ts';
+import { influxQuery, startAuthClusterFixture, TEST_ADMIN } from '../helpers/cluster-fixture.ts';
 
 describe('peer writes on auth-enabled influxd (2 nodes, RF 2)', () => {
   test("the client's own credentials reach the other node's influxd: stored on both with them, refused on both without", async () => {
-    const cluster = await startClusterFixture({
-      size: 2,
-      etcd: false,
-      influxd: { auth: true, adminUser: 'admin', adminPassword: 'adm1n-pw' },
-      agentEnv: { CFLUX_SECRET: TEST_SECRET, INFLUX_USERNAME: 'admin', INFLUX_PASSWORD: 'adm1n-pw' },
-    });
+    const cluster = await startAuthClusterFixture(2);
     try {
       const proxy = cluster.agents[0]!.proxyUrl;
-      const asAdmin = { u: 'admin', p: 'adm1n-pw' };
+      const asAdmin = TEST_ADMIN;
       await influxQuery(proxy, "CREATE DATABASE shared WITH REPLICATION 2; CREATE USER writer WITH PASSWORD 'wr1ter-pw'; GRANT WRITE ON shared TO writer; CREATE USER reader WITH PASSWORD 'r3ader-pw'; GRANT READ ON shared TO reader", asAdmin);
       for (const influxd of cluster.influxds) {
         for (let waited = 0; waited < 5000; waited += 50) {
