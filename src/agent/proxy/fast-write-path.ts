@@ -8,7 +8,7 @@ import { InfluxdLinkPool, RelayLink, type LinkUser } from './influxd-links.ts';
 /** A request head longer than this is not a write worth relaying raw. */
 const MAX_HEAD_BYTES = 16 * 1024;
 const MAX_IDLE_UPSTREAMS = 16;
-/** How long influxd may take to answer a write (undici's default header timeout). */
+/** How long an answer may go without a byte (undici's default header and body timeouts). */
 const RESPONSE_TIMEOUT_MS = 300_000;
 const EMPTY = Buffer.alloc(0);
 /** Parsed URL parameters of recent request targets: a client repeats the same one. */
@@ -163,6 +163,8 @@ class RelayedConnection implements LinkUser {
   }
 
   linkData(chunk: Buffer): void {
+    // The answer deadline counts from the last byte: a long chunked answer that keeps coming is alive.
+    if (this.#mode === 'answer') this.#since = performance.now();
     this.#answer?.onData(chunk);
   }
 
