@@ -129,9 +129,14 @@ export class MetadataMirror {
         const known = this.#latest?.version ?? this.#state.version;
         const document = await this.#options.api.poll(this.#options.cluster, known, wait, signal);
         failures = 0;
-        // Our own write may have moved past what this poll saw: then its answer is stale, poll again.
-        const movedOn = (this.#latest?.version ?? this.#state.version) !== known;
-        if (document && !movedOn) await this.#exclusive(() => this.#onClusterDocument(document));
+        if (document) {
+          await this.#exclusive(async () => {
+            // Our own write may have moved past what this poll saw (also while this answer waited
+            // for the lock): then the answer is stale, poll again.
+            const movedOn = (this.#latest?.version ?? this.#state.version) !== known;
+            if (!movedOn) await this.#onClusterDocument(document);
+          });
+        }
       } catch (err) {
         if (signal.aborted) return;
         const delay = backoffDelay(failures++, { baseMs: 500, capMs: 10_000 });
