@@ -112,7 +112,7 @@ class RelayedConnection implements LinkUser {
   readonly #client: Socket;
   readonly #handOver: (socket: Socket) => void;
   readonly #serve: (connection: Duplex) => void;
-  /** The in-process connection to the HTTP server that lent requests use. */
+  /** The in-process connection to the HTTP server of the lent request in progress. */
   #inner: RelayLink | undefined;
   /** Bytes read from the client and not used yet (a head in progress, a pipelined request). */
   #pending: Buffer = EMPTY;
@@ -214,12 +214,12 @@ class RelayedConnection implements LinkUser {
     this.#startRelay(headBytes, request.contentLength, toInfluxd ? this.#path.links.take(this) : this.#innerLink(), toInfluxd);
   }
 
-  /** The in-process connection to the HTTP server for a lent request (opened on first use, kept while it lives). */
+  /**
+   * A new in-process connection to the HTTP server for one lent request.
+   * One per request: a kept one could be closed by the server's keep-alive
+   * timeout just as the next request goes in.
+   */
   #innerLink(): RelayLink {
-    if (this.#inner && !this.#inner.socket.destroyed) {
-      this.#inner.user = this;
-      return this.#inner;
-    }
     const [outside, inside] = duplexPair();
     const link = new RelayLink(outside, (closed) => {
       if (this.#inner === closed) this.#inner = undefined;
@@ -291,7 +291,6 @@ class RelayedConnection implements LinkUser {
     if (reason && this.#mode !== 'gone') this.#path.options.logger.warn({ reason: link.lastError ?? reason }, toInfluxd ? 'write relay to the local influxd failed' : 'lent request failed');
     const bodySent = this.#mode === 'answer';
     if (outcome === 'reuse' && bodySent && toInfluxd) this.#path.links.release(link, this.#path.closing);
-    else if (outcome === 'reuse' && bodySent) link.user = undefined; // the in-process connection stays for the next lent request
     else {
       link.user = undefined;
       link.socket.destroy();
