@@ -65,7 +65,6 @@ interface Target {
   seconds: number;
   /** Seconds of each slice, in slice order. */
   sliceSeconds: number[];
-  latencies: number[];
   /** Batch latencies in the mixed phase (every target in turn, batch by batch). */
   mixed: number[];
   maxRssKib: number;
@@ -73,7 +72,7 @@ interface Target {
 }
 
 function target(label: string, url: string, database: string, pid?: number): Target {
-  return { label, url, database, ...(pid ? { pid } : {}), seconds: 0, sliceSeconds: [], latencies: [], mixed: [], maxRssKib: 0, cpuSeconds: 0 };
+  return { label, url, database, ...(pid ? { pid } : {}), seconds: 0, sliceSeconds: [], mixed: [], maxRssKib: 0, cpuSeconds: 0 };
 }
 
 async function writeBatch(pool: Pool, database: string, body: Buffer): Promise<number> {
@@ -84,17 +83,18 @@ async function writeBatch(pool: Pool, database: string, body: Buffer): Promise<n
   return performance.now() - t0;
 }
 
-/** Writes `batches` to `target` with `concurrency` batches in flight; adds to its time and latencies. */
+/** Writes `batches` to `target` with `concurrency` batches in flight; adds to its time, RSS and CPU. */
 async function writeSlice(entry: Target, batches: Buffer[]): Promise<void> {
   entry.pool ??= new Pool(entry.url, { connections: concurrency, pipelining: 1 });
   const cpuBefore = entry.pid ? (readCpuSeconds(entry.pid) ?? 0) : 0;
   let next = 0;
+  let written = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < batches.length) {
-        entry.latencies.push(await writeBatch(entry.pool!, entry.database, batches[next++]!));
-        if (entry.pid && entry.latencies.length % 10 === 0) entry.maxRssKib = Math.max(entry.maxRssKib, readRssKib(entry.pid) ?? 0);
+        await writeBatch(entry.pool!, entry.database, batches[next++]!);
+        if (entry.pid && ++written % 10 === 0) entry.maxRssKib = Math.max(entry.maxRssKib, readRssKib(entry.pid) ?? 0);
       }
     }),
   );
@@ -111,7 +111,6 @@ async function interleaved(targets: Target[], batches: Buffer[]): Promise<void> 
     const part = batches.slice(slice * perSlice, (slice + 1) * perSlice);
     for (let turn = 0; turn < targets.length; turn++) await writeSlice(targets[(slice + turn) % targets.length]!, part);
   }
-  for (const entry of targets) entry.latencies.sort((a, b) => a - b);
 }
 
 /** N batches in flight, each to the next target in turn: latencies under the same load for all. */

@@ -1,10 +1,9 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ChunkedBodyEnd, HEAD_END, responseFramingOf, withHeaderLine } from '../../shared/http/http-head.ts';
+import { ChunkedBodyEnd, HEAD_END, MAX_HEAD_BYTES, responseFramingOf, withHeaderLine } from '../../shared/http/http-head.ts';
 import { CFLUX_VERSION } from '../../shared/version.ts';
 
 const EMPTY = Buffer.alloc(0);
-const MAX_HEAD_BYTES = 16 * 1024;
 const VERSION_HEADER = Buffer.from(`X-Clusterflux-Version: ${CFLUX_VERSION}\r\n`, 'latin1');
 
 /** How an answer ended: read whole with the connection reusable, read whole, or not relayed. */

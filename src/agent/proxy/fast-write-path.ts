@@ -1,12 +1,10 @@
 import type { Socket } from 'node:net';
 import { duplexPair, type Duplex } from 'node:stream';
-import { HEAD_END, plainRequestOf } from '../../shared/http/http-head.ts';
+import { HEAD_END, MAX_HEAD_BYTES, plainRequestOf } from '../../shared/http/http-head.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { AnswerRelay, type Outcome } from './answer-relay.ts';
-import { InfluxdLinkPool, RelayLink, type LinkUser } from './influxd-links.ts';
+import { InfluxdLinkPool, RelayLink, type LinkUser } from './relay-links.ts';
 
-/** A request head longer than this is not a write worth relaying raw. */
-const MAX_HEAD_BYTES = 16 * 1024;
 const MAX_IDLE_UPSTREAMS = 16;
 /** How long an answer may go without a byte (undici's default header and body timeouts). */
 const RESPONSE_TIMEOUT_MS = 300_000;

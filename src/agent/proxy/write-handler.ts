@@ -60,18 +60,18 @@ export class WriteHandler {
     this.#options = options;
   }
 
-  /**
-   * Whether a write can be streamed to the local influxd untouched: this node
-   * is the only owner of everything in the database (a single member, no
-   * members yet, or `_internal`) and the parameters are ones influxd judges
-   * the same way. Then nothing is buffered or split.
-   */
   /** Whether this node is the only owner of every unit: it is the only data member, or there are none yet. */
   onlyLocalOwner(): boolean {
     const members = this.#options.placement().members;
     return members.length === 0 || (members.length === 1 && members[0] === this.#options.self);
   }
 
+  /**
+   * Whether a write can be streamed to the local influxd untouched: this node
+   * is the only owner of everything in the database (a single member, no
+   * members yet, or `_internal`) and the parameters are ones influxd judges
+   * the same way. Then nothing is buffered or split.
+   */
   streamsLocally(params: URLSearchParams, contentLength: number | undefined): boolean {
     const database = params.get('db');
     if (!database || !CONSISTENCIES.has((params.get('consistency') ?? 'one').toLowerCase())) return false;

@@ -6,6 +6,9 @@
  * server, which answers it properly.
  */
 
+/** A head longer than this (request or answer) is not one the relay handles. */
+export const MAX_HEAD_BYTES = 16 * 1024;
+
 /** `\r\n\r\n`: where a head ends. */
 export const HEAD_END = Buffer.from('\r\n\r\n');
 
