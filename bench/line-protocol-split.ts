@@ -9,7 +9,7 @@
  *   node bench/line-protocol-split.ts --lines 1000000 --measurements 100 --batch 5000
  */
 import { parseArgs } from 'node:util';
-import { splitLinesByMeasurement } from '../src/shared/influx/line-protocol-splitter.ts';
+import { splitLinesByMeasurement } from '../src/agent/proxy/line-protocol-splitter.ts';
 
 const { values } = parseArgs({
   options: {

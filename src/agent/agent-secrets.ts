@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { InvalidSettingError, messageOf } from '../shared/errors.ts';
+import { SecretBox } from '../cluster/secret-box.ts';
 import type { AgentOptions } from './agent-settings.ts';
 import { loadInfluxdCredentials, type InfluxdCredentials } from './influxd/influxd-credentials.ts';
-import { loadClusterSecret } from './metadata/cluster-secret.ts';
-import type { SecretBox } from './metadata/secret-box.ts';
 
 /** Everything secret an agent holds; never logged, never on the command line. */
 export interface AgentSecrets {
@@ -19,9 +18,10 @@ export function loadAgentSecrets(options: AgentOptions, env: Record<string, stri
   const secrets: AgentSecrets = {};
   const credentials = loadInfluxdCredentials(options.influxdCredentialsFile, env);
   if (credentials) secrets.influxdCredentials = credentials;
-  const clusterSecret = loadClusterSecret(options.secretFile, env);
-  if (clusterSecret) secrets.clusterSecret = clusterSecret;
-  const peerToken = readPeerToken(options.peerTokenFile, env);
+  // Without the cluster secret, user statements are refused with a message naming the setting.
+  const clusterSecret = readSecret({ file: options.secretFile, fileFlag: 'secret-file', variable: 'CFLUX_SECRET', setting: 'secret', what: 'the cluster secret' }, env);
+  if (clusterSecret !== undefined) secrets.clusterSecret = new SecretBox(clusterSecret);
+  const peerToken = readSecret({ file: options.peerTokenFile, fileFlag: 'peer-token-file', variable: 'CFLUX_PEER_TOKEN', setting: 'peer-token', what: 'the peer token' }, env);
   if (peerToken !== undefined) secrets.peerToken = peerToken;
   else if (!options.insecurePeer) {
     throw new InvalidSettingError('peer-token', 'missing setting CFLUX_PEER_TOKEN (environment) or --peer-token-file: agents need the cluster peer token (16+ characters, the same on every agent); --insecure-peer runs without one');
@@ -29,19 +29,36 @@ export function loadAgentSecrets(options: AgentOptions, env: Record<string, stri
   return secrets;
 }
 
-function readPeerToken(file: string | undefined, env: Record<string, string | undefined>): string | undefined {
-  let token: string | undefined;
-  let source = 'CFLUX_PEER_TOKEN (environment)';
-  if (file !== undefined) {
-    source = `--peer-token-file=${JSON.stringify(file)}`;
+/** Secrets shorter than this are refused: they would be guessable. */
+const MIN_SECRET_LENGTH = 16;
+
+interface SecretSource {
+  /** The `--*-file` value, when given: it wins over the environment. */
+  file: string | undefined;
+  fileFlag: string;
+  variable: string;
+  /** Setting name reported on a bad value. */
+  setting: string;
+  what: string;
+}
+
+/**
+ * A secret from its file (trimmed), else from its environment variable, else
+ * undefined. Unreadable or shorter than 16 characters is a bad setting.
+ */
+function readSecret(source: SecretSource, env: Record<string, string | undefined>): string | undefined {
+  let secret: string | undefined;
+  let origin = `${source.variable} (environment)`;
+  if (source.file !== undefined) {
+    origin = `--${source.fileFlag}=${JSON.stringify(source.file)}`;
     try {
-      token = readFileSync(file, 'utf8').trim();
+      secret = readFileSync(source.file, 'utf8').trim();
     } catch (err) {
-      throw new InvalidSettingError('peer-token-file', `invalid setting ${source}: ${messageOf(err)}`);
+      throw new InvalidSettingError(source.fileFlag, `invalid setting ${origin}: ${messageOf(err)}`);
     }
   } else {
-    token = env['CFLUX_PEER_TOKEN'] || undefined;
+    secret = env[source.variable] || undefined;
   }
-  if (token !== undefined && token.length < 16) throw new InvalidSettingError('peer-token', `invalid setting ${source}: the peer token needs at least 16 characters`);
-  return token;
+  if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) throw new InvalidSettingError(source.setting, `invalid setting ${origin}: ${source.what} needs at least ${MIN_SECRET_LENGTH} characters`);
+  return secret;
 }

@@ -19,15 +19,15 @@ import { AppliedStateStore } from './metadata/applied-state-store.ts';
 import { ManagerMetadataApi } from './metadata/metadata-api.ts';
 import { MetadataMirror } from './metadata/metadata-mirror.ts';
 import { QueryHandler } from './proxy/query-handler.ts';
-import { LocalPassthrough } from './proxy/local-passthrough.ts';
+import { LocalPassthrough } from './influxd/local-passthrough.ts';
 import { ProxyServer } from './proxy/proxy-server.ts';
 import { WriteHandler } from './proxy/write-handler.ts';
 import { QueryRouter } from './proxy/query-router.ts';
 import { addPeerRoutes } from './peer/peer-api.ts';
 import { PeerClient } from './peer/peer-client.ts';
 import { PeerDirectory } from './peer/peer-directory.ts';
-import { joinWhileEmpty } from './placement/auto-join.ts';
-import { Placement } from './placement/rendezvous-placement.ts';
+import { joinWhileEmpty } from './membership/auto-join.ts';
+import { Placement } from '../cluster/placement.ts';
 import { Router } from '../shared/http/router.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 

@@ -1,6 +1,6 @@
 import { Argument, Command } from 'commander';
-import { applyOperation } from '../agent/metadata/apply-operation.ts';
-import { emptyMetadata, type ClusterMetadata } from '../agent/metadata/cluster-metadata.ts';
+import { applyOperation } from '../cluster/apply-operation.ts';
+import { emptyMetadata, type ClusterMetadata } from '../cluster/cluster-metadata.ts';
 import { addSettingOptions } from '../shared/config/cli-options.ts';
 import { messageOf } from '../shared/errors.ts';
 import { clientSettings, clusterPath, oneOffClient } from './client-settings.ts';

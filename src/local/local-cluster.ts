@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from '../shared/logging.ts';
-import { SecretBox } from '../agent/metadata/secret-box.ts';
+import { SecretBox } from '../cluster/secret-box.ts';
 import { resolveSettings } from '../shared/config/setting.ts';
 import { Agent } from '../agent/agent.ts';
 import { agentSettings } from '../agent/agent-settings.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ownersOf } from '../../src/agent/placement/rendezvous-placement.ts';
+import { ownersOf } from '../../src/cluster/placement.ts';
 import { influxQuery, influxRequest, startClusterFixture, type ClusterFixture } from '../helpers/cluster-fixture.ts';
 import { startInfluxd, type InfluxdServer } from '../helpers/servers.ts';
 

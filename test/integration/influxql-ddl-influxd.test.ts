@@ -3,9 +3,9 @@
 // names and durations back; our splitter and parser read them like influxd.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { MetadataOperation } from '../../src/agent/metadata/metadata-operations.ts';
-import { classifyStatement, formatDuration, parseGoDuration, quoteIdentifier, quoteString } from '../../src/shared/influx/influxql-ddl.ts';
-import { locateStatements } from '../../src/shared/influx/influxql-splitter.ts';
+import type { MetadataOperation } from '../../src/cluster/metadata-operations.ts';
+import { classifyStatement, formatDuration, parseGoDuration, quoteIdentifier, quoteString } from '../../src/influxql/influxql-ddl.ts';
+import { locateStatements } from '../../src/influxql/influxql-splitter.ts';
 import { startInfluxd } from '../helpers/servers.ts';
 
 interface Series {

@@ -9,8 +9,8 @@ import {
   concatSeriesResults, mergeShowResults, selectOrdersDescending, showLimitOffset,
 } from '../../src/agent/proxy/result-merge.ts';
 import type { MergeableShowKind, StatementResult } from '../../src/agent/proxy/result-merge.ts';
-import { quoteIdentifier } from '../../src/shared/influx/influxql-quoting.ts';
-import { statementSources } from '../../src/shared/influx/influxql-sources.ts';
+import { quoteIdentifier } from '../../src/influxql/influxql-quoting.ts';
+import { statementSources } from '../../src/influxql/influxql-sources.ts';
 import { startInfluxd } from '../helpers/servers.ts';
 import type { InfluxdServer } from '../helpers/servers.ts';
 

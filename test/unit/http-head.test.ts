@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ChunkedBodyEnd, plainRequestOf, responseFramingOf, withHeaderLine } from '../../src/shared/http/http-head.ts';
+import { ChunkedBodyEnd, plainRequestOf, responseFramingOf, withHeaderLine } from '../../src/agent/proxy/fast-path/http-head.ts';
 
 describe('HTTP heads for the write relay', () => {
   test('a plain request: method, target and body length', () => {

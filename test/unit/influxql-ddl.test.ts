@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { MetadataOperation } from '../../src/agent/metadata/metadata-operations.ts';
+import type { MetadataOperation } from '../../src/cluster/metadata-operations.ts';
 import {
   classifyStatement,
   formatDuration,
   parseGoDuration,
   quoteIdentifier,
   quoteString,
-} from '../../src/shared/influx/influxql-ddl.ts';
-import type { StatementClass } from '../../src/shared/influx/influxql-ddl.ts';
-import { locateStatements } from '../../src/shared/influx/influxql-splitter.ts';
+} from '../../src/influxql/influxql-ddl.ts';
+import type { StatementClass } from '../../src/influxql/influxql-ddl.ts';
+import { locateStatements } from '../../src/influxql/influxql-splitter.ts';
 
 function operation(statement: string): MetadataOperation {
   const result = classifyStatement(statement);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { InfluxqlSyntaxError } from '../../src/shared/influx/influxql-reader.ts';
-import { statementSources } from '../../src/shared/influx/influxql-sources.ts';
-import type { MeasurementSource } from '../../src/shared/influx/influxql-sources.ts';
+import { InfluxqlSyntaxError } from '../../src/influxql/influxql-reader.ts';
+import { statementSources } from '../../src/influxql/influxql-sources.ts';
+import type { MeasurementSource } from '../../src/influxql/influxql-sources.ts';
 
 const named = (name: string, database: string | null = 'db0', retentionPolicy: string | null = null): MeasurementSource => ({
   database, retentionPolicy, measurement: { kind: 'name', name },

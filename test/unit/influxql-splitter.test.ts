@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { locateStatements, splitStatements } from '../../src/shared/influx/influxql-splitter.ts';
+import { locateStatements, splitStatements } from '../../src/influxql/influxql-splitter.ts';
 
 test('splitter: trims, drops empty statements, keeps the original text', () => {
   assert.deepEqual(splitStatements('SHOW DATABASES'), ['SHOW DATABASES']);

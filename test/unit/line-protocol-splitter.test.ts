@@ -8,8 +8,8 @@ import {
   joinChunks,
   describeInvalidLines,
   splitLinesByMeasurement,
-} from '../../src/shared/influx/line-protocol-splitter.ts';
-import type { SplitOptions, SplitResult } from '../../src/shared/influx/line-protocol-splitter.ts';
+} from '../../src/agent/proxy/line-protocol-splitter.ts';
+import type { SplitOptions, SplitResult } from '../../src/agent/proxy/line-protocol-splitter.ts';
 
 /** Split a string body; groups as { measurement: text } and invalid lines as [lineNumber, reason, line]. */
 function split(text: string, options?: SplitOptions): { groups: Record<string, string>; invalid: [number, string, string][]; lineCount: number } {

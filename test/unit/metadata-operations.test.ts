@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyOperation, defaultShardGroupDuration } from '../../src/agent/metadata/apply-operation.ts';
-import { emptyMetadata, type ClusterMetadata } from '../../src/agent/metadata/cluster-metadata.ts';
-import type { MetadataOperation } from '../../src/agent/metadata/metadata-operations.ts';
-import { NO_SECRET_MESSAGE, SecretBox } from '../../src/agent/metadata/secret-box.ts';
+import { applyOperation, defaultShardGroupDuration } from '../../src/cluster/apply-operation.ts';
+import { emptyMetadata, type ClusterMetadata } from '../../src/cluster/cluster-metadata.ts';
+import type { MetadataOperation } from '../../src/cluster/metadata-operations.ts';
+import { NO_SECRET_MESSAGE, SecretBox } from '../../src/cluster/secret-box.ts';
 
 const H = 3600;
 const D = 24 * H;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { emptyMetadata } from '../../src/agent/metadata/cluster-metadata.ts';
-import { ownersOf, Placement, replicationFactorOf, unitKey } from '../../src/agent/placement/rendezvous-placement.ts';
+import { emptyMetadata } from '../../src/cluster/cluster-metadata.ts';
+import { ownersOf, Placement, replicationFactorOf, unitKey } from '../../src/cluster/placement.ts';
 
 const members = ['node-0', 'node-1', 'node-2', 'node-3', 'node-4'];
 const units = Array.from({ length: 2000 }, (_, i) => `m${i}`);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { emptyMetadata, type ClusterMetadata } from '../../src/agent/metadata/cluster-metadata.ts';
+import { emptyMetadata, type ClusterMetadata } from '../../src/cluster/cluster-metadata.ts';
 import { detectDrift } from '../../src/agent/metadata/drift-detection.ts';
 import type { LocalSnapshot } from '../../src/agent/metadata/local-snapshot.ts';
 import { planReconcile, type AppliedRecord } from '../../src/agent/metadata/reconcile-plan.ts';
-import { SecretBox } from '../../src/agent/metadata/secret-box.ts';
+import { SecretBox } from '../../src/cluster/secret-box.ts';
 
 const box = new SecretBox('plan-test-secret-0123456789');
 const D = 86_400;

@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { emptyMetadata, type ClusterMetadata } from './cluster-metadata.ts';
+import { emptyMetadata, type ClusterMetadata } from '../../cluster/cluster-metadata.ts';
 import type { AppliedRecord } from './reconcile-plan.ts';
 
 /** What the agent last applied to its influxd, kept across restarts. */

@@ -1,6 +1,6 @@
-import { sameRetentionPolicy, type ClusterMetadata } from './cluster-metadata.ts';
+import { sameRetentionPolicy, type ClusterMetadata } from '../../cluster/cluster-metadata.ts';
 import type { LocalSnapshot } from './local-snapshot.ts';
-import type { MetadataOperation } from './metadata-operations.ts';
+import type { MetadataOperation } from '../../cluster/metadata-operations.ts';
 import type { AppliedRecord } from './reconcile-plan.ts';
 
 /** Local DDL made directly on influxd, as metadata operations. */

@@ -1,7 +1,7 @@
-import { parseGoDuration, quoteIdentifier } from '../../shared/influx/influxql-ddl.ts';
+import { parseGoDuration, quoteIdentifier } from '../../influxql/influxql-ddl.ts';
 import { InfluxdRequestError, rowsOf, type InfluxdQueryClient } from '../influxd/influxd-query-client.ts';
 import { NO_USERS_YET } from '../influxd/local-influxd.ts';
-import type { Privilege, RetentionPolicyMeta } from './cluster-metadata.ts';
+import type { Privilege, RetentionPolicyMeta } from '../../cluster/cluster-metadata.ts';
 
 /** What a local influxd holds, as far as cluster metadata goes. */
 export interface LocalSnapshot {

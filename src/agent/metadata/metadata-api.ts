@@ -1,6 +1,6 @@
 import { CfluxError } from '../../shared/errors.ts';
 import type { ManagerClient } from '../../shared/http/manager-client.ts';
-import type { ClusterMetadata } from './cluster-metadata.ts';
+import type { ClusterMetadata } from '../../cluster/cluster-metadata.ts';
 
 /** A cluster's metadata as the manager holds it; version 0 and null: none yet. */
 export interface VersionedDocument {

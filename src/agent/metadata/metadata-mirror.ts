@@ -3,15 +3,15 @@ import { backoffDelay } from '../../shared/backoff.ts';
 import { messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { InfluxdQueryClient } from '../influxd/influxd-query-client.ts';
-import { applyOperation } from './apply-operation.ts';
+import { applyOperation } from '../../cluster/apply-operation.ts';
 import { initialAppliedState, type AppliedState, type AppliedStateStore } from './applied-state-store.ts';
-import { revisionOf, type ClusterMetadata } from './cluster-metadata.ts';
+import { revisionOf, type ClusterMetadata } from '../../cluster/cluster-metadata.ts';
 import { detectDrift } from './drift-detection.ts';
 import { readLocalSnapshot } from './local-snapshot.ts';
 import type { MetadataApi, VersionedDocument } from './metadata-api.ts';
-import type { MetadataOperation } from './metadata-operations.ts';
+import type { MetadataOperation } from '../../cluster/metadata-operations.ts';
 import { MetadataReconciler } from './metadata-reconciler.ts';
-import type { SecretBox } from './secret-box.ts';
+import type { SecretBox } from '../../cluster/secret-box.ts';
 
 export type LocalChangesMode = 'push' | 'revert';
 

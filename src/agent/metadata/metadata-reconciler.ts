@@ -1,10 +1,10 @@
 import type { Logger } from '../../shared/logging.ts';
 import { redactPasswords, type InfluxdQueryClient } from '../influxd/influxd-query-client.ts';
 import type { AppliedState } from './applied-state-store.ts';
-import type { ClusterMetadata } from './cluster-metadata.ts';
+import type { ClusterMetadata } from '../../cluster/cluster-metadata.ts';
 import { readLocalSnapshot, type LocalSnapshot, type SnapshotScope } from './local-snapshot.ts';
 import { planReconcile, type AppliedRecord, type PlannedStatement } from './reconcile-plan.ts';
-import type { SecretBox } from './secret-box.ts';
+import type { SecretBox } from '../../cluster/secret-box.ts';
 
 export interface ReconcileOutcome {
   state: AppliedState;

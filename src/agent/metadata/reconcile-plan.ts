@@ -1,7 +1,7 @@
-import { formatDuration, quoteIdentifier, quoteString } from '../../shared/influx/influxql-ddl.ts';
-import { sameRetentionPolicy, type ClusterMetadata, type DatabaseMeta, type RetentionPolicyMeta } from './cluster-metadata.ts';
+import { formatDuration, quoteIdentifier, quoteString } from '../../influxql/influxql-ddl.ts';
+import { sameRetentionPolicy, type ClusterMetadata, type DatabaseMeta, type RetentionPolicyMeta } from '../../cluster/cluster-metadata.ts';
 import type { LocalDatabase, LocalSnapshot } from './local-snapshot.ts';
-import type { SecretBox } from './secret-box.ts';
+import type { SecretBox } from '../../cluster/secret-box.ts';
 
 /** One InfluxQL statement for the local influxd. */
 export interface PlannedStatement {

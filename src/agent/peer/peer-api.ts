@@ -2,8 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Router } from '../../shared/http/router.ts';
 import type { JsonReply } from '../../shared/http/json-http.ts';
-import { parseInfluxRequest, readLimitedBody, type InfluxRequest } from '../proxy/influx-request.ts';
-import type { LocalPassthrough } from '../proxy/local-passthrough.ts';
+import { parseInfluxRequest, readLimitedBody, type InfluxRequest } from '../influxd/influx-request.ts';
+import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 
 /** Header that carries the client's own credentials from one agent to another. */
 export const CLIENT_AUTHORIZATION_HEADER = 'x-cflux-client-authorization';

@@ -7,9 +7,9 @@ import type { Logger } from '../../shared/logging.ts';
 import type { QueryHandler } from './query-handler.ts';
 import type { WriteHandler } from './write-handler.ts';
 import { CFLUX_VERSION } from '../../shared/version.ts';
-import { parseInfluxRequest, readLimitedBody } from './influx-request.ts';
-import type { LocalPassthrough } from './local-passthrough.ts';
-import { FastWritePath } from './fast-write-path.ts';
+import { parseInfluxRequest, readLimitedBody } from '../influxd/influx-request.ts';
+import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
+import { FastWritePath } from './fast-path/fast-write-path.ts';
 
 export interface ProxyServerOptions {
   listen: HostPort;

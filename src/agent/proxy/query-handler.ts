@@ -1,15 +1,15 @@
 import type { ServerResponse } from 'node:http';
-import { locateStatements } from '../../shared/influx/influxql-splitter.ts';
-import { classifyStatement, type StatementClass } from '../../shared/influx/influxql-ddl.ts';
+import { locateStatements } from '../../influxql/influxql-splitter.ts';
+import { classifyStatement, type StatementClass } from '../../influxql/influxql-ddl.ts';
 import type { QueryRouter } from './query-router.ts';
-import { statementSources } from '../../shared/influx/influxql-sources.ts';
-import type { MetadataOperation } from '../metadata/metadata-operations.ts';
+import { statementSources } from '../../influxql/influxql-sources.ts';
+import type { MetadataOperation } from '../../cluster/metadata-operations.ts';
 import { messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { MetadataMirror } from '../metadata/metadata-mirror.ts';
 import { NO_USERS_YET } from '../influxd/local-influxd.ts';
-import { clientAuthorization, type InfluxRequest } from './influx-request.ts';
-import type { LocalPassthrough } from './local-passthrough.ts';
+import { clientAuthorization, type InfluxRequest } from '../influxd/influx-request.ts';
+import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 
 interface StatementResult {
   statement_id: number;

@@ -1,13 +1,13 @@
 import { messageOf } from '../../shared/errors.ts';
-import type { QueryStatementClass } from '../../shared/influx/influxql-ddl.ts';
-import { quoteIdentifier } from '../../shared/influx/influxql-ddl.ts';
-import { statementSources, type MeasurementSource } from '../../shared/influx/influxql-sources.ts';
-import type { MetadataOperation } from '../metadata/metadata-operations.ts';
+import type { QueryStatementClass } from '../../influxql/influxql-ddl.ts';
+import { quoteIdentifier } from '../../influxql/influxql-ddl.ts';
+import { statementSources, type MeasurementSource } from '../../influxql/influxql-sources.ts';
+import type { MetadataOperation } from '../../cluster/metadata-operations.ts';
 import type { PeerClient } from '../peer/peer-client.ts';
 import type { PeerDirectory } from '../peer/peer-directory.ts';
-import { NODE_LOCAL_DATABASE, replicationFactorOf, type Placement } from '../placement/rendezvous-placement.ts';
-import { clientAuthorization, type InfluxRequest } from './influx-request.ts';
-import type { LocalPassthrough } from './local-passthrough.ts';
+import { NODE_LOCAL_DATABASE, replicationFactorOf, type Placement } from '../../cluster/placement.ts';
+import { clientAuthorization, type InfluxRequest } from '../influxd/influx-request.ts';
+import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 import { concatSeriesResults, mergeShowResults, selectOrdersDescending, showLimitOffset, type StatementResult } from './result-merge.ts';
 
 /** One statement's answer, or an HTTP-level refusal to pass back as influxd gave it. */

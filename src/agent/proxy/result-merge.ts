@@ -30,10 +30,10 @@
  *   the nodes already applied them correctly;
  * - SELECT ... INTO answers one series `result`, columns `time`, `written`.
  */
-import { InfluxqlLexer } from '../../shared/influx/influxql-lexer.ts';
-import type { Token } from '../../shared/influx/influxql-lexer.ts';
-import type { ShowKind } from '../../shared/influx/influxql-query-statements.ts';
-import { isEnd, isKeyword } from '../../shared/influx/influxql-reader.ts';
+import { InfluxqlLexer } from '../../influxql/influxql-lexer.ts';
+import type { Token } from '../../influxql/influxql-lexer.ts';
+import type { ShowKind } from '../../influxql/influxql-query-statements.ts';
+import { isEnd, isKeyword } from '../../influxql/influxql-reader.ts';
 
 /** A message influxd attaches to a result (e.g. deprecation warnings). */
 export interface ResultMessage {

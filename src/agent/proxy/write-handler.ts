@@ -1,14 +1,14 @@
 import type { ServerResponse } from 'node:http';
 import { messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
-import type { ClusterMetadata } from '../metadata/cluster-metadata.ts';
+import type { ClusterMetadata } from '../../cluster/cluster-metadata.ts';
 import type { PeerClient } from '../peer/peer-client.ts';
 import type { PeerDirectory } from '../peer/peer-directory.ts';
-import type { Placement } from '../placement/rendezvous-placement.ts';
-import { NODE_LOCAL_DATABASE, replicationFactorOf } from '../placement/rendezvous-placement.ts';
-import { clientAuthorization, type InfluxRequest } from './influx-request.ts';
-import type { LocalPassthrough } from './local-passthrough.ts';
-import { decodeWriteBody, describeInvalidLines, joinChunks, splitLinesByMeasurement } from '../../shared/influx/line-protocol-splitter.ts';
+import type { Placement } from '../../cluster/placement.ts';
+import { NODE_LOCAL_DATABASE, replicationFactorOf } from '../../cluster/placement.ts';
+import { clientAuthorization, type InfluxRequest } from '../influxd/influx-request.ts';
+import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
+import { decodeWriteBody, describeInvalidLines, joinChunks, splitLinesByMeasurement } from './line-protocol-splitter.ts';
 
 export type Consistency = 'any' | 'one' | 'quorum' | 'all';
 const CONSISTENCIES = new Set<string>(['any', 'one', 'quorum', 'all']);

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
-import { CfluxError } from '../../shared/errors.ts';
+import { CfluxError } from '../shared/errors.ts';
 
 /** Prefix of every sealed value, so the format can change later. */
 const FORMAT = 'v1';

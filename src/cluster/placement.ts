@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ClusterMetadata } from '../metadata/cluster-metadata.ts';
+import type { ClusterMetadata } from './cluster-metadata.ts';
 
 /** Databases that stay on the node that wrote them. */
 export const NODE_LOCAL_DATABASE = '_internal';

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { duplexPair, type Duplex } from 'node:stream';
-import { HEAD_END, MAX_HEAD_BYTES, plainRequestOf } from '../../shared/http/http-head.ts';
-import type { Logger } from '../../shared/logging.ts';
+import { HEAD_END, MAX_HEAD_BYTES, plainRequestOf } from './http-head.ts';
+import type { Logger } from '../../../shared/logging.ts';
 import { AnswerRelay, type Outcome } from './answer-relay.ts';
 import { InfluxdLinkPool, RelayLink, type LinkUser } from './relay-links.ts';
 

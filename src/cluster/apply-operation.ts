@@ -1,5 +1,5 @@
 import { NO_SECRET_MESSAGE, type SecretBox } from './secret-box.ts';
-import { unitKey } from '../placement/rendezvous-placement.ts';
+import { unitKey } from './placement.ts';
 import { sameRetentionPolicy, type ClusterMetadata, type DatabaseMeta, type Privilege, type RetentionPolicyMeta, type UserMeta } from './cluster-metadata.ts';
 import type { MetadataOperation } from './metadata-operations.ts';
 

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ChunkedBodyEnd, HEAD_END, MAX_HEAD_BYTES, responseFramingOf, withHeaderLine } from '../../shared/http/http-head.ts';
-import { CFLUX_VERSION } from '../../shared/version.ts';
+import { ChunkedBodyEnd, HEAD_END, MAX_HEAD_BYTES, responseFramingOf, withHeaderLine } from './http-head.ts';
+import { CFLUX_VERSION } from '../../../shared/version.ts';
 
 const EMPTY = Buffer.alloc(0);
 const VERSION_HEADER = Buffer.from(`X-Clusterflux-Version: ${CFLUX_VERSION}\r\n`, 'latin1');

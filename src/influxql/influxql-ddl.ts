@@ -12,8 +12,8 @@
  * 1h and raises shard durations under 1h to 1h, so rounding up only changes
  * nonsensical durations like `3600500ms`).
  */
-import type { Privilege } from '../../agent/metadata/cluster-metadata.ts';
-import type { MetadataOperation } from '../../agent/metadata/metadata-operations.ts';
+import type { Privilege } from '../cluster/cluster-metadata.ts';
+import type { MetadataOperation } from '../cluster/metadata-operations.ts';
 import { InfluxqlLexer, durationLiteralNanoseconds } from './influxql-lexer.ts';
 import type { Token } from './influxql-lexer.ts';
 import { classifyQueryStatement } from './influxql-query-statements.ts';
