@@ -4,9 +4,11 @@ import { SecretBox } from '../cluster/secret-box.ts';
 import type { AgentOptions } from './agent-settings.ts';
 import { loadInfluxdCredentials, type InfluxdCredentials } from './influxd/influxd-credentials.ts';
 
-/** Everything secret an agent holds; never logged, never on the command line. */
+/** What an agent reads from files and secret variables at start; the secrets are never logged nor on the command line. */
 export interface AgentSecrets {
   influxdCredentials?: InfluxdCredentials;
+  /** PEM certificates trusted for an https influxd (`--influxd-ca`; not secret). */
+  influxdCa?: string;
   /** Seals user passwords in the metadata. */
   clusterSecret?: SecretBox;
   /** Bearer token of the peer API; undefined only with --insecure-peer. */
@@ -18,6 +20,7 @@ export function loadAgentSecrets(options: AgentOptions, env: Record<string, stri
   const secrets: AgentSecrets = {};
   const credentials = loadInfluxdCredentials(options.influxdCredentialsFile, env);
   if (credentials) secrets.influxdCredentials = credentials;
+  if (options.influxdCa !== undefined) secrets.influxdCa = readCertificates(options.influxdCa, 'influxd-ca');
   // Without the cluster secret, user statements are refused with a message naming the setting.
   const clusterSecret = readSecret({ file: options.secretFile, fileFlag: 'secret-file', variable: 'CFLUX_SECRET', setting: 'secret', what: 'the cluster secret' }, env);
   if (clusterSecret !== undefined) secrets.clusterSecret = new SecretBox(clusterSecret);
@@ -61,4 +64,16 @@ function readSecret(source: SecretSource, env: Record<string, string | undefined
   }
   if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) throw new InvalidSettingError(source.setting, `invalid setting ${origin}: ${source.what} needs at least ${MIN_SECRET_LENGTH} characters`);
   return secret;
+}
+
+/** A PEM bundle from `file`; unreadable or without a certificate is a bad setting. */
+function readCertificates(file: string, setting: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InvalidSettingError(setting, `invalid setting --${setting}=${JSON.stringify(file)}: ${messageOf(err)}`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new InvalidSettingError(setting, `invalid setting --${setting}=${JSON.stringify(file)}: expected PEM certificates (-----BEGIN CERTIFICATE-----)`);
+  return text;
 }

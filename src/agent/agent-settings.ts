@@ -24,6 +24,8 @@ export const agentSettings = {
   nodeName: optionalText({ name: 'node-name', env: 'CFLUX_NODE_NAME', description: 'stable node name', maxLength: 253, defaultLabel: '$POD_NAME, else the hostname' }),
   /** The local influxd's HTTP API. */
   influxdUrl: urlSetting({ name: 'influxd-url', env: 'CFLUX_INFLUXD_URL', description: 'local influxd HTTP API', defaultValue: 'http://127.0.0.1:8086' }),
+  /** PEM file of CA certificates trusted for an https influxd, besides Node's defaults. */
+  influxdCa: optionalText({ name: 'influxd-ca', env: 'CFLUX_INFLUXD_CA', description: 'PEM file of CAs trusted for an https --influxd-url', maxLength: 4096, defaultLabel: 'system CAs and NODE_EXTRA_CA_CERTS' }),
   /** File holding influxd credentials as `username:password` (else INFLUX_USERNAME / INFLUX_PASSWORD). */
   influxdCredentialsFile: optionalText({
     name: 'influxd-credentials-file',

@@ -11,6 +11,7 @@ import { discoverHost, formatHostPort, resolveAdvertisedAddress, resolveNodeName
 import type { AgentSecrets } from './agent-secrets.ts';
 import { InfluxdMonitor } from './influxd/influxd-monitor.ts';
 import { LocalInfluxd } from './influxd/local-influxd.ts';
+import { InfluxdEndpoint } from './influxd/influxd-endpoint.ts';
 import { LoadStatsCollector } from './membership/load-stats.ts';
 import { ManagerMembershipApi, type RegisteredNode, type RegistrationBody } from './membership/membership-api.ts';
 import { MembershipLoop } from './membership/membership-loop.ts';
@@ -47,6 +48,8 @@ export class Agent {
   readonly #env: Record<string, string | undefined>;
   readonly #mirror: MetadataMirror;
   readonly #passthrough: LocalPassthrough;
+  /** The one way to the local influxd (its URL's scheme and trusted CAs). */
+  readonly #influxd: InfluxdEndpoint;
   readonly #proxy: ProxyServer;
   #proxyAddress: string | undefined;
   readonly #nodeName: string;
@@ -65,7 +68,8 @@ export class Agent {
     this.#logger = logger.child({ component: 'agent' });
     this.lifecycle = new AgentLifecycle(this.#logger);
     this.lifecycle.onChange((state) => this.#metrics.setState(state));
-    const influxd = new LocalInfluxd(options.influxdUrl, credentials);
+    this.#influxd = new InfluxdEndpoint({ url: options.influxdUrl, ...(secrets.influxdCa ? { ca: secrets.influxdCa } : {}) });
+    const influxd = new LocalInfluxd(this.#influxd, credentials);
     this.#monitor = new InfluxdMonitor(influxd, options.heartbeatInterval, logger.child({ component: 'influxd-monitor' }));
     const client = new ManagerClient({
       endpoints: options.manager,
@@ -88,7 +92,7 @@ export class Agent {
     this.#mirror = new MetadataMirror({
       cluster: options.cluster,
       api: new ManagerMetadataApi(client),
-      influxd: new InfluxdQueryClient(options.influxdUrl, credentials),
+      influxd: new InfluxdQueryClient(this.#influxd, credentials),
       store: new AppliedStateStore(options.dataDir),
       secrets: secrets.clusterSecret,
       logger: logger.child({ component: 'metadata' }),
@@ -96,7 +100,7 @@ export class Agent {
       driftIntervalMs: options.driftInterval,
       replicationFactor: options.replicationFactor,
     });
-    this.#passthrough = new LocalPassthrough(options.influxdUrl);
+    this.#passthrough = new LocalPassthrough(this.#influxd);
     this.#nodeName = resolveNodeName(options.nodeName, env, hostname());
     this.#peerToken = secrets.peerToken;
     this.#directory = new PeerDirectory({ client, cluster: options.cluster, intervalMs: options.heartbeatInterval, logger: logger.child({ component: 'peers' }) });
@@ -129,7 +133,7 @@ export class Agent {
         logger: logger.child({ component: 'writes' }),
       }),
       influxd: this.#passthrough,
-      influxdUrl: options.influxdUrl,
+      influxdEndpoint: this.#influxd,
       onFastWrite: () => this.#metrics.fastWrite(),
       logger: logger.child({ component: 'proxy' }),
     });
@@ -236,7 +240,7 @@ export class Agent {
       await this.#loops;
       await this.#membership.deregister(this.options.shutdownTimeout);
       await this.#proxy.close();
-      await this.#passthrough.close();
+      await this.#influxd.close();
       await this.#peers.close();
       await this.#http?.close(1000);
       this.lifecycle.set('stopped');

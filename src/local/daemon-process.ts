@@ -17,6 +17,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { access, constants, open, readFile } from 'node:fs/promises';
+import { request as httpRequestRaw } from 'node:http';
+import { request as httpsRequestRaw } from 'node:https';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -329,8 +331,34 @@ export function isBindRace(err: unknown): boolean {
 }
 
 /** GET `url` with a timeout; the status and the body as text. */
-export async function httpGet(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  const body = await res.text();
-  return { status: res.status, body };
+export function httpGet(url: string, timeoutMs: number, ca?: string): Promise<{ status: number; body: string }> {
+  return httpRequest(url, { timeoutMs, ...(ca ? { ca } : {}) });
+}
+
+/**
+ * One HTTP(S) request with a timeout, on a fresh connection; `ca` is the PEM
+ * trusted for https (a daemon started with a test certificate).
+ */
+export function httpRequest(url: string, options: { method?: string; form?: URLSearchParams; timeoutMs: number; ca?: string }): Promise<{ status: number; body: string }> {
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequestRaw : httpRequestRaw;
+  const body = options.form?.toString();
+  return new Promise((resolve, reject) => {
+    const req = send(target, {
+      method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+      timeout: options.timeoutMs,
+      agent: false,
+      ...(options.ca ? { ca: options.ca } : {}),
+      ...(body === undefined ? {} : { headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } }),
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${target.origin}${target.pathname} did not answer within ${options.timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
 }

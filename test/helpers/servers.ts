@@ -16,7 +16,7 @@ import { killDaemonsOnExit } from '../../src/local/daemon-process.ts';
 
 export { freePort } from '../../src/local/daemon-process.ts';
 export { startInfluxd } from '../../src/local/influxd-process.ts';
-export type { InfluxdOptions, InfluxdServer } from '../../src/local/influxd-process.ts';
+export type { InfluxdOptions, InfluxdServer, InfluxdTls } from '../../src/local/influxd-process.ts';
 export { startEtcd, startEtcdCluster } from './etcd-server.ts';
 export type { EtcdCluster, EtcdOptions, EtcdServer } from './etcd-server.ts';
 

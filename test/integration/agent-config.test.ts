@@ -47,6 +47,8 @@ test('every bad agent setting exits 2 with one line naming it', async () => {
     [[], { CFLUX_PEER_TOKEN: '' }, /missing setting CFLUX_PEER_TOKEN \(environment\) or --peer-token-file/],
     [[], { CFLUX_PEER_TOKEN: 'short' }, /CFLUX_PEER_TOKEN \(environment\): the peer token needs at least 16 characters/],
     [[], { CFLUX_SECRET: 'short' }, /CFLUX_SECRET \(environment\): the cluster secret needs at least 16 characters/],
+    [['--influxd-ca', '/nonexistent/ca.pem'], {}, /--influxd-ca="\/nonexistent\/ca.pem": ENOENT/],
+    [['--influxd-ca', CFLUX], {}, /--influxd-ca=.*: expected PEM certificates/],
   ];
   for (const [args, env, expected] of cases) {
     const { code, stderr } = await agent(args, { env });

@@ -8,7 +8,8 @@ import { after, before, test } from 'node:test';
 import {
   concatSeriesResults, mergeShowResults, selectOrdersDescending, showLimitOffset,
 } from '../../src/agent/proxy/result-merge.ts';
-import type { MergeableShowKind, StatementResult } from '../../src/agent/proxy/result-merge.ts';
+import type { MergeableShowKind } from '../../src/agent/proxy/result-merge.ts';
+import type { StatementResult } from '../../src/influxql/query-result.ts';
 import { quoteIdentifier } from '../../src/influxql/influxql-quoting.ts';
 import { statementSources } from '../../src/influxql/influxql-sources.ts';
 import { startInfluxd } from '../helpers/servers.ts';

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import {
   compareInfluxStrings, concatSeriesResults, mergeShowResults, selectOrdersDescending, showLimitOffset,
 } from '../../src/agent/proxy/result-merge.ts';
-import type { MergeableShowKind, StatementResult } from '../../src/agent/proxy/result-merge.ts';
+import type { MergeableShowKind } from '../../src/agent/proxy/result-merge.ts';
+import type { StatementResult } from '../../src/influxql/query-result.ts';
 
 const parse = (json: string): StatementResult => JSON.parse(json) as StatementResult;
 

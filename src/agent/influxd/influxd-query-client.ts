@@ -1,22 +1,9 @@
-import got from 'got';
-import { CfluxError, messageOf } from '../../shared/errors.ts';
+import { CfluxError } from '../../shared/errors.ts';
+import { parseJsonOrText } from '../../shared/http/json-http.ts';
+import type { QueryResponse, StatementResult } from '../../influxql/query-result.ts';
 import { basicAuthorization, type InfluxdCredentials } from './influxd-credentials.ts';
-
-/** One series of an InfluxDB 1.x query result. */
-export interface InfluxSeries {
-  name?: string;
-  tags?: Record<string, string>;
-  columns: string[];
-  values?: unknown[][];
-}
-
-/** One statement's result. */
-export interface StatementResult {
-  statement_id: number;
-  series?: InfluxSeries[];
-  error?: string;
-  messages?: Array<{ level: string; text: string }>;
-}
+import type { InfluxdEndpoint } from './influxd-endpoint.ts';
+import { deadline, unreachable } from './local-influxd.ts';
 
 /** influxd answered with a request-level error (parse error, auth...). */
 export class InfluxdRequestError extends CfluxError {
@@ -37,39 +24,42 @@ export class InfluxdRequestError extends CfluxError {
  * error of a failed statement inside a multi-statement request.
  */
 export class InfluxdQueryClient {
-  readonly url: string;
+  readonly #endpoint: InfluxdEndpoint;
   readonly #headers: Record<string, string>;
   readonly #timeoutMs: number;
 
-  constructor(url: string, credentials: InfluxdCredentials | undefined, timeoutMs = 10_000) {
-    this.url = url;
+  constructor(endpoint: InfluxdEndpoint, credentials: InfluxdCredentials | undefined, timeoutMs = 10_000) {
+    this.#endpoint = endpoint;
     this.#headers = basicAuthorization(credentials);
     this.#timeoutMs = timeoutMs;
   }
 
+  get url(): string {
+    return this.#endpoint.url;
+  }
+
   /** Runs one statement (POST, so DDL is allowed); returns its result (which may carry `error`). */
   async run(statement: string, options: { database?: string; headers?: Record<string, string> } = {}): Promise<StatementResult> {
-    let response;
+    const form = new URLSearchParams({ q: statement, ...(options.database ? { db: options.database } : {}) });
+    let status: number;
+    let text: string;
     try {
-      response = await got.post(`${this.url}/query`, {
-        form: { q: statement, ...(options.database ? { db: options.database } : {}) },
-        headers: options.headers ?? this.#headers,
-        throwHttpErrors: false,
-        retry: { limit: 0 },
-        timeout: { request: this.#timeoutMs },
+      const response = await this.#endpoint.request({
+        method: 'POST',
+        path: '/query',
+        headers: { ...(options.headers ?? this.#headers), 'content-type': 'application/x-www-form-urlencoded' },
+        body: form.toString(),
+        signal: deadline(this.#timeoutMs),
       });
+      status = response.statusCode;
+      text = await response.body.text();
     } catch (err) {
-      throw new CfluxError('UPSTREAM_UNAVAILABLE', `influxd at ${this.url} is not reachable: ${messageOf(err)}`, { cause: err });
+      throw unreachable(this.url, err);
     }
-    let body: unknown;
-    try {
-      body = JSON.parse(response.body);
-    } catch {
-      body = response.body;
-    }
-    if (response.statusCode !== 200) throw new InfluxdRequestError(response.statusCode, body);
-    const result = (body as { results?: StatementResult[] }).results?.[0];
-    if (!result) throw new CfluxError('UPSTREAM_UNAVAILABLE', `influxd answered without a result: ${response.body.slice(0, 200)}`);
+    const body = parseJsonOrText(text);
+    if (status !== 200) throw new InfluxdRequestError(status, body);
+    const result = (body as QueryResponse | undefined)?.results?.[0];
+    if (!result) throw new CfluxError('UPSTREAM_UNAVAILABLE', `influxd answered without a result: ${text.slice(0, 200)}`);
     return result;
   }
 
@@ -79,11 +69,6 @@ export class InfluxdQueryClient {
     if (result.error) throw new CfluxError('UPSTREAM_UNAVAILABLE', `influxd refused "${redactPasswords(statement)}": ${result.error}`);
     return result;
   }
-}
-
-/** Rows of the first series as objects keyed by column. */
-export function rowsOf(result: StatementResult): Array<Record<string, unknown>> {
-  return (result.series ?? []).flatMap((series) => (series.values ?? []).map((row) => Object.fromEntries(series.columns.map((column, i) => [column, row[i]]))));
 }
 
 /** A statement with any quoted password replaced, for logs and error messages. */

@@ -1,6 +1,6 @@
-import got from 'got';
 import { CfluxError, messageOf } from '../../shared/errors.ts';
 import { basicAuthorization, type InfluxdCredentials } from './influxd-credentials.ts';
+import type { InfluxdEndpoint } from './influxd-endpoint.ts';
 
 /** influxd's answer when auth is on and no user exists yet. */
 export const NO_USERS_YET = 'create admin user first';
@@ -10,18 +10,33 @@ export interface InfluxdPing {
   version: string;
 }
 
-/** The local influxd next to this agent, over its HTTP API. */
+/** An abort signal for one call: the caller's, and a deadline. */
+export function deadline(timeoutMs: number, signal?: AbortSignal): AbortSignal {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+}
+
+/** The error of a call that reached no answer from influxd (down, refused, timed out). */
+export function unreachable(url: string, err: unknown): CfluxError {
+  return new CfluxError('UPSTREAM_UNAVAILABLE', `influxd at ${url} is not reachable: ${messageOf(err)}`, { cause: err });
+}
+
+/** The local influxd's health: reachable, which version, and whether it takes the agent's credentials. */
 export class LocalInfluxd {
-  readonly url: string;
+  readonly #endpoint: InfluxdEndpoint;
   readonly #headers: Record<string, string>;
   readonly #hasCredentials: boolean;
   readonly #timeoutMs: number;
 
-  constructor(url: string, credentials: InfluxdCredentials | undefined, timeoutMs = 2000) {
-    this.url = url;
+  constructor(endpoint: InfluxdEndpoint, credentials: InfluxdCredentials | undefined, timeoutMs = 2000) {
+    this.#endpoint = endpoint;
     this.#headers = basicAuthorization(credentials);
     this.#hasCredentials = credentials !== undefined;
     this.#timeoutMs = timeoutMs;
+  }
+
+  get url(): string {
+    return this.#endpoint.url;
   }
 
   /**
@@ -30,41 +45,28 @@ export class LocalInfluxd {
    * checks that influxd accepts them (/ping itself needs no auth in 1.x).
    */
   async ping(signal?: AbortSignal): Promise<InfluxdPing> {
-    let response;
-    try {
-      response = await got(`${this.url}/ping`, {
-        headers: this.#headers,
-        throwHttpErrors: false,
-        retry: { limit: 0 },
-        timeout: { request: this.#timeoutMs },
-        ...(signal ? { signal } : {}),
-      });
-    } catch (err) {
-      throw new CfluxError('UPSTREAM_UNAVAILABLE', `influxd at ${this.url} is not reachable: ${messageOf(err)}`, { cause: err });
-    }
-    if (response.statusCode !== 204) {
-      throw new CfluxError('UPSTREAM_UNAVAILABLE', `influxd at ${this.url} answered /ping with ${response.statusCode}`);
-    }
-    const version = response.headers['x-influxdb-version'];
+    const { status, headers } = await this.#get('/ping', signal);
+    if (status !== 204) throw new CfluxError('UPSTREAM_UNAVAILABLE', `influxd at ${this.url} answered /ping with ${status}`);
+    const version = headers['x-influxdb-version'];
     if (this.#hasCredentials) await this.#checkCredentials(signal);
     return { version: typeof version === 'string' ? version : 'unknown' };
   }
 
   async #checkCredentials(signal?: AbortSignal): Promise<void> {
-    const response = await got(`${this.url}/query`, {
-      searchParams: { q: 'SHOW DATABASES' },
-      headers: this.#headers,
-      throwHttpErrors: false,
-      retry: { limit: 0 },
-      timeout: { request: this.#timeoutMs },
-      ...(signal ? { signal } : {}),
-    }).catch((err: unknown) => {
-      throw new CfluxError('UPSTREAM_UNAVAILABLE', `influxd at ${this.url} is not reachable: ${messageOf(err)}`, { cause: err });
-    });
+    const { status, text } = await this.#get(`/query?${new URLSearchParams({ q: 'SHOW DATABASES' })}`, signal);
     // Auth on and no users yet: the metadata mirror creates the first admin user, which needs no credentials.
-    if (response.body.includes(NO_USERS_YET)) return;
-    if (response.statusCode === 401 || response.statusCode === 403) {
-      throw new CfluxError('UPSTREAM_UNAVAILABLE', `influxd at ${this.url} rejected the configured credentials (${response.statusCode}); check --influxd-credentials-file or INFLUX_USERNAME/INFLUX_PASSWORD`);
+    if (text.includes(NO_USERS_YET)) return;
+    if (status === 401 || status === 403) {
+      throw new CfluxError('UPSTREAM_UNAVAILABLE', `influxd at ${this.url} rejected the configured credentials (${status}); check --influxd-credentials-file or INFLUX_USERNAME/INFLUX_PASSWORD`);
+    }
+  }
+
+  async #get(path: string, signal?: AbortSignal): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+    try {
+      const response = await this.#endpoint.request({ method: 'GET', path, headers: this.#headers, signal: deadline(this.#timeoutMs, signal) });
+      return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
+    } catch (err) {
+      throw unreachable(this.url, err);
     }
   }
 }

@@ -1,20 +1,28 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Pool } from 'undici';
-import type { InfluxRequest } from './influx-request.ts';
+import { pipeline } from 'node:stream/promises';
+import type { Dispatcher } from 'undici';
+import { pickHeaders } from '../../shared/http/header-copy.ts';
+import { parseJsonOrText } from '../../shared/http/json-http.ts';
 import { CFLUX_VERSION } from '../../shared/version.ts';
+import type { InfluxRequest } from './influx-request.ts';
+import type { InfluxdEndpoint } from './influxd-endpoint.ts';
 
 /** Response headers of influxd worth handing back to the client. */
-const RETURNED_HEADERS = ['content-type', 'content-encoding', 'x-influxdb-version', 'x-influxdb-build', 'x-influxdb-error', 'request-id', 'x-request-id'];
+export const RETURNED_HEADERS = ['content-type', 'content-encoding', 'x-influxdb-version', 'x-influxdb-build', 'x-influxdb-error', 'request-id', 'x-request-id'];
+/** Request headers a streamed write carries to influxd. */
+const STREAMED_WRITE_HEADERS = ['authorization', 'content-type', 'content-encoding', 'content-length'];
 
 /**
- * Sends a request to the local influxd unchanged (keep-alive pool) and
- * streams its answer back: status, InfluxDB headers and body.
+ * Client requests to the local influxd, over the endpoint's keep-alive pool:
+ * forwarded unchanged or streamed, with influxd's answer (status, InfluxDB
+ * headers, body) streamed back through `stream.pipeline`, so a slow client
+ * slows influxd's answer instead of filling the agent's memory.
  */
 export class LocalPassthrough {
-  readonly #pool: Pool;
+  readonly #endpoint: InfluxdEndpoint;
 
-  constructor(influxdUrl: string) {
-    this.#pool = new Pool(influxdUrl, { connections: 16, keepAliveTimeout: 30_000 });
+  constructor(endpoint: InfluxdEndpoint) {
+    this.#endpoint = endpoint;
   }
 
   async forward(request: InfluxRequest, res: ServerResponse, override?: { params?: URLSearchParams }): Promise<void> {
@@ -22,39 +30,25 @@ export class LocalPassthrough {
     const isForm = request.method === 'POST' && (request.forwardHeaders['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
     const query = isForm ? '' : `?${params.toString()}`;
     const body = isForm ? Buffer.from(params.toString()) : request.body;
-    const upstream = await this.#pool.request({
-      method: request.method as 'GET' | 'POST',
+    const upstream = await this.#endpoint.request({
+      method: request.method as Dispatcher.HttpMethod,
       path: `${request.path}${query}`,
       headers: request.forwardHeaders,
       body: request.method === 'GET' || request.method === 'HEAD' ? null : body,
     });
-    const headers: Record<string, string> = {};
-    for (const name of RETURNED_HEADERS) {
-      const value = upstream.headers[name];
-      if (typeof value === 'string') headers[name] = value;
-    }
-    headers['x-clusterflux-version'] = CFLUX_VERSION;
-    res.writeHead(upstream.statusCode, headers);
-    for await (const chunk of upstream.body) res.write(chunk);
-    res.end();
+    await relayAnswer(upstream, res);
   }
 
   /** Runs one statement for a client (its own credentials and parameters); returns influxd's status and parsed body. */
   async query(params: URLSearchParams, headers: Record<string, string>): Promise<{ status: number; body: unknown }> {
-    const upstream = await this.#pool.request({
+    const upstream = await this.#endpoint.request({
       method: 'POST',
       path: '/query',
       headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
       body: params.toString(),
     });
-    const text = await upstream.body.text();
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON (e.g. chunked or CSV output): handed back as text
-    }
-    return { status: upstream.statusCode, body };
+    // Not JSON (e.g. chunked or CSV output): handed back as text.
+    return { status: upstream.statusCode, body: parseJsonOrText(await upstream.body.text()) };
   }
 
   /**
@@ -64,29 +58,18 @@ export class LocalPassthrough {
    * credentials instead of the peer token).
    */
   async pipe(req: IncomingMessage, res: ServerResponse, override?: { path: string; authorization: string | undefined }): Promise<void> {
-    const headers: Record<string, string> = {};
-    for (const name of ['authorization', 'content-type', 'content-encoding', 'content-length']) {
-      const value = req.headers[name];
-      if (typeof value === 'string') headers[name] = value;
-    }
+    const headers = pickHeaders(req.headers, STREAMED_WRITE_HEADERS);
     if (override) {
       delete headers['authorization'];
       if (override.authorization !== undefined) headers['authorization'] = override.authorization;
     }
-    const upstream = await this.#pool.request({ method: 'POST', path: override?.path ?? req.url ?? '/write', headers, body: req });
-    const answer: Record<string, string> = { 'x-clusterflux-version': CFLUX_VERSION };
-    for (const name of RETURNED_HEADERS) {
-      const value = upstream.headers[name];
-      if (typeof value === 'string') answer[name] = value;
-    }
-    res.writeHead(upstream.statusCode, answer);
-    for await (const chunk of upstream.body) res.write(chunk);
-    res.end();
+    const upstream = await this.#endpoint.request({ method: 'POST', path: override?.path ?? req.url ?? '/write', headers, body: req });
+    await relayAnswer(upstream, res);
   }
 
   /** POST /write with the given parameters and line-protocol body; influxd's status and body. */
   async write(params: URLSearchParams, body: Buffer, authorization: string | undefined): Promise<{ status: number; body: string }> {
-    const upstream = await this.#pool.request({
+    const upstream = await this.#endpoint.request({
       method: 'POST',
       path: `/write?${params}`,
       headers: { 'content-type': 'text/plain; charset=utf-8', ...(authorization ? { authorization } : {}) },
@@ -94,8 +77,10 @@ export class LocalPassthrough {
     });
     return { status: upstream.statusCode, body: await upstream.body.text() };
   }
+}
 
-  close(): Promise<void> {
-    return this.#pool.close();
-  }
+/** influxd's answer to the client: status, the headers worth keeping, and the body streamed with backpressure. */
+async function relayAnswer(upstream: Dispatcher.ResponseData, res: ServerResponse): Promise<void> {
+  res.writeHead(upstream.statusCode, { ...pickHeaders(upstream.headers, RETURNED_HEADERS), 'x-clusterflux-version': CFLUX_VERSION });
+  await pipeline(upstream.body, res);
 }

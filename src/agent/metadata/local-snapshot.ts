@@ -1,5 +1,6 @@
 import { parseGoDuration, quoteIdentifier } from '../../influxql/influxql-ddl.ts';
-import { InfluxdRequestError, rowsOf, type InfluxdQueryClient } from '../influxd/influxd-query-client.ts';
+import { InfluxdRequestError, type InfluxdQueryClient } from '../influxd/influxd-query-client.ts';
+import { rowsOf } from '../../influxql/query-result.ts';
 import { NO_USERS_YET } from '../influxd/local-influxd.ts';
 import type { Privilege, RetentionPolicyMeta } from '../../cluster/cluster-metadata.ts';
 

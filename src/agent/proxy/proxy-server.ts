@@ -10,6 +10,7 @@ import { CFLUX_VERSION } from '../../shared/version.ts';
 import { parseInfluxRequest, readLimitedBody } from '../influxd/influx-request.ts';
 import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 import { FastWritePath } from './fast-path/fast-write-path.ts';
+import type { InfluxdEndpoint } from '../influxd/influxd-endpoint.ts';
 
 export interface ProxyServerOptions {
   listen: HostPort;
@@ -17,8 +18,8 @@ export interface ProxyServerOptions {
   queries: QueryHandler;
   writes: WriteHandler;
   influxd: LocalPassthrough;
-  /** The local influxd's URL, for writes relayed byte for byte (see FastWritePath). */
-  influxdUrl: string;
+  /** The local influxd, for writes relayed byte for byte (see FastWritePath). */
+  influxdEndpoint: InfluxdEndpoint;
   /** Called for every write relayed on the fast path. */
   onFastWrite?: () => void;
   logger: Logger;
@@ -36,7 +37,7 @@ export class ProxyServer {
     this.#server.headersTimeout = 20_000;
     this.#server.requestTimeout = 0;
     this.#fastWrites = new FastWritePath({
-      influxdUrl: options.influxdUrl,
+      influxd: options.influxdEndpoint,
       streamsLocally: (params, length) => options.writes.streamsLocally(params, length),
       lendsRequests: () => options.writes.onlyLocalOwner(),
       idleTimeoutMs: this.#server.keepAliveTimeout,

@@ -8,7 +8,8 @@ import type { PeerDirectory } from '../peer/peer-directory.ts';
 import { NODE_LOCAL_DATABASE, replicationFactorOf, type Placement } from '../../cluster/placement.ts';
 import { clientAuthorization, type InfluxRequest } from '../influxd/influx-request.ts';
 import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
-import { concatSeriesResults, mergeShowResults, selectOrdersDescending, showLimitOffset, type StatementResult } from './result-merge.ts';
+import { concatSeriesResults, mergeShowResults, selectOrdersDescending, showLimitOffset } from './result-merge.ts';
+import type { StatementResult } from '../../influxql/query-result.ts';
 
 /** One statement's answer, or an HTTP-level refusal to pass back as influxd gave it. */
 export type RoutedAnswer = { result: StatementResult } | { status: number; body: unknown };

@@ -34,32 +34,7 @@ import { InfluxqlLexer } from '../../influxql/influxql-lexer.ts';
 import type { Token } from '../../influxql/influxql-lexer.ts';
 import type { ShowKind } from '../../influxql/influxql-query-statements.ts';
 import { isEnd, isKeyword } from '../../influxql/influxql-reader.ts';
-
-/** A message influxd attaches to a result (e.g. deprecation warnings). */
-export interface ResultMessage {
-  level: string;
-  text: string;
-}
-
-/** One series of a result, as influxd 1.x prints it. */
-export interface ResultSeries {
-  name?: string;
-  tags?: Record<string, string>;
-  columns: string[];
-  values?: unknown[][];
-  /** The series continues in the next chunk. */
-  partial?: boolean;
-}
-
-/** The result of one statement, as influxd 1.x prints it. */
-export interface StatementResult {
-  statement_id: number;
-  series?: ResultSeries[];
-  messages?: ResultMessage[];
-  /** More chunks follow for this statement. */
-  partial?: boolean;
-  error?: string;
-}
+import type { ResultMessage, ResultSeries, StatementResult } from '../../influxql/query-result.ts';
 
 /** The SHOW statements whose answers {@link mergeShowResults} merges. */
 export type MergeableShowKind = Extract<ShowKind, 'measurements' | 'tag-keys' | 'tag-values' | 'field-keys' | 'series'>;

@@ -71,3 +71,23 @@ export function sendReply(res: ServerResponse, reply: JsonReply, extraHeaders: R
 export function errorReply(status: number, message: string): JsonReply {
   return { status, body: { error: message } };
 }
+
+/** A body parsed as JSON when it is JSON, else the text itself (influxd also answers CSV, JSON lines or plain text). */
+export function parseJsonOrText(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** What an error answer says: its JSON `error` field, else its text (shortened), else its JSON. */
+export function errorTextOf(body: unknown): string {
+  if (typeof body === 'string') {
+    const parsed = parseJsonOrText(body);
+    return typeof parsed === 'string' ? parsed.slice(0, 300) : errorTextOf(parsed);
+  }
+  if (typeof body === 'object' && body !== null && 'error' in body) return String((body as { error: unknown }).error);
+  return JSON.stringify(body) ?? '';
+}

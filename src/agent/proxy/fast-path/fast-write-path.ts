@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { duplexPair, type Duplex } from 'node:stream';
 import { HEAD_END, MAX_HEAD_BYTES, plainRequestOf } from './http-head.ts';
 import type { Logger } from '../../../shared/logging.ts';
+import type { InfluxdEndpoint } from '../../influxd/influxd-endpoint.ts';
 import { AnswerRelay, type Outcome } from './answer-relay.ts';
 import { InfluxdLinkPool, RelayLink, type LinkUser } from './relay-links.ts';
 
@@ -15,7 +16,8 @@ const PARAMS_CACHE_SIZE = 64;
 const LENT_METHODS = new Set(['GET', 'POST']);
 
 export interface FastWritePathOptions {
-  influxdUrl: string;
+  /** The local influxd (plain or TLS connections, as its URL says). */
+  influxd: InfluxdEndpoint;
   /** Whether a write with these URL parameters and body length has the local influxd as its only owner. */
   streamsLocally(params: URLSearchParams, contentLength: number): boolean;
   /** How long a connection may idle between requests. */
@@ -56,7 +58,7 @@ export class FastWritePath {
 
   constructor(options: FastWritePathOptions) {
     this.options = options;
-    this.links = new InfluxdLinkPool(options.influxdUrl, MAX_IDLE_UPSTREAMS);
+    this.links = new InfluxdLinkPool(options.influxd, MAX_IDLE_UPSTREAMS);
     this.#sweeper = setInterval(() => {
       const now = performance.now();
       for (const connection of this.#connections) connection.enforceDeadline(now);

@@ -1,5 +1,5 @@
-import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { InfluxdEndpoint } from '../../influxd/influxd-endpoint.ts';
 
 /** The request using a link: it gets the link's events. */
 export interface LinkUser {
@@ -39,8 +39,7 @@ export class RelayLink {
 
 /** Idle keep-alive connections to the local influxd, reused request after request. */
 export class InfluxdLinkPool {
-  readonly #host: string;
-  readonly #port: number;
+  readonly #influxd: InfluxdEndpoint;
   readonly #maxIdle: number;
   readonly #idle: RelayLink[] = [];
   readonly #dropIdle = (link: RelayLink) => {
@@ -48,10 +47,8 @@ export class InfluxdLinkPool {
     if (index >= 0) this.#idle.splice(index, 1);
   };
 
-  constructor(influxdUrl: string, maxIdle: number) {
-    const url = new URL(influxdUrl);
-    this.#host = url.hostname.replace(/^\[|\]$/g, '');
-    this.#port = Number(url.port || 80);
+  constructor(influxd: InfluxdEndpoint, maxIdle: number) {
+    this.#influxd = influxd;
     this.#maxIdle = maxIdle;
   }
 
@@ -59,7 +56,7 @@ export class InfluxdLinkPool {
   take(user: LinkUser): RelayLink {
     let link = this.#idle.pop();
     while (link && link.socket.destroyed) link = this.#idle.pop();
-    link ??= new RelayLink(connect({ host: this.#host, port: this.#port, noDelay: true }), this.#dropIdle);
+    link ??= new RelayLink(this.#influxd.connect(), this.#dropIdle);
     link.user = user;
     link.lastError = undefined;
     return link;
