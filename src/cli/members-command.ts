@@ -1,9 +1,11 @@
 import { Argument, Command } from 'commander';
 import { applyOperation } from '../cluster/apply-operation.ts';
-import { emptyMetadata, type ClusterMetadata } from '../cluster/cluster-metadata.ts';
+import { emptyMetadata } from '../cluster/cluster-metadata.ts';
+import { updateDocument } from '../cluster/document-update.ts';
+import { ManagerMetadataApi } from '../agent/metadata/metadata-api.ts';
 import { addSettingOptions } from '../shared/config/cli-options.ts';
 import { messageOf } from '../shared/errors.ts';
-import { clientSettings, clusterPath, oneOffClient } from './client-settings.ts';
+import { clientSettings, oneOffClient } from './client-settings.ts';
 import { resolveOrExit } from './command-runner.ts';
 
 /** `cflux members list|add|remove [NAME]`: which nodes hold data (placement members). */
@@ -15,33 +17,27 @@ export function membersCommand(): Command {
   addSettingOptions(command, clientSettings);
   command.action(async (action: 'list' | 'add' | 'remove', name: string | undefined, flags: Record<string, unknown>) => {
     const options = resolveOrExit('members', clientSettings, flags);
-    const client = oneOffClient(options.manager);
-    const path = `/clusters/${clusterPath(options.cluster)}`;
+    const api = new ManagerMetadataApi(oneOffClient(options.manager));
     try {
       if (action !== 'list' && !name) throw new Error(`cflux members ${action} needs a node name`);
-      for (let attempt = 0; attempt < 20; attempt++) {
-        const current = await client.request<{ version: number; metadata: ClusterMetadata | null }>('GET', path);
-        if (current.status !== 200) throw new Error(`manager answered ${current.status}`);
-        const metadata = current.body.metadata ?? emptyMetadata();
-        if (action === 'list') {
-          const members = metadata.settings.dataMembers;
-          process.stdout.write(options.json ? JSON.stringify(members) + '\n' : members.map((member) => member + '\n').join('') || `no data members in cluster "${options.cluster}"\n`);
-          return;
-        }
-        const result = applyOperation(metadata, action === 'add' ? { op: 'addMember', name: name! } : { op: 'removeMember', name: name! }, undefined);
-        if (!result.ok) throw new Error(result.error);
-        if (!result.changed) {
-          process.stdout.write(`${name} is ${action === 'add' ? 'already' : 'not'} a data member\n`);
-          return;
-        }
-        const written = await client.request('POST', `${path}/versions/${current.body.version}`, { json: result.metadata });
-        if (written.status === 200) {
-          process.stdout.write(`${action === 'add' ? 'added' : 'removed'} ${name}; data members: ${result.metadata.settings.dataMembers.join(', ')}\n`);
-          return;
-        }
-        if (written.status !== 409) throw new Error(`manager answered ${written.status}: ${JSON.stringify(written.body)}`);
+      const current = await api.get(options.cluster);
+      if (action === 'list') {
+        const members = (current.metadata ?? emptyMetadata()).settings.dataMembers;
+        process.stdout.write(options.json ? JSON.stringify(members) + '\n' : members.map((member) => member + '\n').join('') || `no data members in cluster "${options.cluster}"\n`);
+        return;
       }
-      throw new Error('the metadata kept changing; try again');
+      const operation = action === 'add' ? { op: 'addMember' as const, name: name! } : { op: 'removeMember' as const, name: name! };
+      const update = await updateDocument(
+        current,
+        (metadata) => {
+          const result = applyOperation(metadata ?? emptyMetadata(), operation, undefined);
+          if (!result.ok) throw new Error(result.error);
+          return { ...result, result: result.metadata.settings.dataMembers };
+        },
+        (base, metadata) => api.write(options.cluster, base, metadata),
+      );
+      if (!update.written) process.stdout.write(`${name} is ${action === 'add' ? 'already' : 'not'} a data member\n`);
+      else process.stdout.write(`${action === 'add' ? 'added' : 'removed'} ${name}; data members: ${update.result.join(', ')}\n`);
     } catch (err) {
       process.stderr.write(`cflux members: ${messageOf(err)}\n`);
       process.exitCode = 1;

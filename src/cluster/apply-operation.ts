@@ -50,6 +50,32 @@ export function applyOperation(metadata: ClusterMetadata, operation: MetadataOpe
   return { ok: true, metadata: next, changed };
 }
 
+/** One statement's outcome: ok, or InfluxDB's error text. */
+export type OperationOutcome = { ok: true } | { ok: false; error: string };
+
+/**
+ * Applies operations in order, as one request's statements. With
+ * `stopAtFirstError` (InfluxQL semantics) the first refused operation ends
+ * the list; otherwise a refused one is skipped and the rest still apply.
+ */
+export function applyOperations(metadata: ClusterMetadata, operations: readonly MetadataOperation[], secrets: SecretBox | undefined, stopAtFirstError = true): { metadata: ClusterMetadata; changed: boolean; result: OperationOutcome[] } {
+  let doc = metadata;
+  let changed = false;
+  const outcomes: OperationOutcome[] = [];
+  for (const operation of operations) {
+    const applied = applyOperation(doc, operation, secrets);
+    if (!applied.ok) {
+      outcomes.push({ ok: false, error: applied.error });
+      if (stopAtFirstError) break;
+      continue;
+    }
+    outcomes.push({ ok: true });
+    changed ||= applied.changed;
+    doc = applied.metadata;
+  }
+  return { metadata: doc, changed, result: outcomes };
+}
+
 function mutate(doc: ClusterMetadata, op: MetadataOperation, secrets: SecretBox | undefined): string | undefined {
   switch (op.op) {
     case 'createDatabase': {
@@ -205,9 +231,4 @@ function mutateUsers(doc: ClusterMetadata, op: MetadataOperation, secrets: Secre
     default:
       return `unsupported metadata operation: ${JSON.stringify(op)}`;
   }
-}
-
-/** The default retention policy of a database, if it has one. */
-export function defaultRetentionPolicyOf(db: DatabaseMeta): RetentionPolicyMeta | undefined {
-  return db.defaultRetentionPolicy === null ? undefined : db.retentionPolicies[db.defaultRetentionPolicy];
 }

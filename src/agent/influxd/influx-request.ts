@@ -1,4 +1,8 @@
 import type { IncomingMessage } from 'node:http';
+import { pickHeaders } from '../../shared/http/header-copy.ts';
+
+/** Request headers carried to influxd, so it still decides authorization and formats the answer as asked. */
+const FORWARDED_HEADERS = ['authorization', 'content-type', 'content-encoding', 'accept', 'accept-encoding', 'user-agent'];
 
 /** The parts of an InfluxDB 1.x HTTP request the proxy looks at. */
 export interface InfluxRequest {
@@ -32,11 +36,7 @@ export function parseInfluxRequest(req: IncomingMessage, body: Buffer): InfluxRe
   if (req.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded')) {
     for (const [key, value] of new URLSearchParams(body.toString('utf8'))) params.set(key, value);
   }
-  const forwardHeaders: Record<string, string> = {};
-  for (const name of ['authorization', 'content-type', 'content-encoding', 'accept', 'accept-encoding', 'user-agent']) {
-    const value = req.headers[name];
-    if (typeof value === 'string') forwardHeaders[name] = value;
-  }
+  const forwardHeaders = pickHeaders(req.headers, FORWARDED_HEADERS);
   return { method: req.method ?? 'GET', path: url.pathname, params, body, forwardHeaders };
 }
 

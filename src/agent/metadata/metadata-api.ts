@@ -1,12 +1,7 @@
 import { CfluxError } from '../../shared/errors.ts';
 import type { ManagerClient } from '../../shared/http/manager-client.ts';
 import type { ClusterMetadata } from '../../cluster/cluster-metadata.ts';
-
-/** A cluster's metadata as the manager holds it; version 0 and null: none yet. */
-export interface VersionedDocument {
-  version: number;
-  metadata: ClusterMetadata | null;
-}
+import type { VersionedDocument } from '../../cluster/document-update.ts';
 
 /** The manager's metadata calls, as a narrow interface. */
 export interface MetadataApi {
@@ -22,6 +17,13 @@ export class ManagerMetadataApi implements MetadataApi {
 
   constructor(client: ManagerClient) {
     this.#client = client;
+  }
+
+  /** The document now (version 0 and null: none written yet). */
+  async get(cluster: string, signal?: AbortSignal): Promise<VersionedDocument> {
+    const reply = await this.#client.request<VersionedDocument>('GET', `/clusters/${encodeURIComponent(cluster)}`, signal ? { signal } : {});
+    if (reply.status !== 200) throw new CfluxError('UPSTREAM_UNAVAILABLE', `manager answered ${reply.status} to the metadata read: ${JSON.stringify(reply.body)}`);
+    return reply.body;
   }
 
   async poll(cluster: string, known: number, waitSeconds: number, signal: AbortSignal): Promise<VersionedDocument | undefined> {

@@ -3,12 +3,13 @@ import { backoffDelay } from '../../shared/backoff.ts';
 import { messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { InfluxdQueryClient } from '../influxd/influxd-query-client.ts';
-import { applyOperation } from '../../cluster/apply-operation.ts';
+import { applyOperations, type OperationOutcome } from '../../cluster/apply-operation.ts';
+import { updateDocument, type CasWrite, type VersionedDocument } from '../../cluster/document-update.ts';
 import { initialAppliedState, type AppliedState, type AppliedStateStore } from './applied-state-store.ts';
 import { revisionOf, type ClusterMetadata } from '../../cluster/cluster-metadata.ts';
 import { detectDrift } from './drift-detection.ts';
 import { readLocalSnapshot } from './local-snapshot.ts';
-import type { MetadataApi, VersionedDocument } from './metadata-api.ts';
+import type { MetadataApi } from './metadata-api.ts';
 import type { MetadataOperation } from '../../cluster/metadata-operations.ts';
 import { MetadataReconciler } from './metadata-reconciler.ts';
 import type { SecretBox } from '../../cluster/secret-box.ts';
@@ -29,11 +30,6 @@ export interface MetadataMirrorOptions {
   pollWaitSeconds?: number;
 }
 
-/** How often a CAS write is retried after losing the race to another writer. */
-const MAX_CAS_ATTEMPTS = 25;
-
-/** One statement's outcome: ok, or InfluxDB's error text. */
-export type OperationOutcome = { ok: true } | { ok: false; error: string };
 
 /**
  * Keeps the local influxd equal to the cluster metadata: long-polls the
@@ -89,37 +85,31 @@ export class MetadataMirror {
   }
 
   /**
-   * The CAS loop. Proxy DDL stops at the first refused operation (InfluxQL
-   * semantics); pushed drift applies each operation on its own.
+   * Writes operations to the cluster document (the one CAS loop). Proxy DDL
+   * stops at the first refused operation (InfluxQL semantics); pushed drift
+   * applies each operation on its own.
    */
   async #writeToCluster(operations: MetadataOperation[], signal?: AbortSignal, stopAtFirstError = true): Promise<{ outcomes: OperationOutcome[]; written?: VersionedDocument }> {
-    let base = this.#latest ?? { version: this.#state.version, metadata: this.#state.metadata };
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      let doc = base.metadata ?? this.#state.metadata;
-      const outcomes: OperationOutcome[] = [];
-      let changed = false;
-      for (const operation of operations) {
-        const result = applyOperation(doc, operation, this.#options.secrets);
-        if (!result.ok) {
-          outcomes.push({ ok: false, error: result.error });
-          if (stopAtFirstError) break;
-          continue;
-        }
-        outcomes.push({ ok: true });
-        changed ||= result.changed;
-        doc = result.metadata;
+    const base = this.#latest ?? { version: this.#state.version, metadata: this.#state.metadata };
+    const write: CasWrite = async (version, metadata) => {
+      const reply = await this.#options.api.write(this.#options.cluster, version, metadata, signal);
+      if (!reply.ok) {
+        this.#latest = reply.current;
+        this.#logger.debug({ version: reply.current.version }, 'metadata write lost a race; re-applying on the newest version');
       }
-      if (!changed && base.metadata !== null) return { outcomes };
-      const reply = await this.#options.api.write(this.#options.cluster, base.version, doc, signal);
-      if (reply.ok) {
-        this.#latest = { version: reply.version, metadata: doc };
-        return { outcomes, written: this.#latest };
-      }
-      base = reply.current;
-      this.#latest = base;
-      this.#logger.debug({ version: base.version, attempt }, 'metadata write lost a race; re-applying on the newest version');
-    }
-    throw new Error(`metadata write lost ${MAX_CAS_ATTEMPTS} races in a row; try again`);
+      return reply;
+    };
+    const update = await updateDocument(
+      base,
+      (current) => {
+        const applied = applyOperations(current ?? this.#state.metadata, operations, this.#options.secrets, stopAtFirstError);
+        // A manager without a document gets ours, changed or not (a restarted memory store).
+        return { ...applied, changed: applied.changed || current === null };
+      },
+      write,
+    );
+    if (update.written) this.#latest = update.written;
+    return { outcomes: update.result, ...(update.written ? { written: update.written } : {}) };
   }
 
   async #pollLoop(signal: AbortSignal): Promise<void> {

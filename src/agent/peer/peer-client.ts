@@ -1,4 +1,8 @@
+import type { ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import { Agent as UndiciAgent } from 'undici';
+import { pickHeaders } from '../../shared/http/header-copy.ts';
+import { RETURNED_HEADERS } from '../influxd/local-passthrough.ts';
 import { CLIENT_AUTHORIZATION_HEADER } from './peer-api.ts';
 
 /** What another agent (or the local influxd) answered. */
@@ -34,7 +38,7 @@ export class PeerClient {
    * content type and body as influxd produced them: chunked output stays
    * chunked). Throws before anything was written when the peer cannot be reached.
    */
-  async pipeQuery(address: string, params: URLSearchParams, clientAuthorization: string | undefined, res: import('node:http').ServerResponse): Promise<void> {
+  async pipeQuery(address: string, params: URLSearchParams, clientAuthorization: string | undefined, res: ServerResponse): Promise<void> {
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
     if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#token}`;
     if (clientAuthorization !== undefined) headers[CLIENT_AUTHORIZATION_HEADER] = clientAuthorization;
@@ -43,14 +47,8 @@ export class PeerClient {
       await response.body.dump();
       throw new Error(`peer ${address} answered ${response.statusCode}`);
     }
-    const answer: Record<string, string> = {};
-    for (const name of ['content-type', 'x-influxdb-version', 'x-clusterflux-version', 'request-id']) {
-      const value = response.headers[name];
-      if (typeof value === 'string') answer[name] = value;
-    }
-    res.writeHead(response.statusCode, answer);
-    for await (const chunk of response.body) res.write(chunk);
-    res.end();
+    res.writeHead(response.statusCode, pickHeaders(response.headers, [...RETURNED_HEADERS, 'x-clusterflux-version']));
+    await pipeline(response.body, res);
   }
 
   async #post(address: string, path: string, body: Buffer, contentType: string, clientAuthorization: string | undefined): Promise<PeerAnswer> {

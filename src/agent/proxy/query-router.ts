@@ -1,4 +1,5 @@
 import { messageOf } from '../../shared/errors.ts';
+import { isRecoverableStatus } from '../../shared/recoverable.ts';
 import type { QueryStatementClass } from '../../influxql/influxql-ddl.ts';
 import { quoteIdentifier } from '../../influxql/influxql-ddl.ts';
 import { statementSources, type MeasurementSource } from '../../influxql/influxql-sources.ts';
@@ -264,7 +265,7 @@ export class QueryRouter {
         status = answer.status;
         body = JSON.parse(answer.body) as unknown;
       }
-      if (status >= 500) return { unavailable: `node ${node} could not answer (${status}): ${JSON.stringify(body).slice(0, 200)}`, node };
+      if (isRecoverableStatus(status)) return { unavailable: `node ${node} could not answer (${status}): ${JSON.stringify(body).slice(0, 200)}`, node };
       if (status !== 200) return { status, body };
       const result = (body as { results?: StatementResult[] }).results?.[0];
       return { result: result ?? { statement_id: 0 } };

@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { messageOf } from '../../shared/errors.ts';
+import { errorTextOf } from '../../shared/http/json-http.ts';
+import { isRecoverableStatus } from '../../shared/recoverable.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { ClusterMetadata } from '../../cluster/cluster-metadata.ts';
 import type { PeerClient } from '../peer/peer-client.ts';
@@ -134,9 +136,10 @@ export class WriteHandler {
       }),
     );
 
-    // A client error from influxd (auth, unknown database...) is the answer, as influxd gave it.
+    // A verdict of influxd on the request (auth, unknown database...) is the answer, as influxd gave it.
+    // A 400 "partial write" stored the valid lines and is judged below; 5xx means that owner could not store.
     for (const { answers } of outcomes) {
-      const refused = answers.find((answer) => answer.status === 401 || answer.status === 403 || answer.status === 404);
+      const refused = answers.find((answer) => answer.status >= 401 && !isRecoverableStatus(answer.status));
       if (refused) return this.#relay(res, refused);
     }
     const failures: string[] = [];
@@ -146,10 +149,10 @@ export class WriteHandler {
       const stored = answers.filter((answer) => answer.status === 204 || answer.status === 400);
       // Every owner of a batch refuses the same lines: one report per batch.
       const partial = answers.find((answer) => answer.status === 400);
-      if (partial) partialErrors.push(errorText(partial.body));
+      if (partial) partialErrors.push(errorTextOf(partial.body));
       const needed = requiredAcks(consistency as Consistency, owners.length);
       if (stored.length < needed) {
-        const why = answers.filter((answer) => answer.status !== 204 && answer.status !== 400).map((answer) => `${answer.owner}: ${errorText(answer.body)}`);
+        const why = answers.filter((answer) => answer.status !== 204 && answer.status !== 400).map((answer) => `${answer.owner}: ${errorTextOf(answer.body)}`);
         failures.push(`${stored.length} of ${owners.length} owners stored the batch, consistency ${consistency} needs ${needed} (${why.join('; ')})`);
       }
     }
@@ -183,14 +186,5 @@ export class WriteHandler {
   #relay(res: ServerResponse, answer: OwnerAnswer): void {
     res.writeHead(answer.status, { 'content-type': 'application/json' });
     res.end(answer.body);
-  }
-}
-
-function errorText(body: string): string {
-  try {
-    const parsed = JSON.parse(body) as { error?: string };
-    return parsed.error ?? body;
-  } catch {
-    return body.slice(0, 300);
   }
 }

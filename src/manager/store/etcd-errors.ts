@@ -3,16 +3,12 @@ import { CfluxError, StoreUnavailableError, messageOf } from '../../shared/error
 /**
  * The one boundary where etcd3/gRPC errors become ClusterFlux errors. Every
  * failure of an etcd call means the store could not do what was asked, which
- * the API answers with 503; our own errors pass through unchanged.
+ * the API answers with 503 and `isRecoverable` (shared/recoverable.ts)
+ * counts as worth another try; our own errors pass through unchanged.
  */
 export function translateEtcdError(err: unknown, action: string): Error {
   if (err instanceof CfluxError) return err;
   return new StoreUnavailableError(`etcd unavailable while trying to ${action}: ${firstLine(messageOf(err))}`, { cause: err });
-}
-
-/** Whether retrying the same call later may succeed (every etcd failure here is transient). */
-export function isRetryable(err: unknown): boolean {
-  return err instanceof StoreUnavailableError;
 }
 
 function firstLine(text: string): string {

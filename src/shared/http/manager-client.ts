@@ -1,7 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import got, { type Method } from 'got';
-import { backoffDelay } from '../backoff.ts';
 import { CfluxError, messageOf } from '../errors.ts';
+import { isRecoverable, isRecoverableStatus, UnavailableAnswerError } from '../recoverable.ts';
+import { withRetries, type RetryPolicy } from '../retry-policy.ts';
+import { errorTextOf, parseJsonOrText } from './json-http.ts';
 
 export interface ManagerClientOptions {
   /** Manager base URLs; a failed call moves on to the next one. */
@@ -32,21 +33,21 @@ export class ManagerUnreachableError extends CfluxError {
   }
 }
 
-/** Statuses worth another attempt: the manager or its store is having trouble. */
-const RETRYABLE_STATUSES = new Set([502, 503, 504]);
-
 /**
  * HTTP client of the manager API (control plane, so got). Tries the
  * endpoints in turn, starting from the last one that answered, with
- * exponential backoff and full jitter between attempts.
+ * exponential backoff and full jitter between attempts (the shared retry
+ * policy: what is worth another attempt is decided by `isRecoverable`).
  */
 export class ManagerClient {
   readonly #options: ManagerClientOptions;
+  readonly #policy: RetryPolicy;
   #preferred = 0;
 
   constructor(options: ManagerClientOptions) {
     if (options.endpoints.length === 0) throw new CfluxError('INVALID_SETTING', 'no manager endpoint configured');
     this.#options = options;
+    this.#policy = { attempts: options.attempts, baseMs: options.backoffBaseMs, capMs: options.backoffCapMs, ...(options.random ? { random: options.random } : {}) };
   }
 
   /** The endpoint tried first on the next call. */
@@ -55,54 +56,45 @@ export class ManagerClient {
   }
 
   /**
-   * Sends one call. 4xx answers are returned, not thrown; network errors and
-   * 502/503/504 are retried, then thrown as ManagerUnreachableError (with the
-   * last 503 body's message when there was one).
+   * Sends one call. Answers that judge the request (2xx-4xx) are returned,
+   * not thrown; network errors and answers saying the manager cannot serve
+   * now (5xx) are retried on the next endpoint, then thrown as
+   * ManagerUnreachableError naming the last problem.
    */
   async request<T = unknown>(method: Method, path: string, options: { json?: unknown; signal?: AbortSignal; extraTimeoutMs?: number } = {}): Promise<ManagerReply<T>> {
     const { endpoints, attempts } = this.#options;
-    let lastProblem = 'no attempt made';
-    for (let attempt = 0; attempt < attempts; attempt++) {
-      if (attempt > 0) {
-        const delay = backoffDelay(attempt - 1, { baseMs: this.#options.backoffBaseMs, capMs: this.#options.backoffCapMs, ...(this.#options.random ? { random: this.#options.random } : {}) });
-        await sleep(delay, undefined, options.signal ? { signal: options.signal } : {});
-      }
-      const index = (this.#preferred + attempt) % endpoints.length;
-      const endpoint = endpoints[index]!;
-      try {
-        const response = await got(endpoint + path, {
-          method,
-          ...(options.json === undefined ? {} : { json: options.json }),
-          throwHttpErrors: false,
-          retry: { limit: 0 },
-          timeout: { request: this.#options.timeoutMs + (options.extraTimeoutMs ?? 0) },
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
-        const body = parseBody(response.body);
-        if (RETRYABLE_STATUSES.has(response.statusCode)) {
-          lastProblem = `${endpoint} answered ${response.statusCode}${errorText(body)}`;
-          continue;
-        }
-        this.#preferred = index;
-        return { status: response.statusCode, body: body as T, endpoint };
-      } catch (err) {
-        if (options.signal?.aborted) throw err;
-        lastProblem = `${endpoint}: ${messageOf(err)}`;
-      }
+    const first = this.#preferred;
+    try {
+      return await withRetries(this.#policy, (attempt) => this.#attempt<T>((first + attempt) % endpoints.length, method, path, options), options.signal);
+    } catch (err) {
+      if (options.signal?.aborted || !isRecoverable(err)) throw err;
+      throw new ManagerUnreachableError(`manager unreachable after ${attempts} attempts (last: ${messageOf(err)})`, { cause: err });
     }
-    throw new ManagerUnreachableError(`manager unreachable after ${attempts} attempts (last: ${lastProblem})`);
   }
-}
 
-function parseBody(text: string): unknown {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
+  /** One attempt on one endpoint; got's errors become ClusterFlux errors here (the boundary). */
+  async #attempt<T>(index: number, method: Method, path: string, options: { json?: unknown; signal?: AbortSignal; extraTimeoutMs?: number }): Promise<ManagerReply<T>> {
+    const endpoint = this.#options.endpoints[index]!;
+    let response;
+    try {
+      response = await got(endpoint + path, {
+        method,
+        ...(options.json === undefined ? {} : { json: options.json }),
+        throwHttpErrors: false,
+        retry: { limit: 0 },
+        timeout: { request: this.#options.timeoutMs + (options.extraTimeoutMs ?? 0) },
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      throw new CfluxError('UPSTREAM_UNAVAILABLE', `${endpoint}: ${messageOf(err)}`, { cause: err });
+    }
+    const body = parseJsonOrText(response.body);
+    if (isRecoverableStatus(response.statusCode)) {
+      const says = typeof body === 'object' && body !== null && 'error' in body ? `: ${errorTextOf(body)}` : '';
+      throw new UnavailableAnswerError(response.statusCode, `${endpoint} answered ${response.statusCode}${says}`);
+    }
+    this.#preferred = index;
+    return { status: response.statusCode, body: body as T, endpoint };
   }
-}
-
-function errorText(body: unknown): string {
-  return typeof body === 'object' && body !== null && 'error' in body ? `: ${String((body as { error: unknown }).error)}` : '';
 }
