@@ -31,8 +31,12 @@ import { joinWhileEmpty } from './membership/auto-join.ts';
 import { Placement } from '../cluster/placement.ts';
 import { Router } from '../shared/http/router.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { closeWithin } from '../shared/closing.ts';
 
-/** Attempts per manager call (DESIGN.md: 5, with exponential backoff and jitter). */
+/** How long clients' requests in flight may take to finish on stop before their connections are cut. */
+const PROXY_DRAIN_MS = 2000;
+
+/** Attempts per manager call (docs/design.md: 5, with exponential backoff and jitter). */
 const MANAGER_ATTEMPTS = 5;
 
 /** A running `cflux agent`: discovery, membership, the local influxd, and its HTTP endpoints. */
@@ -239,10 +243,9 @@ export class Agent {
       this.#stop.abort();
       await this.#loops;
       await this.#membership.deregister(this.options.shutdownTimeout);
-      await this.#proxy.close();
-      await this.#influxd.close();
-      await this.#peers.close();
-      await this.#http?.close(1000);
+      await closeWithin(this.#proxy, PROXY_DRAIN_MS);
+      await Promise.all([closeWithin(this.#influxd, 1000), closeWithin(this.#peers, 1000)]);
+      if (this.#http) await closeWithin(this.#http, 1000);
       this.lifecycle.set('stopped');
     })();
     return this.#stopping;

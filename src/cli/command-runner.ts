@@ -2,7 +2,7 @@ import { InvalidSettingError } from '../shared/errors.ts';
 import { gatherSources } from '../shared/config/sources.ts';
 import { resolveSettings, type ResolvedSettings, type SettingMap } from '../shared/config/setting.ts';
 
-/** Exit status for a bad setting (DESIGN.md: validated at start, exit 2, one line). */
+/** Exit status for a bad setting (docs/design.md: validated at start, exit 2, one line). */
 export const EXIT_BAD_SETTING = 2;
 
 /**

@@ -20,7 +20,7 @@ export function defaultShardGroupDuration(duration: number): number {
 }
 
 /** The name InfluxDB gives a database's first retention policy. */
-export const AUTOGEN = 'autogen';
+const AUTOGEN = 'autogen';
 
 /** influxd raises a shard group duration below 1h to 1h; 0 (or none) means the default. */
 function shardGroupDurationFor(duration: number, requested: number | undefined): number {

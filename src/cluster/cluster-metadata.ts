@@ -1,6 +1,6 @@
 /**
  * The cluster metadata document: the desired state of every influxd in the
- * cluster, versioned by the manager (DESIGN.md "Cluster metadata"). Names are
+ * cluster, versioned by the manager (docs/design.md, "The cluster document"). Names are
  * InfluxDB's own (case-sensitive). Durations are whole seconds; 0 means
  * infinite (InfluxQL `INF`).
  */

@@ -34,4 +34,3 @@ export type MetadataOperation =
   /** Placement: `measurement` of `database` follows `source` (SELECT ... INTO). */
   | { op: 'pinMeasurement'; database: string; measurement: string; sourceDatabase: string; sourceMeasurement: string };
 
-export type MetadataOperationName = MetadataOperation['op'];

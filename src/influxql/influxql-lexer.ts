@@ -62,7 +62,7 @@ const KEYWORD_NAMES =
   'AND OR IN TRUE FALSE';
 
 /** influxd 1.6's reserved words (upper case); they need quotes to be used as names. */
-export const INFLUXQL_KEYWORDS: ReadonlySet<string> = new Set(KEYWORD_NAMES.split(' '));
+const INFLUXQL_KEYWORDS: ReadonlySet<string> = new Set(KEYWORD_NAMES.split(' '));
 
 /** Keywords after which a `/` divides rather than starts a regex (`TRUE / 2`, `x::field / 2`). */
 const OPERAND_KEYWORDS: ReadonlySet<string> = new Set(['TRUE', 'FALSE', 'FIELD', 'TAG']);

@@ -1,3 +1,4 @@
+import { closeWithin } from '../shared/closing.ts';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -108,7 +109,7 @@ export class Manager {
     this.#stopping ??= (async () => {
       this.#setState('stopping');
       this.#housekeeping.abort();
-      const closing = this.#server?.close(this.options.shutdownTimeout);
+      const closing = this.#server ? closeWithin(this.#server, this.options.shutdownTimeout) : undefined;
       await this.#hub.close();
       await closing;
       await this.#pruneLoop;

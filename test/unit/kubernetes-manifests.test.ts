@@ -1,6 +1,6 @@
 // Offline validation of kubernetes/*.yaml: every document is checked against the
 // Kubernetes OpenAPI schema (kubernetes-models), then against ClusterFlux's own
-// contracts (DESIGN.md ports and names). No cluster needed.
+// contracts (docs/design.md ports and names). No cluster needed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';

@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createGzip, gzipSync } from 'node:zlib';
 import {
   INVALID_LINE_MAX_CHARS,
-  WriteBodyError,
-  decodeWriteBody,
   joinChunks,
   describeInvalidLines,
   splitLinesByMeasurement,
@@ -228,8 +225,9 @@ test('split: many measurements with colliding-looking names stay apart', () => {
   assert.equal(result.groups.get('m7')?.body.toString(), 'm7,i=7 v=7\nm7,i=1007 v=1007\nm7,i=2007 v=2007\n');
 });
 
+// Linear time shows as finishing at all (a quadratic scan of these bodies would hit the test
+// timeout); the splitter's speed is measured by `npm run bench:split`, not asserted here.
 test('split: bodies without spaces or quotes after a point stay linear', () => {
-  const started = performance.now();
   const noFields = splitLinesByMeasurement(Buffer.from(`${'cpu,a=b\n'.repeat(200_000)}mem v=1 2\n`));
   assert.equal(noFields.invalid.length, 200_000);
   assert.equal(noFields.groups.get('mem')?.lineCount, 1);
@@ -237,7 +235,6 @@ test('split: bodies without spaces or quotes after a point stay linear', () => {
   assert.equal(oneQuote.groups.get('cpu')?.lineCount, 200_000);
   const backslashes = splitLinesByMeasurement(Buffer.from('cpu,a=b\\ c\\ d v=1\\\n'.repeat(100_000)));
   assert.equal(backslashes.lineCount, 1);
-  assert.ok(performance.now() - started < 5000);
 });
 
 test('joinChunks: one chunk is returned as is, several are concatenated in order', () => {
@@ -247,75 +244,3 @@ test('joinChunks: one chunk is returned as is, several are concatenated in order
   assert.equal(joinChunks([]).length, 0);
 });
 
-function decodeError(fn: () => unknown): WriteBodyError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof WriteBodyError, `expected a WriteBodyError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected decodeWriteBody to throw');
-}
-
-test('decodeWriteBody: plain bodies pass through, gzip bodies are gunzipped', () => {
-  const text = 'cpu,host=a v=1\nmem v=2\n';
-  const plain = Buffer.from(text);
-  assert.equal(decodeWriteBody(plain, undefined, 1024), plain);
-  assert.equal(decodeWriteBody(plain, '', 1024), plain);
-  assert.equal(decodeWriteBody(plain, 'identity', 1024), plain);
-  assert.equal(decodeWriteBody(plain, 'deflate', 1024), plain); // influxd reads other encodings as plain text too
-  assert.equal(decodeWriteBody(gzipSync(plain), 'gzip', 1024).toString(), text);
-  assert.equal(decodeWriteBody(gzipSync(plain), ' GZIP ', 1024).toString(), text);
-  assert.equal(decodeWriteBody(gzipSync(plain), 'x-gzip', 1024).toString(), text);
-  const twoMembers = Buffer.concat([gzipSync('a v=1\n'), gzipSync('b v=2\n')]);
-  assert.equal(decodeWriteBody(twoMembers, 'gzip', 1024).toString(), 'a v=1\nb v=2\n');
-  assert.equal(decodeWriteBody(gzipSync(plain), 'gzip', plain.length).toString(), text);
-});
-
-test('decodeWriteBody: bodies over the limit are TOO_LARGE', () => {
-  const plain = Buffer.from('cpu v=1\n'.repeat(10));
-  const gzipped = decodeError(() => decodeWriteBody(gzipSync(plain), 'gzip', plain.length - 1));
-  assert.equal(gzipped.code, 'TOO_LARGE');
-  assert.equal(gzipped.httpStatus, 413);
-  assert.match(gzipped.message, /more than 79 bytes after gzip decoding/);
-  assert.equal(decodeError(() => decodeWriteBody(plain, undefined, plain.length - 1)).code, 'TOO_LARGE');
-  assert.throws(() => decodeWriteBody(plain, undefined, 0), RangeError);
-});
-
-test('decodeWriteBody: a gzip bomb is refused without inflating it', async () => {
-  // 100 MiB of zeros, compressed by streaming a reused 1 MiB buffer (about 100 KiB of gzip).
-  const zeros = Buffer.alloc(1024 * 1024);
-  const gzip = createGzip({ level: 9 });
-  const compressed: Buffer[] = [];
-  gzip.on('data', (chunk: Buffer) => compressed.push(chunk));
-  const done = new Promise((resolve, reject) => gzip.on('end', resolve).on('error', reject));
-  for (let i = 0; i < 100; i++) if (!gzip.write(zeros)) await new Promise((resolve) => gzip.once('drain', resolve));
-  gzip.end();
-  await done;
-  const bomb = Buffer.concat(compressed);
-  assert.ok(bomb.length < 1024 * 1024);
-
-  const peakBefore = process.resourceUsage().maxRSS; // KiB
-  const started = performance.now();
-  const err = decodeError(() => decodeWriteBody(bomb, 'gzip', 1024 * 1024));
-  const elapsed = performance.now() - started;
-  assert.equal(err.code, 'TOO_LARGE');
-  assert.match(err.message, /more than 1048576 bytes/);
-  // Inflating all of it would raise the peak RSS by about 100 MiB.
-  assert.ok(process.resourceUsage().maxRSS - peakBefore < 40 * 1024, 'peak memory grew by less than 40 MiB');
-  assert.ok(elapsed < 2000, `stopped early (${elapsed.toFixed(0)} ms)`);
-});
-
-test('decodeWriteBody: corrupted, truncated and non-gzip bodies are BAD_GZIP', () => {
-  const good = gzipSync(Buffer.from('cpu v=1\n'.repeat(100)));
-  const corrupted = Buffer.from(good);
-  for (let i = 12; i < 20; i++) corrupted[i] = corrupted[i]! ^ 0xff;
-  const badCrc = Buffer.from(good);
-  badCrc[badCrc.length - 6] = badCrc[badCrc.length - 6]! ^ 1;
-  for (const body of [corrupted, badCrc, good.subarray(0, good.length - 10), Buffer.from('cpu v=1\n'), Buffer.alloc(0), Buffer.concat([good, Buffer.from('junk')])]) {
-    const err = decodeError(() => decodeWriteBody(body, 'gzip', 1 << 20));
-    assert.equal(err.code, 'BAD_GZIP');
-    assert.equal(err.httpStatus, 400);
-    assert.match(err.message, /^request body is not valid gzip \(Content-Encoding: gzip\): /);
-  }
-});

@@ -28,7 +28,7 @@ export interface LocalUser {
 export type SnapshotScope = 'all' | { databases: Set<string>; users: Set<string> };
 
 /** Databases influxd manages for itself; never mirrored. */
-export const NODE_LOCAL_DATABASES = new Set(['_internal']);
+const NODE_LOCAL_DATABASES = new Set(['_internal']);
 
 /**
  * Reads the local influxd's metadata with SHOW statements: always the lists of

@@ -82,7 +82,7 @@ function recordAfter(desired: ClusterMetadata, after: LocalSnapshot, previous: A
 }
 
 /** Databases and users whose definitions differ between two documents (what a change touched). */
-export function changedScope(before: ClusterMetadata, after: ClusterMetadata): SnapshotScope {
+function changedScope(before: ClusterMetadata, after: ClusterMetadata): SnapshotScope {
   const databases = new Set<string>();
   const users = new Set<string>();
   for (const name of new Set([...Object.keys(before.databases), ...Object.keys(after.databases)])) {

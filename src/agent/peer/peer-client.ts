@@ -18,6 +18,8 @@ export interface PeerAnswer {
 export class PeerClient {
   readonly #dispatcher = new UndiciAgent({ connections: 16, keepAliveTimeout: 30_000, headersTimeout: 30_000, bodyTimeout: 60_000 });
   readonly #token: string | undefined;
+  #closing: Promise<void> | undefined;
+  #destroying: Promise<void> | undefined;
 
   constructor(token: string | undefined) {
     this.#token = token;
@@ -59,7 +61,15 @@ export class PeerClient {
     return { status: response.statusCode, body: await response.body.text() };
   }
 
+  /** Lets requests in flight finish, then closes the pools. */
   close(): Promise<void> {
-    return this.#dispatcher.close();
+    this.#closing ??= this.#dispatcher.close().catch(() => undefined);
+    return this.#closing;
+  }
+
+  /** Aborts requests in flight and closes every connection now. */
+  destroy(): Promise<void> {
+    this.#destroying ??= this.#dispatcher.destroy().catch(() => undefined);
+    return this.#destroying;
   }
 }

@@ -55,22 +55,29 @@ export class ProxyServer {
   async start(): Promise<HostPort> {
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(this.#options.listen.port, this.#options.listen.host, () => resolve());
+      this.#server.listen(this.#options.listen.port, this.#options.listen.host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
     });
     return { host: this.#options.listen.host, port: (this.#server.address() as AddressInfo).port };
   }
 
+  /** Stops taking connections; resolves once every request in flight was answered. Safe twice. */
   close(): Promise<void> {
     this.#closing ??= new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeIdleConnections();
       this.#fastWrites.close();
-      setTimeout(() => {
-        this.#server.closeAllConnections();
-        this.#fastWrites.close(true);
-      }, 2000).unref();
     });
     return this.#closing;
+  }
+
+  /** Ends every client connection now, on both paths. */
+  destroy(): void {
+    void this.close();
+    this.#server.closeAllConnections();
+    this.#fastWrites.destroy();
   }
 
   async #dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -24,7 +24,7 @@ interface StatementResult {
  * source and writes the result there. (Regex sources with `:MEASUREMENT`
  * write to measurements of the same name: same placement unit already.)
  */
-export function pinsForContinuousQuery(operation: MetadataOperation): MetadataOperation[] {
+function pinsForContinuousQuery(operation: MetadataOperation): MetadataOperation[] {
   if (operation.op !== 'createContinuousQuery') return [];
   const select = /\bBEGIN\b([\s\S]*)\bEND\s*$/i.exec(operation.query)?.[1];
   if (!select) return [];

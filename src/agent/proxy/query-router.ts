@@ -51,7 +51,7 @@ export class QueryRouter {
     this.#options = options;
   }
 
-  /** The nodes a statement runs on when the router can tell cheaply; ['self'] means local only. */
+  /** Whether the local influxd alone answers this statement (no members yet, or node-local and mirrored statements). */
   isLocalOnly(statementClass: QueryStatementClass): boolean {
     if (this.#options.placement().members.length === 0) return true;
     if (statementClass.kind === 'show') return LOCAL_SHOWS.has(statementClass.show) || statementClass.show.endsWith('cardinality');

@@ -10,13 +10,14 @@ import type { Placement } from '../../cluster/placement.ts';
 import { NODE_LOCAL_DATABASE, replicationFactorOf } from '../../cluster/placement.ts';
 import { clientAuthorization, type InfluxRequest } from '../influxd/influx-request.ts';
 import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
-import { decodeWriteBody, describeInvalidLines, joinChunks, splitLinesByMeasurement } from './line-protocol-splitter.ts';
+import { describeInvalidLines, joinChunks, splitLinesByMeasurement } from './line-protocol-splitter.ts';
+import { decodeWriteBody } from './write-body.ts';
 
 export type Consistency = 'any' | 'one' | 'quorum' | 'all';
 const CONSISTENCIES = new Set<string>(['any', 'one', 'quorum', 'all']);
 
 /** How many of `owners` must store a batch for the write to count. */
-export function requiredAcks(consistency: Consistency, owners: number): number {
+function requiredAcks(consistency: Consistency, owners: number): number {
   if (consistency === 'all') return owners;
   if (consistency === 'quorum') return Math.floor(owners / 2) + 1;
   return 1;
@@ -94,7 +95,7 @@ export class WriteHandler {
     }
     let body: Buffer;
     try {
-      body = decodeWriteBody(request.body, request.forwardHeaders['content-encoding'], this.#options.maxBodyBytes);
+      body = await decodeWriteBody(request.body, request.forwardHeaders['content-encoding'], this.#options.maxBodyBytes);
     } catch (err) {
       const tooLarge = (err as { code?: string }).code === 'TOO_LARGE';
       return send(res, tooLarge ? 413 : 400, { error: messageOf(err) });

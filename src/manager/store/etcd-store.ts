@@ -33,6 +33,8 @@ export class EtcdStore implements Store {
   readonly #logger: Logger;
   readonly #managerLeases = new Map<string, Lease>();
   #closed = false;
+  /** A pending re-registration after a lost manager lease (cancelled by close()). */
+  #reRegister: NodeJS.Timeout | undefined;
 
   constructor(options: EtcdStoreOptions) {
     this.#logger = options.logger;
@@ -140,7 +142,11 @@ export class EtcdStore implements Store {
       // etcd was away for longer than the TTL: list ourselves again on a new lease.
       this.#logger.warn({ reason: err.message }, 'manager lease lost; registering again');
       this.#managerLeases.delete(info.id);
-      setTimeout(() => void this.registerManager(info, ttlMs).catch(() => undefined), 1000).unref();
+      this.#reRegister = setTimeout(() => {
+        this.#reRegister = undefined;
+        void this.registerManager(info, ttlMs).catch(() => undefined);
+      }, 1000);
+      this.#reRegister.unref();
     });
     try {
       await lease.put(this.#keys.manager(info.id)).value(JSON.stringify(info));
@@ -172,6 +178,7 @@ export class EtcdStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#reRegister);
     this.#leases.close();
     for (const lease of this.#managerLeases.values()) lease.release();
     this.#managerLeases.clear();

@@ -2,7 +2,7 @@
  * The manager's state: node registrations with TTL liveness, one versioned
  * metadata document per cluster with compare-and-swap writes, and the list of
  * running managers. Two implementations keep one contract (see
- * test/integration/store-contract.ts): MemoryStore and EtcdStore.
+ * test/contract/store-contract.ts, run by test/integration/store-contract.test.ts): MemoryStore and EtcdStore.
  */
 
 /** What an agent sends when it registers. */

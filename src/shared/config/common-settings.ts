@@ -2,7 +2,7 @@ import { LOG_FORMATS, LOG_LEVELS } from '../logging.ts';
 import { choiceSetting, integerSetting, textSetting, urlListSetting } from './parsers.ts';
 import { SettingValueError, type Setting } from './setting.ts';
 
-/** Cluster names: 1-128 characters, no control characters (DESIGN.md). */
+/** Cluster names: 1-128 characters, no control characters (docs/design.md). */
 export function validateClusterName(name: string): string | undefined {
   // eslint-disable-next-line no-control-regex
   if (name.length < 1 || name.length > 128 || /[\u0000-\u001f\u007f-\u009f]/.test(name)) {

@@ -87,6 +87,6 @@ function showRaw(raw: unknown): string {
 }
 
 /** commander's property name for a kebab-case flag. */
-export function camelCase(kebab: string): string {
+function camelCase(kebab: string): string {
   return kebab.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }

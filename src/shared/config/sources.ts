@@ -7,7 +7,7 @@ import { InvalidSettingError, messageOf } from '../errors.ts';
 import type { RawSources } from './setting.ts';
 
 /** Where a TOML config file is looked for when none is named. */
-export function defaultConfigPaths(home = homedir()): string[] {
+function defaultConfigPaths(home = homedir()): string[] {
   return [resolve('config.toml'), join(home, '.clusterflux', 'config.toml'), '/etc/clusterflux/config.toml'];
 }
 

@@ -19,11 +19,10 @@ export interface JsonServer {
   /** The bound address (port resolved when 0 was asked). */
   readonly address: HostPort;
   readonly server: Server;
-  /**
-   * Stops accepting connections, lets requests in flight finish for up to
-   * `graceMs`, then closes every connection. Safe to call twice.
-   */
-  close(graceMs: number): Promise<void>;
+  /** Stops accepting connections and resolves once requests in flight have finished. Safe twice. */
+  close(): Promise<void>;
+  /** Closes every connection now (see closeWithin for a drain with a deadline). */
+  destroy(): void;
 }
 
 /**
@@ -87,20 +86,21 @@ export async function startJsonServer(options: JsonServerOptions): Promise<JsonS
     });
   });
   const bound = server.address() as AddressInfo;
+  const close = (): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    return closing;
+  };
 
   return {
     address: { host: options.listen.host, port: bound.port },
     server,
-    close(graceMs: number) {
-      closing ??= new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), graceMs);
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
-      return closing;
+    close,
+    destroy() {
+      void close();
+      server.closeAllConnections();
     },
   };
 }

@@ -89,20 +89,36 @@ export class FastWritePath {
       client.destroy();
       return;
     }
-    const connection = new RelayedConnection(this, client, serve, (socket) => {
+    const forget = () => {
       this.#connections.delete(connection);
+      this.#stopSweeperWhenDone();
+    };
+    const connection = new RelayedConnection(this, client, serve, (socket) => {
+      forget();
       serve(socket);
     });
     this.#connections.add(connection);
-    connection.start(() => this.#connections.delete(connection));
+    connection.start(forget);
   }
 
-  /** Stops taking connections: idle ones close now, busy ones after their answer; `force` ends all. */
-  close(force = false): void {
+  /** Stops taking connections: idle ones close now, busy ones after their answer. Safe twice. */
+  close(): void {
     this.#closing = true;
-    if (force) clearInterval(this.#sweeper);
     this.links.closeIdle();
-    for (const connection of this.#connections) connection.closeIfIdle(force);
+    for (const connection of this.#connections) connection.closeIfIdle();
+    this.#stopSweeperWhenDone();
+  }
+
+  /** Ends every connection on this path now, and its deadline timer. */
+  destroy(): void {
+    this.close();
+    for (const connection of this.#connections) connection.destroy();
+    clearInterval(this.#sweeper);
+  }
+
+  /** Once closing and no connection is left, the deadline timer has nothing to watch. */
+  #stopSweeperWhenDone(): void {
+    if (this.#closing && this.#connections.size === 0) clearInterval(this.#sweeper);
   }
 }
 
@@ -176,8 +192,12 @@ class RelayedConnection implements LinkUser {
     this.#answer?.onClose();
   }
 
-  closeIfIdle(force: boolean): void {
-    if (force || (this.#mode === 'head' && this.#pending.length === 0)) this.#client.destroy();
+  closeIfIdle(): void {
+    if (this.#mode === 'head' && this.#pending.length === 0) this.#client.destroy();
+  }
+
+  destroy(): void {
+    this.#client.destroy();
   }
 
   #clientData(chunk: Buffer): void {
