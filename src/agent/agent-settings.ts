@@ -46,7 +46,7 @@ export const agentSettings = {
   managerTimeout: secondsSetting({ name: 'manager-timeout', env: 'CFLUX_MANAGER_TIMEOUT', description: 'deadline of one manager call', defaultSeconds: 5, min: 0.1, max: 120 }),
   /** Longest wait for deregistration on shutdown. */
   shutdownTimeout: secondsSetting({ name: 'shutdown-timeout', env: 'CFLUX_SHUTDOWN_TIMEOUT', description: 'longest graceful shutdown', defaultSeconds: 10, min: 0.1, max: 600 }),
-  /** Agent state (hinted handoff, last applied metadata). */
+  /** Agent state (the last applied metadata). */
   dataDir: textSetting({ name: 'data-dir', env: 'CFLUX_DATA_DIR', description: 'agent state directory', defaultValue: './cflux-data', maxLength: 4096 }),
   /** Default replication factor of databases created through the proxy. */
   replicationFactor: integerSetting({ name: 'replication-factor', env: 'CFLUX_REPLICATION_FACTOR', description: 'default replication factor', defaultValue: 2, min: 1, max: 16 }),
