@@ -71,6 +71,15 @@ async function bufferedWhileStalled(responses: ServerResponse[]): Promise<number
   return largest;
 }
 
+/** A client asks `target` and reads nothing for 3 s: the agent holds little; then it reads the whole answer. */
+async function assertBoundedWhileStalled(server: { port: number; responses: ServerResponse[] }, target: string): Promise<void> {
+  const client = slowClient(server.port, target);
+  const buffered = await bufferedWhileStalled(server.responses);
+  assert.ok(buffered < MAX_BUFFERED, `the agent held ${buffered} bytes of the answer for a client that reads nothing`);
+  const received = await client.readAll();
+  assert.ok(received > 6 * MAX_BUFFERED, `the whole answer arrived (${received} bytes)`);
+}
+
 describe('a slow client reading a large answer', () => {
   test('local passthrough: the agent buffers a bounded amount, and the whole answer arrives once the client reads', async () => {
     const endpoint = new InfluxdEndpoint({ url: cluster.influxds[0]!.url });
@@ -80,11 +89,7 @@ describe('a slow client reading a large answer', () => {
       await passthrough.forward(parseInfluxRequest(req, body!), res);
     });
     try {
-      const client = slowClient(server.port, `/query?${new URLSearchParams({ db: 'big', q: 'SELECT * FROM wide', chunked: 'true', chunk_size: '10000' })}`);
-      const buffered = await bufferedWhileStalled(server.responses);
-      assert.ok(buffered < MAX_BUFFERED, `the agent held ${buffered} bytes of the answer for a client that reads nothing`);
-      const received = await client.readAll();
-      assert.ok(received > 6 * MAX_BUFFERED, `the whole answer arrived (${received} bytes)`);
+      await assertBoundedWhileStalled(server, `/query?${new URLSearchParams({ db: 'big', q: 'SELECT * FROM wide', chunked: 'true', chunk_size: '10000' })}`);
     } finally {
       await server.close();
       await endpoint.destroy();
@@ -98,11 +103,7 @@ describe('a slow client reading a large answer', () => {
       await peers.pipeQuery(peerAddress, new URLSearchParams({ db: 'big', q: 'SELECT * FROM wide', chunked: 'true', chunk_size: '10000' }), undefined, res);
     });
     try {
-      const client = slowClient(server.port, '/query');
-      const buffered = await bufferedWhileStalled(server.responses);
-      assert.ok(buffered < MAX_BUFFERED, `the agent held ${buffered} bytes of the answer for a client that reads nothing`);
-      const received = await client.readAll();
-      assert.ok(received > 6 * MAX_BUFFERED, `the whole answer arrived (${received} bytes)`);
+      await assertBoundedWhileStalled(server, '/query');
     } finally {
       await server.close();
       await peers.destroy();

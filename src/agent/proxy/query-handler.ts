@@ -9,14 +9,9 @@ import type { Logger } from '../../shared/logging.ts';
 import type { MetadataMirror } from '../metadata/metadata-mirror.ts';
 import { NO_USERS_YET } from '../influxd/local-influxd.ts';
 import { clientAuthorization, type InfluxRequest } from '../influxd/influx-request.ts';
+import type { StatementResult } from '../../influxql/query-result.ts';
 import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 
-interface StatementResult {
-  statement_id: number;
-  error?: string;
-  series?: unknown[];
-  messages?: Array<{ level: string; text: string }>;
-}
 
 /**
  * A continuous query's INTO measurement is pinned to its source's owners, so

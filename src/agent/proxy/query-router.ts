@@ -263,7 +263,7 @@ export class QueryRouter {
         if (!peer) return { result: { statement_id: 0, error: `node ${node} is not known to the manager` } };
         const answer = await this.#options.peers.query(peer.address, params, authorization);
         status = answer.status;
-        body = JSON.parse(answer.body) as unknown;
+        body = JSON.parse(answer.body) as unknown; // not JSON: that node failed (caught below)
       }
       if (isRecoverableStatus(status)) return { unavailable: `node ${node} could not answer (${status}): ${JSON.stringify(body).slice(0, 200)}`, node };
       if (status !== 200) return { status, body };
