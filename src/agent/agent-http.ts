@@ -1,4 +1,4 @@
-import { startJsonServer, type JsonServer } from '../shared/http/json-server.ts';
+import { startJsonServer, type JsonServer, type JsonServerOptions } from '../shared/http/json-server.ts';
 import { Router } from '../shared/http/router.ts';
 import type { HostPort } from '../shared/config/parsers.ts';
 import type { Logger } from '../shared/logging.ts';
@@ -25,19 +25,33 @@ export interface Readiness {
  * answers), GET /readyz (registered and influxd reachable; 503 with the
  * reasons otherwise), GET /metrics. The peer data API joins them later.
  */
-export function startAgentHttp(options: { listen: HostPort; logger: Logger; metrics: AgentMetrics; readiness: () => Readiness; router?: Router }): Promise<JsonServer> {
+export function startAgentHttp(options: {
+  listen: HostPort;
+  logger: Logger;
+  metrics: AgentMetrics;
+  readiness: () => Readiness;
+  router?: Router;
+  /** Authentication of the peer routes and TLS of the port. Probes and metrics stay open (no secret in them). */
+  server?: Pick<JsonServerOptions, 'authenticate' | 'challenge' | 'tls'>;
+}): Promise<JsonServer> {
   const router = options.router ?? new Router();
-  router.add('GET', '/healthz', async () => ({ status: 200, body: { status: 'ok' } }));
-  router.add('GET', '/readyz', async () => {
-    const readiness = options.readiness();
-    return { status: readiness.ready ? 200 : 503, body: readiness };
-  });
-  router.add('GET', '/metrics', async () => ({
-    status: 200,
-    text: await options.metrics.registry.metrics(),
-    contentType: options.metrics.registry.contentType,
-  }));
-  return startJsonServer({ router, listen: options.listen, logger: options.logger });
+  router.add('GET', '/healthz', async () => ({ status: 200, body: { status: 'ok' } }), 'public');
+  router.add(
+    'GET',
+    '/readyz',
+    async () => {
+      const readiness = options.readiness();
+      return { status: readiness.ready ? 200 : 503, body: readiness };
+    },
+    'public',
+  );
+  router.add(
+    'GET',
+    '/metrics',
+    async () => ({ status: 200, text: await options.metrics.registry.metrics(), contentType: options.metrics.registry.contentType }),
+    'public',
+  );
+  return startJsonServer({ router, listen: options.listen, logger: options.logger, ...options.server });
 }
 
 /** Readiness from the agent's parts. */

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { InvalidSettingError, messageOf } from '../shared/errors.ts';
+import { InvalidSettingError } from '../shared/errors.ts';
+import { readKeyPair, readPemFile, readSecret } from '../shared/config/secret-files.ts';
 import { SecretBox } from '../cluster/secret-box.ts';
 import type { AgentOptions } from './agent-settings.ts';
 import { loadInfluxdCredentials, type InfluxdCredentials } from './influxd/influxd-credentials.ts';
@@ -13,6 +13,12 @@ export interface AgentSecrets {
   clusterSecret?: SecretBox;
   /** Bearer token of the peer API; undefined only with --insecure-peer. */
   peerToken?: string;
+  /** The token sent to the manager: the agent token when given, else the manager token; undefined only with --insecure-manager. */
+  managerToken?: string;
+  /** PEM certificates trusted for https managers and peers (`--ca-file`; not secret). */
+  ca?: string;
+  /** The peer port's certificate and key: HTTPS between agents. */
+  peerTls?: { cert: string; key: string };
 }
 
 /** Reads and validates the agent's secrets; a bad one is an InvalidSettingError (exit 2). */
@@ -20,7 +26,7 @@ export function loadAgentSecrets(options: AgentOptions, env: Record<string, stri
   const secrets: AgentSecrets = {};
   const credentials = loadInfluxdCredentials(options.influxdCredentialsFile, env);
   if (credentials) secrets.influxdCredentials = credentials;
-  if (options.influxdCa !== undefined) secrets.influxdCa = readCertificates(options.influxdCa, 'influxd-ca');
+  if (options.influxdCa !== undefined) secrets.influxdCa = readPemFile(options.influxdCa, 'influxd-ca', 'CERTIFICATE');
   // Without the cluster secret, user statements are refused with a message naming the setting.
   const clusterSecret = readSecret({ file: options.secretFile, fileFlag: 'secret-file', variable: 'CFLUX_SECRET', setting: 'secret', what: 'the cluster secret' }, env);
   if (clusterSecret !== undefined) secrets.clusterSecret = new SecretBox(clusterSecret);
@@ -29,51 +35,14 @@ export function loadAgentSecrets(options: AgentOptions, env: Record<string, stri
   else if (!options.insecurePeer) {
     throw new InvalidSettingError('peer-token', 'missing setting CFLUX_PEER_TOKEN (environment) or --peer-token-file: agents need the cluster peer token (16+ characters, the same on every agent); --insecure-peer runs without one');
   }
+  const agentToken = readSecret({ file: options.agentTokenFile, fileFlag: 'agent-token-file', variable: 'CFLUX_AGENT_TOKEN', setting: 'agent-token', what: 'the agent token' }, env);
+  const managerToken = agentToken ?? readSecret({ file: options.managerTokenFile, fileFlag: 'manager-token-file', variable: 'CFLUX_MANAGER_TOKEN', setting: 'manager-token', what: 'the manager token' }, env);
+  if (managerToken !== undefined) secrets.managerToken = managerToken;
+  else if (!options.insecureManager) {
+    throw new InvalidSettingError('manager-token', 'missing setting CFLUX_AGENT_TOKEN or CFLUX_MANAGER_TOKEN (environment), or --agent-token-file / --manager-token-file: agents need a token for the manager; --insecure-manager calls a manager started with --insecure without one');
+  }
+  if (options.caFile !== undefined) secrets.ca = readPemFile(options.caFile, 'ca-file', 'CERTIFICATE');
+  const peerTls = readKeyPair(options.peerTlsCertFile, options.peerTlsKeyFile, { cert: 'peer-tls-cert-file', key: 'peer-tls-key-file' });
+  if (peerTls) secrets.peerTls = peerTls;
   return secrets;
-}
-
-/** Secrets shorter than this are refused: they would be guessable. */
-const MIN_SECRET_LENGTH = 16;
-
-interface SecretSource {
-  /** The `--*-file` value, when given: it wins over the environment. */
-  file: string | undefined;
-  fileFlag: string;
-  variable: string;
-  /** Setting name reported on a bad value. */
-  setting: string;
-  what: string;
-}
-
-/**
- * A secret from its file (trimmed), else from its environment variable, else
- * undefined. Unreadable or shorter than 16 characters is a bad setting.
- */
-function readSecret(source: SecretSource, env: Record<string, string | undefined>): string | undefined {
-  let secret: string | undefined;
-  let origin = `${source.variable} (environment)`;
-  if (source.file !== undefined) {
-    origin = `--${source.fileFlag}=${JSON.stringify(source.file)}`;
-    try {
-      secret = readFileSync(source.file, 'utf8').trim();
-    } catch (err) {
-      throw new InvalidSettingError(source.fileFlag, `invalid setting ${origin}: ${messageOf(err)}`);
-    }
-  } else {
-    secret = env[source.variable] || undefined;
-  }
-  if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) throw new InvalidSettingError(source.setting, `invalid setting ${origin}: ${source.what} needs at least ${MIN_SECRET_LENGTH} characters`);
-  return secret;
-}
-
-/** A PEM bundle from `file`; unreadable or without a certificate is a bad setting. */
-function readCertificates(file: string, setting: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InvalidSettingError(setting, `invalid setting --${setting}=${JSON.stringify(file)}: ${messageOf(err)}`);
-  }
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new InvalidSettingError(setting, `invalid setting --${setting}=${JSON.stringify(file)}: expected PEM certificates (-----BEGIN CERTIFICATE-----)`);
-  return text;
 }

@@ -1,17 +1,11 @@
-import { clusterSetting, logFormatSetting, logLevelSetting, managerEndpointsSetting, maxBodySizeSetting } from '../shared/config/common-settings.ts';
-import { choiceSetting, hostPortSetting, integerSetting, secondsSetting, switchSetting, textSetting, urlSetting, type HostPort } from '../shared/config/parsers.ts';
+import { agentTokenFileSetting, caFileSetting, clusterSetting, logFormatSetting, logLevelSetting, managerEndpointsSetting, managerTokenFileSetting, maxBodySizeSetting } from '../shared/config/common-settings.ts';
+import { choiceSetting, hostPortSetting, integerSetting, optionalTextSetting, secondsSetting, switchSetting, textSetting, urlSetting, type HostPort } from '../shared/config/parsers.ts';
 import type { ResolvedSettings, Setting } from '../shared/config/setting.ts';
 
 /** An optional host:port (no default). */
 function optionalHostPort(base: { name: string; env: string; description: string }): Setting<HostPort | undefined> {
   const inner = hostPortSetting({ ...base, defaultValue: { host: '', port: 0 } });
   return { ...inner, defaultValue: undefined, defaultLabel: '(first IP):(peer port)', parse: (raw) => inner.parse(raw) };
-}
-
-/** An optional free-text value (no default). */
-function optionalText(base: { name: string; env: string; description: string; maxLength: number; defaultLabel: string }): Setting<string | undefined> {
-  const inner = textSetting({ ...base, defaultValue: '' });
-  return { ...inner, defaultValue: undefined, defaultLabel: base.defaultLabel, parse: (raw) => inner.parse(raw) };
 }
 
 /** Every setting of `cflux agent`. Durations are seconds outside, ms once resolved. */
@@ -21,13 +15,13 @@ export const agentSettings = {
   /** Cluster to join. */
   cluster: clusterSetting,
   /** Stable node name: placement keys on it. Default POD_NAME, else the hostname. */
-  nodeName: optionalText({ name: 'node-name', env: 'CFLUX_NODE_NAME', description: 'stable node name', maxLength: 253, defaultLabel: '$POD_NAME, else the hostname' }),
+  nodeName: optionalTextSetting({ name: 'node-name', env: 'CFLUX_NODE_NAME', description: 'stable node name', maxLength: 253, defaultLabel: '$POD_NAME, else the hostname' }),
   /** The local influxd's HTTP API. */
   influxdUrl: urlSetting({ name: 'influxd-url', env: 'CFLUX_INFLUXD_URL', description: 'local influxd HTTP API', defaultValue: 'http://127.0.0.1:8086' }),
   /** PEM file of CA certificates trusted for an https influxd, besides Node's defaults. */
-  influxdCa: optionalText({ name: 'influxd-ca', env: 'CFLUX_INFLUXD_CA', description: 'PEM file of CAs trusted for an https --influxd-url', maxLength: 4096, defaultLabel: 'system CAs and NODE_EXTRA_CA_CERTS' }),
+  influxdCa: optionalTextSetting({ name: 'influxd-ca', env: 'CFLUX_INFLUXD_CA', description: 'PEM file of CAs trusted for an https --influxd-url', maxLength: 4096, defaultLabel: 'system CAs and NODE_EXTRA_CA_CERTS' }),
   /** File holding influxd credentials as `username:password` (else INFLUX_USERNAME / INFLUX_PASSWORD). */
-  influxdCredentialsFile: optionalText({
+  influxdCredentialsFile: optionalTextSetting({
     name: 'influxd-credentials-file',
     env: 'CFLUX_INFLUXD_CREDENTIALS_FILE',
     description: 'file with "username:password" for influxd',
@@ -61,11 +55,25 @@ export const agentSettings = {
   /** How often influxd is compared with the last applied metadata. */
   driftInterval: secondsSetting({ name: 'drift-interval', env: 'CFLUX_DRIFT_INTERVAL', description: 'period of the local drift check', defaultSeconds: 10, min: 0.1, max: 86_400 }),
   /** File holding the cluster secret (else CFLUX_SECRET); encrypts user passwords in the metadata. */
-  secretFile: optionalText({ name: 'secret-file', env: 'CFLUX_SECRET_FILE', description: 'file holding the cluster secret', maxLength: 4096, defaultLabel: 'CFLUX_SECRET' }),
+  secretFile: optionalTextSetting({ name: 'secret-file', env: 'CFLUX_SECRET_FILE', description: 'file holding the cluster secret', maxLength: 4096, defaultLabel: 'CFLUX_SECRET' }),
   /** File holding the cluster's peer token (else CFLUX_PEER_TOKEN); agents present it to each other. */
-  peerTokenFile: optionalText({ name: 'peer-token-file', env: 'CFLUX_PEER_TOKEN_FILE', description: 'file holding the peer API token', maxLength: 4096, defaultLabel: 'CFLUX_PEER_TOKEN' }),
+  peerTokenFile: optionalTextSetting({ name: 'peer-token-file', env: 'CFLUX_PEER_TOKEN_FILE', description: 'file holding the peer API token', maxLength: 4096, defaultLabel: 'CFLUX_PEER_TOKEN' }),
   /** Run the peer API without a token (trusted networks and tests only). */
   insecurePeer: switchSetting({ name: 'insecure-peer', env: 'CFLUX_INSECURE_PEER', description: 'allow running the peer API without a token' }),
+  /** The manager token (else CFLUX_MANAGER_TOKEN); an agent token, when given, is sent instead. */
+  managerTokenFile: managerTokenFileSetting,
+  /** The agent token (else CFLUX_AGENT_TOKEN): agent rights only, preferred over the manager token. */
+  agentTokenFile: agentTokenFileSetting,
+  /** Call a manager started with --insecure, without a token. */
+  insecureManager: switchSetting({ name: 'insecure-manager', env: 'CFLUX_INSECURE_MANAGER', description: 'call the manager without a token (a manager started with --insecure)' }),
+  /** CAs trusted for https managers and peers. */
+  caFile: caFileSetting,
+  /** Serve the peer port over HTTPS with this certificate, and dial peers over HTTPS. */
+  peerTlsCertFile: optionalTextSetting({ name: 'peer-tls-cert-file', env: 'CFLUX_PEER_TLS_CERT_FILE', description: 'PEM certificate (chain) of the peer port: HTTPS between agents', maxLength: 4096, defaultLabel: 'none: plain HTTP' }),
+  /** The private key of --peer-tls-cert-file. */
+  peerTlsKeyFile: optionalTextSetting({ name: 'peer-tls-key-file', env: 'CFLUX_PEER_TLS_KEY_FILE', description: 'PEM private key of --peer-tls-cert-file', maxLength: 4096, defaultLabel: 'none' }),
+  /** The name peer certificates are checked against (one shared peer certificate); else each peer's address. */
+  peerServerName: optionalTextSetting({ name: 'peer-server-name', env: 'CFLUX_PEER_SERVER_NAME', description: 'name that peer certificates must carry', maxLength: 253, defaultLabel: "each peer's host" }),
   /** Largest request body the proxy accepts. */
   maxBodySize: maxBodySizeSetting('largest proxy request body in bytes', 25 * 1000 * 1000),
   /** Register, check influxd, print the registration, deregister, exit. */

@@ -24,7 +24,7 @@ import { LocalPassthrough } from './influxd/local-passthrough.ts';
 import { ProxyServer } from './proxy/proxy-server.ts';
 import { WriteHandler } from './proxy/write-handler.ts';
 import { QueryRouter } from './proxy/query-router.ts';
-import { addPeerRoutes } from './peer/peer-api.ts';
+import { addPeerRoutes, peerAuthentication } from './peer/peer-api.ts';
 import { PeerClient } from './peer/peer-client.ts';
 import { PeerDirectory } from './peer/peer-directory.ts';
 import { joinWhileEmpty } from './membership/auto-join.ts';
@@ -60,6 +60,7 @@ export class Agent {
   readonly #peerToken: string | undefined;
   readonly #directory: PeerDirectory;
   readonly #peers: PeerClient;
+  readonly #peerTls: { cert: string; key: string } | undefined;
   #placementCache: Placement | undefined;
   #http: JsonServer | undefined;
   #loops: Promise<unknown> | undefined;
@@ -81,6 +82,8 @@ export class Agent {
       timeoutMs: options.managerTimeout,
       backoffBaseMs: 200,
       backoffCapMs: 5000,
+      ...(secrets.managerToken !== undefined ? { token: secrets.managerToken } : {}),
+      ...(secrets.ca !== undefined ? { ca: secrets.ca } : {}),
     });
     this.#membership = new MembershipLoop({
       cluster: options.cluster,
@@ -108,7 +111,11 @@ export class Agent {
     this.#nodeName = resolveNodeName(options.nodeName, env, hostname());
     this.#peerToken = secrets.peerToken;
     this.#directory = new PeerDirectory({ client, cluster: options.cluster, intervalMs: options.heartbeatInterval, logger: logger.child({ component: 'peers' }) });
-    this.#peers = new PeerClient(secrets.peerToken);
+    this.#peers = new PeerClient({
+      ...(secrets.peerToken !== undefined ? { token: secrets.peerToken } : {}),
+      ...(secrets.peerTls ? { tls: { ...(secrets.ca !== undefined ? { ca: secrets.ca } : {}), ...(options.peerServerName !== undefined ? { servername: options.peerServerName } : {}) } } : {}),
+    });
+    this.#peerTls = secrets.peerTls;
     const placement = () => this.#placement();
     this.#proxy = new ProxyServer({
       listen: options.listen,
@@ -183,8 +190,15 @@ export class Agent {
   /** Opens the peer port and starts the loops; returns at once (the loops run until stop()). */
   async start(): Promise<void> {
     const peerRouter = new Router();
-    addPeerRoutes(peerRouter, { token: this.#peerToken, influxd: this.#passthrough, maxBodyBytes: this.options.maxBodySize });
-    this.#http = await startAgentHttp({ listen: this.options.peerListen, logger: this.#logger, metrics: this.#metrics, readiness: () => this.readiness(), router: peerRouter });
+    addPeerRoutes(peerRouter, { influxd: this.#passthrough, maxBodyBytes: this.options.maxBodySize });
+    this.#http = await startAgentHttp({
+      listen: this.options.peerListen,
+      logger: this.#logger,
+      metrics: this.#metrics,
+      readiness: () => this.readiness(),
+      router: peerRouter,
+      server: { ...peerAuthentication(this.#peerToken), ...(this.#peerTls ? { tls: this.#peerTls } : {}) },
+    });
     this.#proxyAddress = formatHostPort(await this.#proxy.start());
     this.#logger.info({ peerListen: this.peerAddress, proxyListen: this.#proxyAddress, cluster: this.options.cluster, managers: this.options.manager, influxd: this.options.influxdUrl }, 'agent listening');
     const signal = this.#stop.signal;

@@ -2,9 +2,9 @@ import { Command } from 'commander';
 import { agentSettings } from '../agent/agent-settings.ts';
 import { loadAgentSecrets } from '../agent/agent-secrets.ts';
 import { addSettingOptions } from '../shared/config/cli-options.ts';
-import { InvalidSettingError, messageOf } from '../shared/errors.ts';
+import { messageOf } from '../shared/errors.ts';
 import { createLogger } from '../shared/logging.ts';
-import { EXIT_BAD_SETTING, resolveOrExit, stopOnSignals } from './command-runner.ts';
+import { loadOrExit, resolveOrExit, stopOnSignals } from './command-runner.ts';
 import { loadEnvironment } from '../shared/config/sources.ts';
 
 /** `cflux agent`: runs beside one influxd. */
@@ -14,20 +14,13 @@ export function agentCommand(): Command {
   command.action(async (flags: Record<string, unknown>) => {
     const options = resolveOrExit('agent', agentSettings, flags);
     const env = loadEnvironment();
-    let secrets;
-    try {
-      secrets = loadAgentSecrets(options, env);
-    } catch (err) {
-      if (!(err instanceof InvalidSettingError)) throw err;
-      process.stderr.write(`cflux agent: ${err.message}\n`);
-      process.exit(EXIT_BAD_SETTING);
-    }
+    const secrets = loadOrExit('agent', () => loadAgentSecrets(options, env));
     const logger = createLogger({ level: options.logLevel, format: options.logFormat, ...(options.once ? { destination: process.stderr } : {}) });
     const { Agent } = await import('../agent/agent.ts');
     const agent = new Agent(options, logger, secrets, env);
     if (options.once) {
       try {
-        const node = await agent.runOnce();
+        const { 'node-key': _proof, ...node } = await agent.runOnce();
         process.stdout.write(JSON.stringify(node, null, 2) + '\n');
         process.exit(0);
       } catch (err) {

@@ -21,6 +21,19 @@ export function resolveOrExit<S extends SettingMap>(command: string, settings: S
   }
 }
 
+/** Runs `load` (reading secrets and files named by settings); a bad one prints one line and exits 2. */
+export function loadOrExit<T>(command: string, load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (err instanceof InvalidSettingError) {
+      process.stderr.write(`cflux ${command}: ${err.message}\n`);
+      process.exit(EXIT_BAD_SETTING);
+    }
+    throw err;
+  }
+}
+
 /** Something long-running that stops cleanly. */
 export interface Stoppable {
   stop(): Promise<void>;

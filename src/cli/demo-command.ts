@@ -34,8 +34,11 @@ export function demoCommand(): Command {
       process.exit(1);
     }
     const manager = cluster.manager!;
-    const nodes = (await (await fetch(`${manager.url}/nodes/${encodeURIComponent(options.cluster)}`)).json()) as Array<Record<string, any>>;
-    process.stdout.write(`\nmanager: ${manager.url}  (memory store)\n\n$ cflux nodes --manager ${manager.url} --cluster ${options.cluster}\n`);
+    const nodes = (await (await fetch(`${manager.url}/nodes/${encodeURIComponent(options.cluster)}`, { headers: { authorization: `Bearer ${cluster.managerToken}` } })).json()) as Array<Record<string, any>>;
+    process.stdout.write(
+      `\nmanager: ${manager.url}  (memory store; its token is in ${cluster.managerTokenFile})\n\n` +
+        `$ export CFLUX_MANAGER_TOKEN_FILE=${cluster.managerTokenFile}\n$ cflux nodes --manager ${manager.url} --cluster ${options.cluster}\n`,
+    );
     process.stdout.write(
       formatTable(
         ['ID', 'NAME', 'HOSTNAME', 'IP', 'BIND ADDRESS', 'ALIVE', 'LAST HEARTBEAT'],
@@ -49,6 +52,7 @@ export function demoCommand(): Command {
     const proxy = cluster.agents[0]!.proxyAddress!;
     process.stdout.write(
       `\nTry: influx -host ${proxy.split(':')[0]} -port ${proxy.split(':')[1]} -execute 'CREATE DATABASE demo'   (every influxd gets it)\n` +
+        `     export CFLUX_MANAGER_TOKEN_FILE=${cluster.managerTokenFile}\n` +
         `     npx cflux meta get --manager ${manager.url}    npx cflux nodes --manager ${manager.url}\nCtrl-C stops everything.\n`,
     );
   });

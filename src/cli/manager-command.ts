@@ -2,7 +2,9 @@ import { Command } from 'commander';
 import { addSettingOptions } from '../shared/config/cli-options.ts';
 import { createLogger } from '../shared/logging.ts';
 import { managerSettings } from '../manager/manager-settings.ts';
-import { resolveOrExit, stopOnSignals } from './command-runner.ts';
+import { loadOrExit, resolveOrExit, stopOnSignals } from './command-runner.ts';
+import { loadManagerSecrets } from '../manager/manager-secrets.ts';
+import { loadEnvironment } from '../shared/config/sources.ts';
 
 /** `cflux manager`: the HTTP API agents register with. */
 export function managerCommand(): Command {
@@ -10,10 +12,11 @@ export function managerCommand(): Command {
   addSettingOptions(command, managerSettings);
   command.action(async (flags: Record<string, unknown>) => {
     const options = resolveOrExit('manager', managerSettings, flags);
+    const secrets = loadOrExit('manager', () => loadManagerSecrets(options, loadEnvironment()));
     const logger = createLogger({ level: options.logLevel, format: options.logFormat });
     // Loaded here, not at the top: other commands (an agent) then never load etcd3 and the manager.
     const { Manager } = await import('../manager/manager.ts');
-    const manager = new Manager(options, logger);
+    const manager = new Manager(options, logger, secrets);
     try {
       await manager.start();
     } catch (err) {

@@ -17,7 +17,7 @@ export function membersCommand(): Command {
   addSettingOptions(command, clientSettings);
   command.action(async (action: 'list' | 'add' | 'remove', name: string | undefined, flags: Record<string, unknown>) => {
     const options = resolveOrExit('members', clientSettings, flags);
-    const api = new ManagerMetadataApi(oneOffClient(options.manager));
+    const api = new ManagerMetadataApi(oneOffClient('members', options));
     try {
       if (action !== 'list' && !name) throw new Error(`cflux members ${action} needs a node name`);
       const current = await api.get(options.cluster);

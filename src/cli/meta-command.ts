@@ -1,7 +1,7 @@
 import { Argument, Command } from 'commander';
 import { addSettingOptions } from '../shared/config/cli-options.ts';
 import { messageOf } from '../shared/errors.ts';
-import { clientSettings, clusterPath, oneOffClient } from './client-settings.ts';
+import { clientSettings, clusterPath, oneOffClient, unexpectedAnswer } from './client-settings.ts';
 import { resolveOrExit } from './command-runner.ts';
 import { formatAge, formatTable } from './nodes-command.ts';
 
@@ -19,17 +19,17 @@ export function metaCommand(): Command {
   addSettingOptions(command, clientSettings);
   command.action(async (action: 'get' | 'history', flags: Record<string, unknown>) => {
     const options = resolveOrExit('meta', clientSettings, flags);
-    const client = oneOffClient(options.manager);
+    const client = oneOffClient('meta', options);
     const cluster = clusterPath(options.cluster);
     try {
       if (action === 'get') {
         const reply = await client.request('GET', `/clusters/${cluster}`);
-        if (reply.status !== 200) throw new Error(`manager answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+        if (reply.status !== 200) throw unexpectedAnswer(reply);
         process.stdout.write(JSON.stringify(reply.body, null, 2) + '\n');
         return;
       }
       const reply = await client.request<HistoryEntry[]>('GET', `/clusters/${cluster}/history`);
-      if (reply.status !== 200) throw new Error(`manager answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+      if (reply.status !== 200) throw unexpectedAnswer(reply);
       if (options.json) {
         process.stdout.write(JSON.stringify(reply.body, null, 2) + '\n');
         return;

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { addSettingOptions } from '../shared/config/cli-options.ts';
 import { messageOf } from '../shared/errors.ts';
-import { clientSettings, clusterPath, oneOffClient } from './client-settings.ts';
+import { clientSettings, clusterPath, oneOffClient, unexpectedAnswer } from './client-settings.ts';
 import { resolveOrExit } from './command-runner.ts';
 
 interface NodeJson {
@@ -37,8 +37,8 @@ export function nodesCommand(): Command {
   command.action(async (flags: Record<string, unknown>) => {
     const options = resolveOrExit('nodes', clientSettings, flags);
     try {
-      const reply = await oneOffClient(options.manager).request<NodeJson[]>('GET', `/nodes/${clusterPath(options.cluster)}`);
-      if (reply.status !== 200) throw new Error(`manager answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+      const reply = await oneOffClient('nodes', options).request<NodeJson[]>('GET', `/nodes/${clusterPath(options.cluster)}`);
+      if (reply.status !== 200) throw unexpectedAnswer(reply);
       if (options.json) {
         process.stdout.write(JSON.stringify(reply.body, null, 2) + '\n');
         return;

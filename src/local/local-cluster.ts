@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeTempDir, removeTempDir } from './exit-cleanup.ts';
 import type { Logger } from '../shared/logging.ts';
 import { SecretBox } from '../cluster/secret-box.ts';
 import { resolveSettings } from '../shared/config/setting.ts';
@@ -31,10 +33,15 @@ export class LocalCluster {
   readonly influxds: InfluxdServer[] = [];
   readonly agents: Agent[] = [];
   #stopping: Promise<void> | undefined;
+  #dir: string | undefined;
   /** One random cluster secret for the demo's agents, so user statements work. */
   readonly #secrets = new SecretBox(randomBytes(24).toString('base64'));
   /** And one random peer token. */
   readonly #peerToken = randomBytes(24).toString('base64url');
+  /** The manager token: the demo's manager, agents and the user's `cflux` commands share it. */
+  readonly managerToken = randomBytes(24).toString('base64url');
+  /** Where the demo keeps the manager token for `cflux` commands (CFLUX_MANAGER_TOKEN_FILE); removed on exit. */
+  managerTokenFile: string | undefined;
 
   constructor(options: LocalClusterOptions) {
     this.options = options;
@@ -44,7 +51,10 @@ export class LocalCluster {
   async start(timeoutMs = 30_000): Promise<void> {
     const { logger } = this.options;
     const managerOptions = resolveSettings(managerSettings, { flags: { listen: `127.0.0.1:${this.options.managerPort}` }, env: {}, file: {} });
-    this.manager = new Manager(managerOptions, logger);
+    this.#dir = await makeTempDir('cflux-demo-');
+    this.managerTokenFile = join(this.#dir, 'manager-token');
+    await writeFile(this.managerTokenFile, this.managerToken + '\n', { mode: 0o600 });
+    this.manager = new Manager(managerOptions, logger, { operatorToken: this.managerToken });
     await this.manager.start();
     this.influxds.push(...(await Promise.all(Array.from({ length: this.options.size }, () => startInfluxd()))));
     for (const [index, influxd] of this.influxds.entries()) {
@@ -60,7 +70,8 @@ export class LocalCluster {
         dataDir: join(influxd.dir, 'agent'),
         driftInterval: '2',
       };
-      const agent = new Agent(resolveSettings(agentSettings, { flags, env: {}, file: {} }), logger.child({ node: `influx-${index}` }), { clusterSecret: this.#secrets, peerToken: this.#peerToken }, {});
+      const secrets = { clusterSecret: this.#secrets, peerToken: this.#peerToken, managerToken: this.managerToken };
+      const agent = new Agent(resolveSettings(agentSettings, { flags, env: {}, file: {} }), logger.child({ node: `influx-${index}` }), secrets, {});
       this.agents.push(agent);
       await agent.start();
     }
@@ -77,6 +88,7 @@ export class LocalCluster {
       await Promise.all(this.agents.map((agent) => agent.stop()));
       await Promise.all(this.influxds.map((influxd) => influxd.destroy()));
       await this.manager?.stop();
+      if (this.#dir) await removeTempDir(this.#dir);
     })();
     return this.#stopping;
   }

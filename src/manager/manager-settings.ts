@@ -1,5 +1,5 @@
-import { logFormatSetting, logLevelSetting, maxBodySizeSetting } from '../shared/config/common-settings.ts';
-import { hostPortSetting, secondsSetting, textSetting, urlListSetting } from '../shared/config/parsers.ts';
+import { agentTokenFileSetting, logFormatSetting, logLevelSetting, managerTokenFileSetting, maxBodySizeSetting } from '../shared/config/common-settings.ts';
+import { hostPortSetting, optionalTextSetting, secondsSetting, switchSetting, textSetting, urlListSetting } from '../shared/config/parsers.ts';
 import type { ResolvedSettings } from '../shared/config/setting.ts';
 
 /**
@@ -63,6 +63,22 @@ export const managerSettings = {
     min: 1,
     max: 600,
   }),
+  /** The operator token (else CFLUX_MANAGER_TOKEN): every right. Required unless --insecure. */
+  managerTokenFile: managerTokenFileSetting,
+  /** An optional second token (else CFLUX_AGENT_TOKEN) with agent rights only. */
+  agentTokenFile: agentTokenFileSetting,
+  /** Serve without any token: everyone may do everything (trusted networks and tests only). */
+  insecure: switchSetting({ name: 'insecure', env: 'CFLUX_INSECURE', description: 'run without a token: anyone who reaches the API may do anything' }),
+  /** Serve HTTPS with this certificate (chain). */
+  tlsCertFile: optionalTextSetting({ name: 'tls-cert-file', env: 'CFLUX_TLS_CERT_FILE', description: 'PEM certificate (chain): serve the API over HTTPS', maxLength: 4096, defaultLabel: 'none: plain HTTP' }),
+  /** The private key of --tls-cert-file. */
+  tlsKeyFile: optionalTextSetting({ name: 'tls-key-file', env: 'CFLUX_TLS_KEY_FILE', description: 'PEM private key of --tls-cert-file', maxLength: 4096, defaultLabel: 'none' }),
+  /** CAs trusted for https etcd endpoints. */
+  etcdCaFile: optionalTextSetting({ name: 'etcd-ca-file', env: 'CFLUX_ETCD_CA_FILE', description: 'PEM CA bundle trusted for https etcd endpoints', maxLength: 4096, defaultLabel: "Node's default CAs" }),
+  /** Client certificate for etcd's --client-cert-auth. */
+  etcdCertFile: optionalTextSetting({ name: 'etcd-cert-file', env: 'CFLUX_ETCD_CERT_FILE', description: 'PEM client certificate for etcd', maxLength: 4096, defaultLabel: 'none' }),
+  /** The private key of --etcd-cert-file. */
+  etcdKeyFile: optionalTextSetting({ name: 'etcd-key-file', env: 'CFLUX_ETCD_KEY_FILE', description: 'PEM private key of --etcd-cert-file', maxLength: 4096, defaultLabel: 'none' }),
   logLevel: logLevelSetting,
   logFormat: logFormatSetting,
 };

@@ -15,6 +15,8 @@ import { ManagerMetrics } from './manager-metrics.ts';
 import type { ManagerOptions } from './manager-settings.ts';
 import { EtcdStore } from './store/etcd-store.ts';
 import { MemoryStore } from './store/memory-store.ts';
+import { ManagerAuth } from './api/manager-auth.ts';
+import type { ManagerSecrets } from './manager-secrets.ts';
 import type { ManagerInfo, Store } from './store/store.ts';
 
 /** Deadline of a single etcd call: long enough for a busy etcd, short enough to answer 503 promptly. */
@@ -33,18 +35,28 @@ export class Manager {
   readonly #hub: MetadataWatchHub;
   readonly #metrics: ManagerMetrics;
   readonly #housekeeping = new AbortController();
+  readonly #secrets: ManagerSecrets;
+  readonly #auth: ManagerAuth;
   #server: JsonServer | undefined;
   #pruneLoop: Promise<void> | undefined;
   #state: ManagerState = 'starting';
   #stopping: Promise<void> | undefined;
 
-  constructor(options: ManagerOptions, logger: Logger, store?: Store) {
+  constructor(options: ManagerOptions, logger: Logger, secrets: ManagerSecrets = {}, store?: Store) {
     this.options = options;
+    this.#secrets = secrets;
+    this.#auth = new ManagerAuth(secrets);
     this.#logger = logger.child({ component: 'manager' });
     this.store =
       store ??
       (options.etcdEndpoints.length > 0
-        ? new EtcdStore({ endpoints: options.etcdEndpoints, prefix: options.etcdPrefix, callTimeoutMs: ETCD_CALL_TIMEOUT_MS, logger: logger.child({ component: 'etcd-store' }) })
+        ? new EtcdStore({
+            endpoints: options.etcdEndpoints,
+            prefix: options.etcdPrefix,
+            callTimeoutMs: ETCD_CALL_TIMEOUT_MS,
+            logger: logger.child({ component: 'etcd-store' }),
+            ...(secrets.etcdTls ? { tls: secrets.etcdTls } : {}),
+          })
         : new MemoryStore());
     this.#hub = new MetadataWatchHub(this.store, logger.child({ component: 'long-poll' }));
     this.#metrics = new ManagerMetrics(this.store, this.#hub);
@@ -66,15 +78,15 @@ export class Manager {
   get url(): string {
     const address = this.#server?.address ?? this.options.listen;
     const host = address.host === '0.0.0.0' || address.host === '::' ? '127.0.0.1' : address.host;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+    return `${this.#secrets.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
   }
 
   async start(): Promise<void> {
-    const api = new ManagerApiContext({ store: this.store, hub: this.#hub, metrics: this.#metrics, options: this.options, logger: this.#logger });
+    const api = new ManagerApiContext({ store: this.store, hub: this.#hub, metrics: this.#metrics, options: this.options, logger: this.#logger, auth: this.#auth });
     const router = new Router();
     addNodeRoutes(router, api);
     addMetadataRoutes(router, api);
-    router.add('GET', '/health', async () => this.#health());
+    router.add('GET', '/health', async () => this.#health(), 'public');
     router.add('GET', '/metrics', async () => ({
       status: 200,
       text: await this.#metrics.registry.metrics(),
@@ -84,6 +96,8 @@ export class Manager {
       router,
       listen: this.options.listen,
       logger: this.#logger,
+      ...this.#auth.serverOptions(),
+      ...(this.#secrets.tls ? { tls: this.#secrets.tls } : {}),
       onAnswered: (route, method, status, seconds) => {
         this.#metrics.requests.inc({ route, method, status: String(status) });
         if (status !== 204 && !route.includes('/versions/')) this.#metrics.requestSeconds.observe({ route }, seconds);
@@ -98,7 +112,10 @@ export class Manager {
     }
     this.#pruneLoop = this.#pruneDeadNodes(this.#housekeeping.signal);
     this.#setState('running');
-    this.#logger.info({ listen: this.info.listen, store: this.store.kind, id: this.info.id, ttlSeconds: this.options.ttl / 1000 }, 'manager listening');
+    this.#logger.info({ listen: this.info.listen, url: this.url, store: this.store.kind, id: this.info.id, ttlSeconds: this.options.ttl / 1000, tls: this.#secrets.tls !== undefined }, 'manager listening');
+    if (this.#auth.insecure) {
+      this.#logger.warn({ listen: this.info.listen }, 'INSECURE: the manager runs without a token (--insecure); anyone who reaches this port can change every influxd of every cluster. Set CFLUX_MANAGER_TOKEN.');
+    }
   }
 
   /**

@@ -1,6 +1,8 @@
 /** Machine-readable error codes used across ClusterFlux. */
 export type CfluxErrorCode =
   | 'BAD_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
@@ -44,6 +46,8 @@ export class StoreUnavailableError extends CfluxError {
 
 const STATUS_BY_CODE: Record<CfluxErrorCode, number> = {
   BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,

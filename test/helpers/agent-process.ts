@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanEnv, stopControls } from './manager-process.ts';
+import { cleanEnv, stopControls, TEST_MANAGER_TOKEN } from './manager-process.ts';
 
 const CFLUX_BIN = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
 
@@ -38,7 +38,7 @@ export async function startAgentProcess(args: string[], options: { env?: Record<
   const fullArgs = [CFLUX_BIN, 'agent', '--log-level', 'debug', ...defaults, ...args];
   const [command, ...prefix] = options.spawnCommand ?? [process.execPath];
   const child = spawn(command!, [...prefix, ...(options.spawnCommand ? [process.execPath] : []), ...fullArgs], {
-    env: { ...cleanEnv(), CFLUX_PEER_TOKEN: TEST_PEER_TOKEN, ...options.env },
+    env: { ...cleanEnv(), CFLUX_PEER_TOKEN: TEST_PEER_TOKEN, CFLUX_MANAGER_TOKEN: TEST_MANAGER_TOKEN, ...options.env },
     cwd: options.cwd ?? tmpdir(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

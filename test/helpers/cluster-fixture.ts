@@ -1,5 +1,5 @@
 import { startAgentProcess, type AgentProcess } from './agent-process.ts';
-import { startManagerProcess, type ManagerProcess } from './manager-process.ts';
+import { startManagerProcess, type ManagerProcess, managerFetch } from './manager-process.ts';
 import { startEtcd, startInfluxd, type EtcdServer, type InfluxdOptions, type InfluxdServer } from './servers.ts';
 
 /** The cluster secret the fixture's agents share. */
@@ -27,6 +27,8 @@ export interface ClusterFixtureOptions {
   influxd?: InfluxdOptions;
   /** Agent environment; replaces the default `{ CFLUX_SECRET }`. */
   agentEnv?: Record<string, string>;
+  /** Extra manager environment (e.g. CFLUX_AGENT_TOKEN). */
+  managerEnv?: Record<string, string>;
 }
 
 export async function startClusterFixture(options: ClusterFixtureOptions = {}): Promise<ClusterFixture> {
@@ -34,7 +36,7 @@ export async function startClusterFixture(options: ClusterFixtureOptions = {}): 
   const cluster = options.cluster ?? 'fixture';
   const etcd = options.etcd === false ? undefined : await startEtcd();
   const [manager, ...influxds] = await Promise.all([
-    startManagerProcess(etcd ? { etcdEndpoints: [etcd.endpoint] } : {}),
+    startManagerProcess({ ...(etcd ? { etcdEndpoints: [etcd.endpoint] } : {}), ...(options.managerEnv ? { env: options.managerEnv } : {}) }),
     ...Array.from({ length: size }, () => startInfluxd(options.influxd)),
   ]);
   const argsFor = (index: number) => [
@@ -46,8 +48,8 @@ export async function startClusterFixture(options: ClusterFixtureOptions = {}): 
   const agents = await Promise.all(influxds.map((_, index) => startAgentProcess(argsFor(index), { env })));
   // Every agent joins the data members while the cluster is empty; wait for that, so placement is settled.
   for (let waited = 0; ; waited += 50) {
-    const document = (await (await fetch(`${manager.url}/clusters/${encodeURIComponent(cluster)}`)).json()) as { metadata: { settings?: { dataMembers?: string[] } } | null };
-    const registered = (await (await fetch(`${manager.url}/nodes/${encodeURIComponent(cluster)}`)).json()) as Array<{ alive: boolean }>;
+    const document = (await (await managerFetch(`${manager.url}/clusters/${encodeURIComponent(cluster)}`)).json()) as { metadata: { settings?: { dataMembers?: string[] } } | null };
+    const registered = (await (await managerFetch(`${manager.url}/nodes/${encodeURIComponent(cluster)}`)).json()) as Array<{ alive: boolean }>;
     if ((document.metadata?.settings?.dataMembers?.length ?? 0) >= size && registered.filter((node) => node.alive).length >= size) break;
     if (waited > 15_000) throw new Error(`agents did not all join the data members: ${JSON.stringify(document.metadata?.settings)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));

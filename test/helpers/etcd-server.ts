@@ -70,6 +70,12 @@ export interface EtcdOptions {
   heartbeatMs?: number;
   /** Raft election timeout in ms (default 100). */
   electionMs?: number;
+  /**
+   * Serve clients over TLS with this certificate and require client
+   * certificates signed by `caFile` (`--client-cert-auth`). Health is then
+   * read from a plain metrics listener.
+   */
+  tls?: { certificateFile: string; privateKeyFile: string; caFile: string };
 }
 
 /** An etcd cluster started by {@link startEtcdCluster}. */
@@ -100,14 +106,20 @@ interface EtcdMemberSpec {
   token: string;
   heartbeatMs: number;
   electionMs: number;
+  tls?: { certificateFile: string; privateKeyFile: string; caFile: string; metricsPort: number };
 }
 
 function etcdArgs(s: EtcdMemberSpec): string[] {
+  const scheme = s.tls ? 'https' : 'http';
+  const tls = s.tls
+    ? ['--cert-file', s.tls.certificateFile, '--key-file', s.tls.privateKeyFile, '--trusted-ca-file', s.tls.caFile, '--client-cert-auth', '--listen-metrics-urls', `http://${LOOPBACK_HOST}:${s.tls.metricsPort}`]
+    : [];
   return [
     '--name', s.name,
     '--data-dir', join(s.dir, 'data'),
-    '--listen-client-urls', `http://${LOOPBACK_HOST}:${s.clientPort}`,
-    '--advertise-client-urls', `http://${LOOPBACK_HOST}:${s.clientPort}`,
+    '--listen-client-urls', `${scheme}://${LOOPBACK_HOST}:${s.clientPort}`,
+    '--advertise-client-urls', `${scheme}://${LOOPBACK_HOST}:${s.clientPort}`,
+    ...tls,
     '--listen-peer-urls', `http://${LOOPBACK_HOST}:${s.peerPort}`,
     '--initial-advertise-peer-urls', `http://${LOOPBACK_HOST}:${s.peerPort}`,
     '--initial-cluster', s.initialCluster,
@@ -131,8 +143,8 @@ function etcdEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-async function etcdHealthy(clientPort: number, timeoutMs: number): Promise<boolean> {
-  const r = await httpGet(`http://${LOOPBACK_HOST}:${clientPort}/health`, timeoutMs);
+async function etcdHealthy(healthPort: number, timeoutMs: number): Promise<boolean> {
+  const r = await httpGet(`http://${LOOPBACK_HOST}:${healthPort}/health`, timeoutMs);
   if (r.status !== 200) return false;
   const j = JSON.parse(r.body) as { health?: unknown };
   return j.health === 'true';
@@ -151,7 +163,7 @@ function etcdDaemon(bin: string, spec: EtcdMemberSpec): ManagedDaemon {
     prepare: async () => {
       await mkdir(spec.dir, { recursive: true });
     },
-    isReady: (ms) => etcdHealthy(spec.clientPort, ms),
+    isReady: (ms) => etcdHealthy(spec.tls?.metricsPort ?? spec.clientPort, ms),
   });
 }
 
@@ -159,7 +171,7 @@ function etcdDaemon(bin: string, spec: EtcdMemberSpec): ManagedDaemon {
 function etcdServer(spec: EtcdMemberSpec, daemon: ManagedDaemon): EtcdServer {
   const fields = {
     name: spec.name,
-    endpoint: `http://${LOOPBACK_HOST}:${spec.clientPort}`,
+    endpoint: `${spec.tls ? 'https' : 'http'}://${LOOPBACK_HOST}:${spec.clientPort}`,
     clientPort: spec.clientPort,
     peerPort: spec.peerPort,
     peerUrl: `http://${LOOPBACK_HOST}:${spec.peerPort}`,
@@ -186,7 +198,7 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdServer> {
   let spec: EtcdMemberSpec | undefined;
   const createDaemon = async (): Promise<ManagedDaemon> => {
     const needed = (opts.clientPort === undefined ? 1 : 0) + (opts.peerPort === undefined ? 1 : 0);
-    const fresh = await freePorts(needed + 2);
+    const fresh = await freePorts(needed + 3);
     const taken = new Set([opts.clientPort, opts.peerPort]);
     const pool = fresh.filter((p) => !taken.has(p));
     const clientPort = opts.clientPort ?? pool.shift()!;
@@ -202,6 +214,7 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdServer> {
       token: `cflux-${clientPort}`,
       heartbeatMs: opts.heartbeatMs ?? 10,
       electionMs: opts.electionMs ?? 100,
+      ...(opts.tls ? { tls: { ...opts.tls, metricsPort: pool.shift()! } } : {}),
     };
     return etcdDaemon(bin, spec);
   };

@@ -5,6 +5,14 @@ import { fileURLToPath } from 'node:url';
 
 const CFLUX_BIN = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
 
+/** The manager token every test manager, agent and command gets unless the test says otherwise. */
+export const TEST_MANAGER_TOKEN = 'test-manager-token-0123456789';
+
+/** fetch() with the test manager token (a manager URL is behind authentication). */
+export function managerFetch(url: string | URL, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, { ...init, headers: { authorization: `Bearer ${TEST_MANAGER_TOKEN}`, ...(init.headers as Record<string, string> | undefined) } });
+}
+
 /** A `cflux manager` child process. */
 export interface ManagerProcess {
   readonly url: string;
@@ -39,13 +47,14 @@ export async function startManagerProcess(options: ManagerProcessOptions = {}): 
   if (options.etcdPrefix) args.push('--etcd-prefix', options.etcdPrefix);
   args.push(...(options.extraArgs ?? []));
   const child = spawn(process.execPath, args, {
-    env: { ...cleanEnv(), ...options.env },
+    env: { ...cleanEnv(), CFLUX_MANAGER_TOKEN: TEST_MANAGER_TOKEN, ...options.env },
     // Away from the checkout, so a developer's ./config.toml or ./.env cannot change a test.
     cwd: tmpdir(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logLines: string[] = [];
   let buffered = '';
+  let url = '';
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`manager did not start in 10 s:\n${logLines.join('\n')}`)), 10_000);
     const onData = (chunk: Buffer) => {
@@ -57,6 +66,7 @@ export async function startManagerProcess(options: ManagerProcessOptions = {}): 
         const record = tryParse(line);
         if (record?.['msg'] === 'manager listening' && typeof record['listen'] === 'string') {
           clearTimeout(timer);
+          url = typeof record['url'] === 'string' ? record['url'] : '';
           resolve(Number(record['listen'].split(':').pop()));
         }
       }
@@ -68,7 +78,7 @@ export async function startManagerProcess(options: ManagerProcessOptions = {}): 
       reject(new Error(`manager exited with ${code} during start:\n${logLines.join('\n')}`));
     });
   });
-  return { url: `http://127.0.0.1:${port}`, port, pid: child.pid!, child, logLines, ...stopControls(child) };
+  return { url: url || `http://127.0.0.1:${port}`, port, pid: child.pid!, child, logLines, ...stopControls(child) };
 }
 
 /**
@@ -94,6 +104,11 @@ export function stopControls(child: ChildProcess): { stop(): Promise<number | nu
       await exited;
     },
   };
+}
+
+/** The environment of a `cflux` command or agent run by a test: clean, with the test manager token. */
+export function cliEnv(): NodeJS.ProcessEnv {
+  return { ...cleanEnv(), CFLUX_MANAGER_TOKEN: TEST_MANAGER_TOKEN };
 }
 
 /** The test's environment without ClusterFlux settings, so a developer's shell cannot change a test. */

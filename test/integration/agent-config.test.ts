@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { TEST_PEER_TOKEN } from '../helpers/agent-process.ts';
-import { cleanEnv, startManagerProcess, type ManagerProcess } from '../helpers/manager-process.ts';
+import { cliEnv, startManagerProcess, type ManagerProcess } from '../helpers/manager-process.ts';
 import { startInfluxd, type InfluxdServer } from '../helpers/servers.ts';
 
 const run = promisify(execFile);
@@ -15,7 +15,7 @@ const CFLUX = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
 
 async function agent(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CFLUX, 'agent', ...args], { cwd: options.cwd ?? tmpdir(), env: { ...cleanEnv(), CFLUX_PEER_TOKEN: TEST_PEER_TOKEN, ...options.env }, timeout: 30_000 });
+    const { stdout, stderr } = await run(process.execPath, [CFLUX, 'agent', ...args], { cwd: options.cwd ?? tmpdir(), env: { ...cliEnv(), CFLUX_PEER_TOKEN: TEST_PEER_TOKEN, ...options.env }, timeout: 30_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const failed = err as { code: number; stdout: string; stderr: string };

@@ -6,14 +6,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startAgentProcess, TEST_PEER_TOKEN } from '../helpers/agent-process.ts';
-import { cleanEnv, startManagerProcess, type ManagerProcess } from '../helpers/manager-process.ts';
+import { cliEnv, startManagerProcess, type ManagerProcess, managerFetch } from '../helpers/manager-process.ts';
 import { freePort, startInfluxd, type InfluxdServer } from '../helpers/servers.ts';
 
 const run = promisify(execFile);
 const CFLUX = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
 
 async function nodes(manager: string, cluster: string): Promise<any[]> {
-  return (await fetch(`${manager}/nodes/${encodeURIComponent(cluster)}`)).json() as Promise<any[]>;
+  return (await managerFetch(`${manager}/nodes/${encodeURIComponent(cluster)}`)).json() as Promise<any[]>;
 }
 
 async function waitUntil<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
@@ -123,7 +123,7 @@ describe('cflux agent --once', () => {
   test('prints the registration as JSON, deregisters, exits 0', async () => {
     const manager = await startManagerProcess();
     try {
-      const { stdout } = await run(process.execPath, [CFLUX, 'agent', '--once', '--manager', manager.url, '--cluster', 'once', '--influxd-url', influxd.url, '--node-name', 'one-shot'], { env: { ...cleanEnv(), CFLUX_PEER_TOKEN: TEST_PEER_TOKEN } });
+      const { stdout } = await run(process.execPath, [CFLUX, 'agent', '--once', '--manager', manager.url, '--cluster', 'once', '--influxd-url', influxd.url, '--node-name', 'one-shot'], { env: { ...cliEnv(), CFLUX_PEER_TOKEN: TEST_PEER_TOKEN } });
       const registration = JSON.parse(stdout);
       assert.equal(registration.name, 'one-shot');
       assert.ok(registration.id > 0);
@@ -136,10 +136,10 @@ describe('cflux agent --once', () => {
   test('exits non-zero with the reason when the manager or influxd cannot be reached', async () => {
     const manager = await startManagerProcess();
     try {
-      const noInfluxd = await run(process.execPath, [CFLUX, 'agent', '--once', '--manager', manager.url, '--influxd-url', 'http://127.0.0.1:1', '--log-level', 'silent'], { env: { ...cleanEnv(), CFLUX_PEER_TOKEN: TEST_PEER_TOKEN } }).catch((err: { code: number; stderr: string }) => err);
+      const noInfluxd = await run(process.execPath, [CFLUX, 'agent', '--once', '--manager', manager.url, '--influxd-url', 'http://127.0.0.1:1', '--log-level', 'silent'], { env: { ...cliEnv(), CFLUX_PEER_TOKEN: TEST_PEER_TOKEN } }).catch((err: { code: number; stderr: string }) => err);
       assert.equal((noInfluxd as { code: number }).code, 1);
       assert.match((noInfluxd as { stderr: string }).stderr, /influxd at http:\/\/127\.0\.0\.1:1 is not reachable/);
-      const noManager = await run(process.execPath, [CFLUX, 'agent', '--once', '--manager', 'http://127.0.0.1:1', '--influxd-url', influxd.url, '--log-level', 'silent', '--manager-timeout', '0.5'], { env: { ...cleanEnv(), CFLUX_PEER_TOKEN: TEST_PEER_TOKEN } }).catch((err: { code: number; stderr: string }) => err);
+      const noManager = await run(process.execPath, [CFLUX, 'agent', '--once', '--manager', 'http://127.0.0.1:1', '--influxd-url', influxd.url, '--log-level', 'silent', '--manager-timeout', '0.5'], { env: { ...cliEnv(), CFLUX_PEER_TOKEN: TEST_PEER_TOKEN } }).catch((err: { code: number; stderr: string }) => err);
       assert.equal((noManager as { code: number }).code, 1);
       assert.match((noManager as { stderr: string }).stderr, /manager unreachable after 5 attempts/);
     } finally {

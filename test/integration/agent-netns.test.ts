@@ -4,7 +4,7 @@ import { createServer, connect, type Server } from 'node:net';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startAgentProcess, type AgentProcess } from '../helpers/agent-process.ts';
-import { startManagerProcess, type ManagerProcess } from '../helpers/manager-process.ts';
+import { startManagerProcess, type ManagerProcess, managerFetch } from '../helpers/manager-process.ts';
 import { startInfluxd, type InfluxdServer } from '../helpers/servers.ts';
 
 // A private host of our own: a network namespace joined to this one by a veth
@@ -79,7 +79,7 @@ test('an agent on its own network host discovers its address and advertises it',
     });
     let node: any;
     for (let i = 0; i < 100 && !node; i++) {
-      node = ((await (await fetch(`${managerUrl}/nodes/netns`)).json()) as any[])[0];
+      node = ((await (await managerFetch(`${managerUrl}/nodes/netns`)).json()) as any[])[0];
       if (!node) await sleep(100);
     }
     assert.ok(node, 'the agent registered from inside the namespace');

@@ -6,7 +6,7 @@ import { Agent } from '../../src/agent/agent.ts';
 import { agentSettings } from '../../src/agent/agent-settings.ts';
 import { resolveSettings } from '../../src/shared/config/setting.ts';
 import { startAgentProcess } from '../helpers/agent-process.ts';
-import { startManagerProcess } from '../helpers/manager-process.ts';
+import { startManagerProcess, managerFetch, TEST_MANAGER_TOKEN } from '../helpers/manager-process.ts';
 import { startInfluxd } from '../helpers/servers.ts';
 
 async function readyz(peerUrl: string): Promise<{ status: number; body: any }> {
@@ -62,7 +62,7 @@ test('an in-process agent stops cleanly (twice) and leaves no timer or socket op
   try {
     const baseline = openHandles();
     const options = resolveSettings(agentSettings, { flags: { manager: manager.url, influxdUrl: influxd.url, peerListen: '127.0.0.1:0', heartbeatInterval: '0.2' }, env: {}, file: {} });
-    const agent = new Agent(options, pino({ level: 'silent' }), { peerToken: 'readiness-test-peer-token' }, {});
+    const agent = new Agent(options, pino({ level: 'silent' }), { peerToken: 'readiness-test-peer-token', managerToken: TEST_MANAGER_TOKEN }, {});
     await agent.start();
     for (let i = 0; i < 200 && agent.state !== 'running'; i++) await sleep(25);
     assert.equal(agent.state, 'running');
@@ -72,7 +72,7 @@ test('an in-process agent stops cleanly (twice) and leaves no timer or socket op
     assert.equal(agent.state, 'stopped');
     for (let i = 0; i < 40 && openHandles().length > baseline.length; i++) await sleep(25);
     assert.deepEqual(openHandles(), baseline);
-    assert.deepEqual(await (await fetch(`${manager.url}/nodes/default`)).json(), [], 'deregistered');
+    assert.deepEqual(await (await managerFetch(`${manager.url}/nodes/default`)).json(), [], 'deregistered');
   } finally {
     await manager.stop();
     await influxd.destroy();

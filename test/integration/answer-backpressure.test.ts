@@ -97,7 +97,7 @@ describe('a slow client reading a large answer', () => {
   });
 
   test("peer query pipe: the relaying agent buffers a bounded amount of another agent's answer", async () => {
-    const peers = new PeerClient(TEST_PEER_TOKEN);
+    const peers = new PeerClient({ token: TEST_PEER_TOKEN });
     const peerAddress = new URL(cluster.agents[0]!.peerUrl).host;
     const server = await serve(async (_req, res) => {
       await peers.pipeQuery(peerAddress, new URLSearchParams({ db: 'big', q: 'SELECT * FROM wide', chunked: 'true', chunk_size: '10000' }), undefined, res);

@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { cleanEnv, startManagerProcess, type ManagerProcess } from '../helpers/manager-process.ts';
+import { cliEnv, startManagerProcess, type ManagerProcess, managerFetch } from '../helpers/manager-process.ts';
 
 const run = promisify(execFile);
 const CFLUX = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
 
 async function cflux(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CFLUX, ...args], { cwd: options.cwd ?? tmpdir(), env: { ...cleanEnv(), ...options.env }, timeout: 20_000 });
+    const { stdout, stderr } = await run(process.execPath, [CFLUX, ...args], { cwd: options.cwd ?? tmpdir(), env: { ...cliEnv(), ...options.env }, timeout: 20_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const failed = err as { code: number; stdout: string; stderr: string };
@@ -25,8 +25,8 @@ describe('cflux nodes and cflux meta against a running manager', () => {
   let manager: ManagerProcess;
   before(async () => {
     manager = await startManagerProcess();
-    await fetch(`${manager.url}/nodes/demo`, { method: 'POST', body: JSON.stringify({ name: 'influx-0', hostname: 'host-0', ip: ['10.0.0.5', 'fd00::5'], 'bind-address': '10.0.0.5:8888' }) });
-    await fetch(`${manager.url}/clusters/demo/versions/0`, { method: 'POST', body: JSON.stringify({ databases: { telegraf: {} } }) });
+    await managerFetch(`${manager.url}/nodes/demo`, { method: 'POST', body: JSON.stringify({ name: 'influx-0', hostname: 'host-0', ip: ['10.0.0.5', 'fd00::5'], 'bind-address': '10.0.0.5:8888' }) });
+    await managerFetch(`${manager.url}/clusters/demo/versions/0`, { method: 'POST', body: JSON.stringify({ databases: { telegraf: {} } }) });
   });
   after(async () => {
     await manager?.stop();

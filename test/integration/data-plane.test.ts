@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ownersOf } from '../../src/cluster/placement.ts';
 import { influxQuery, influxRequest, startClusterFixture, type ClusterFixture } from '../helpers/cluster-fixture.ts';
 import { startInfluxd, type InfluxdServer } from '../helpers/servers.ts';
+import { managerFetch } from '../helpers/manager-process.ts';
 
 const MEASUREMENTS = 100;
 const POINTS = 1000;
@@ -64,7 +65,7 @@ describe('data plane: 3 influxd, 3 agents, RF 2, against a reference influxd', (
   });
 
   test('each measurement is on exactly its 2 owners, with every point', async () => {
-    const metadata = ((await (await fetch(`${cluster.manager.url}/clusters/fixture`)).json()) as any).metadata;
+    const metadata = ((await (await managerFetch(`${cluster.manager.url}/clusters/fixture`)).json()) as any).metadata;
     assert.deepEqual(metadata.settings.dataMembers, ['node-0', 'node-1', 'node-2']);
     const counts = await Promise.all(
       cluster.influxds.map(async (influxd) => {
@@ -125,7 +126,7 @@ describe('data plane: 3 influxd, 3 agents, RF 2, against a reference influxd', (
   });
 
   test('chunked=true streams the owner\'s chunks through a proxy that does not hold the measurement', async () => {
-    const metadata = ((await (await fetch(`${cluster.manager.url}/clusters/fixture`)).json()) as any).metadata;
+    const metadata = ((await (await managerFetch(`${cluster.manager.url}/clusters/fixture`)).json()) as any).metadata;
     const measurement = Array.from({ length: MEASUREMENTS }, (_, i) => name(i)).find((m) => !ownersOf('lab', m, metadata.settings.dataMembers, 2).includes('node-0'))!;
     const params = new URLSearchParams({ db: 'lab', q: `SELECT value FROM ${measurement}`, chunked: 'true', chunk_size: '100' });
     const [viaProxy, direct] = await Promise.all([
@@ -165,7 +166,7 @@ describe('data plane: 3 influxd, 3 agents, RF 2, against a reference influxd', (
   });
 
   test('one influxd stopped: its measurements are read from the replica; consistency one succeeds, all fails', async () => {
-    const metadata = ((await (await fetch(`${cluster.manager.url}/clusters/fixture`)).json()) as any).metadata;
+    const metadata = ((await (await managerFetch(`${cluster.manager.url}/clusters/fixture`)).json()) as any).metadata;
     const victim = 2;
     const affected = Array.from({ length: 20 }, (_, i) => name(i)).filter((m) => ownersOf('lab', m, metadata.settings.dataMembers, 2).includes(`node-${victim}`));
     assert.ok(affected.length > 0);

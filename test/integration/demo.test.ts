@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -27,11 +27,15 @@ test('cflux demo: 3 influxd + 3 agents registered with an in-memory manager; Ctr
   const influxdUrls = [...output.matchAll(/influx-\d {2}(http:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]!);
   assert.equal(influxdUrls.length, 3);
   for (const url of influxdUrls) assert.equal((await fetch(`${url}/ping`)).status, 204);
-  assert.equal(((await (await fetch(`${managerUrl}/nodes/default`)).json()) as unknown[]).length, 3);
+  const tokenFile = /its token is in (\S+)\)/.exec(output)![1]!;
+  const token = readFileSync(tokenFile, 'utf8').trim();
+  assert.equal((await fetch(`${managerUrl}/nodes/default`)).status, 401, 'the demo manager wants its token');
+  assert.equal(((await (await fetch(`${managerUrl}/nodes/default`, { headers: { authorization: `Bearer ${token}` } })).json()) as unknown[]).length, 3);
 
   child.kill('SIGINT');
   assert.equal(await exited, 0, output);
   for (const url of influxdUrls) await assert.rejects(fetch(`${url}/ping`), 'influxd stopped');
   const dirs = [...output.matchAll(/(\/\S*cflux-influxd-\S+)/g)].map((m) => m[1]!);
   for (const dir of dirs) assert.equal(existsSync(dir), false);
+  assert.equal(existsSync(tokenFile), false, 'the token file is removed with the demo');
 });

@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startManagerProcess, type ManagerProcess } from '../helpers/manager-process.ts';
+import { startManagerProcess, type ManagerProcess, managerFetch, TEST_MANAGER_TOKEN } from '../helpers/manager-process.ts';
 
 let manager: ManagerProcess;
 before(async () => {
@@ -14,7 +14,7 @@ after(async () => {
 });
 
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const response = await fetch(manager.url + path, {
+  const response = await managerFetch(manager.url + path, {
     method,
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
   });
@@ -97,7 +97,7 @@ describe('manager API on the memory store', () => {
 
   test('a body far over the limit announced by Content-Length is refused before it is read', async () => {
     const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(manager.url + '/nodes/api-d', { method: 'POST', headers: { 'content-length': String(100 * 1024 * 1024) } }, (res) => {
+      const req = httpRequest(manager.url + '/nodes/api-d', { method: 'POST', headers: { 'content-length': String(100 * 1024 * 1024), authorization: `Bearer ${TEST_MANAGER_TOKEN}` } }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       });
@@ -146,9 +146,9 @@ describe('manager API on the memory store', () => {
   });
 
   test('abandoned long-polls free their waiters', async () => {
-    const openPolls = async () => Number(/cflux_manager_open_long_polls (\d+)/.exec(await (await fetch(manager.url + '/metrics')).text())?.[1]);
+    const openPolls = async () => Number(/cflux_manager_open_long_polls (\d+)/.exec(await (await managerFetch(manager.url + '/metrics')).text())?.[1]);
     const controllers = Array.from({ length: 500 }, () => new AbortController());
-    const polls = controllers.map((c) => fetch(manager.url + '/clusters/api-g/versions/0?timeout=60', { signal: c.signal }).catch(() => undefined));
+    const polls = controllers.map((c) => managerFetch(manager.url + '/clusters/api-g/versions/0?timeout=60', { signal: c.signal }).catch(() => undefined));
     for (let i = 0; i < 50 && (await openPolls()) < 500; i++) await sleep(50);
     assert.equal(await openPolls(), 500);
     for (const c of controllers) c.abort();
@@ -159,7 +159,7 @@ describe('manager API on the memory store', () => {
 
   test('metrics count requests by route and status', async () => {
     await call('PUT', '/nodes/api-h/999');
-    const text = await (await fetch(manager.url + '/metrics')).text();
+    const text = await (await managerFetch(manager.url + '/metrics')).text();
     assert.match(text, /cflux_manager_http_requests_total\{route="\/nodes\/:cluster\/:id",method="PUT",status="404"\} \d+/);
     assert.match(text, /cflux_manager_metadata_cas_conflicts_total \d+/);
     assert.match(text, /cflux_manager_nodes\{cluster="api-b1",alive="true"\} 1/);

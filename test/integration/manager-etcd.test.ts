@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startManagerProcess, type ManagerProcess } from '../helpers/manager-process.ts';
+import { startManagerProcess, type ManagerProcess, managerFetch } from '../helpers/manager-process.ts';
 import { startEtcd, type EtcdServer } from '../helpers/servers.ts';
 
 async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const response = await fetch(base + path, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const response = await managerFetch(base + path, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   const text = await response.text();
   return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
 }

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { Manager } from '../../src/manager/manager.ts';
 import { managerSettings } from '../../src/manager/manager-settings.ts';
 import { resolveSettings } from '../../src/shared/config/setting.ts';
+import { managerFetch } from '../helpers/manager-process.ts';
 
 /** Handles that a leaked server, socket or timer would leave behind. */
 function openHandles(): string[] {
@@ -17,7 +18,7 @@ test('a manager stops cleanly when stop() is called twice and leaves no timer or
   const manager = new Manager(options, pino({ level: 'silent' }));
   await manager.start();
   assert.ok(openHandles().length > before.length, 'the running manager holds a server and timers');
-  const poll = fetch(`${manager.url}/clusters/x/versions/0?timeout=60`);
+  const poll = managerFetch(`${manager.url}/clusters/x/versions/0?timeout=60`);
   await sleep(50);
   await Promise.all([manager.stop(), manager.stop()]);
   assert.equal((await poll).status, 204);

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startAgentProcess } from '../helpers/agent-process.ts';
 import { influxQuery, startClusterFixture, TEST_SECRET } from '../helpers/cluster-fixture.ts';
-import { cleanEnv } from '../helpers/manager-process.ts';
+import { cliEnv } from '../helpers/manager-process.ts';
 import { startInfluxd } from '../helpers/servers.ts';
 
 const run = promisify(execFile);
@@ -25,14 +25,14 @@ test('a node that joins after the first database is not a data member until `cfl
     throw err;
   });
   try {
-    const members = async () => (await run(process.execPath, [CFLUX, 'members', 'list', '--manager', cluster.manager.url, '--cluster', 'fixture', '--json'], { env: cleanEnv() })).stdout;
+    const members = async () => (await run(process.execPath, [CFLUX, 'members', 'list', '--manager', cluster.manager.url, '--cluster', 'fixture', '--json'], { env: cliEnv() })).stdout;
     await late.waitForLog((r) => r['msg'] === 'registered, not a data member: run `cflux members add NAME` to let it hold data', 10_000);
     assert.deepEqual(JSON.parse(await members()), ['node-0', 'node-1']);
     const ready = (await (await fetch(`${late.peerUrl}/readyz`)).json()) as { dataMember: boolean; note: string };
     assert.equal(ready.dataMember, false);
     assert.equal(ready.note, 'registered, not a data member');
 
-    const added = await run(process.execPath, [CFLUX, 'members', 'add', 'late-node', '--manager', cluster.manager.url, '--cluster', 'fixture'], { env: cleanEnv() });
+    const added = await run(process.execPath, [CFLUX, 'members', 'add', 'late-node', '--manager', cluster.manager.url, '--cluster', 'fixture'], { env: cliEnv() });
     assert.match(added.stdout, /^added late-node; data members: late-node, node-0, node-1$/m);
     for (let i = 0; i < 50 && !((await (await fetch(`${late.peerUrl}/readyz`)).json()) as { dataMember: boolean }).dataMember; i++) await sleep(100);
     assert.equal(((await (await fetch(`${late.peerUrl}/readyz`)).json()) as { dataMember: boolean }).dataMember, true);
@@ -43,7 +43,7 @@ test('a node that joins after the first database is not a data member until `cfl
     assert.equal(written.status, 204, await written.text());
     const held = await influxQuery(influxd.url, 'SHOW MEASUREMENTS', { db: 'placed' });
     assert.ok((held.results[0].series?.[0]?.values ?? []).length > 0, 'the new member holds data');
-    const removed = await run(process.execPath, [CFLUX, 'members', 'remove', 'late-node', '--manager', cluster.manager.url, '--cluster', 'fixture'], { env: cleanEnv() });
+    const removed = await run(process.execPath, [CFLUX, 'members', 'remove', 'late-node', '--manager', cluster.manager.url, '--cluster', 'fixture'], { env: cliEnv() });
     assert.match(removed.stdout, /^removed late-node; data members: node-0, node-1$/m);
   } finally {
     await late.stop();

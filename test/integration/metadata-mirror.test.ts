@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { influxQuery, startClusterFixture, TEST_SECRET, waitForIdenticalViews, type ClusterFixture } from '../helpers/cluster-fixture.ts';
+import { managerFetch } from '../helpers/manager-process.ts';
 
 const run = promisify(execFile);
 
@@ -90,9 +91,9 @@ describe('metadata mirror: manager on etcd, 3 influxd, 3 agents', () => {
     assert.ok(etcdDump.stdout.includes('grafana'), 'the dump holds the user');
     assert.ok(!etcdDump.stdout.includes('gr4fana-pw'));
     const answers = [
-      await (await fetch(`${cluster.manager.url}/clusters/fixture`)).text(),
-      await (await fetch(`${cluster.manager.url}/clusters/fixture/history`)).text(),
-      await (await fetch(`${cluster.manager.url}/clusters/fixture/versions/0`)).text(),
+      await (await managerFetch(`${cluster.manager.url}/clusters/fixture`)).text(),
+      await (await managerFetch(`${cluster.manager.url}/clusters/fixture/history`)).text(),
+      await (await managerFetch(`${cluster.manager.url}/clusters/fixture/versions/0`)).text(),
     ];
     for (const answer of answers) assert.ok(!answer.includes('gr4fana-pw'));
     const logs = [...cluster.manager.logLines, ...cluster.agents.flatMap((agent) => agent.records.map((r) => JSON.stringify(r)))].join('\n');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { influxQuery, influxRequest, startClusterFixture, TEST_SECRET, waitForIdenticalViews } from '../helpers/cluster-fixture.ts';
+import { managerFetch } from '../helpers/manager-process.ts';
 
 describe('auth-enabled influxd without users', () => {
   test('the first admin user is created through the proxy and reaches every influxd; DDL then needs it', async () => {
@@ -86,7 +87,7 @@ describe('a memory-store manager that restarted empty', () => {
       let document: any = { version: 0 };
       for (let i = 0; i < 100 && document.version === 0; i++) {
         await sleep(100);
-        document = await (await fetch(`${cluster.manager.url}/clusters/fixture`)).json();
+        document = await (await managerFetch(`${cluster.manager.url}/clusters/fixture`)).json();
       }
       assert.ok(document.version > 0, 'an agent pushed its document');
       assert.deepEqual(Object.keys(document.metadata.databases).sort(), ['second', 'survivor']);

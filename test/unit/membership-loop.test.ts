@@ -24,14 +24,14 @@ class ScriptedManager implements MembershipApi {
     this.known.add(id);
     return { ...body, id, cluster, ttl: this.ttl, alive: true };
   }
-  async heartbeat(_cluster: string, id: number): Promise<'ok' | 'unknown'> {
+  async heartbeat(_cluster: string, node: RegisteredNode): Promise<'ok' | 'unknown'> {
     this.calls.push('heartbeat');
     if (this.failing) throw new CfluxError('UPSTREAM_UNAVAILABLE', 'manager down');
-    return this.known.has(id) ? 'ok' : 'unknown';
+    return this.known.has(node.id) ? 'ok' : 'unknown';
   }
-  async deregister(_cluster: string, id: number): Promise<void> {
+  async deregister(_cluster: string, node: RegisteredNode): Promise<void> {
     this.calls.push('deregister');
-    this.known.delete(id);
+    this.known.delete(node.id);
   }
 }
 

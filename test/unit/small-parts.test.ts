@@ -33,9 +33,11 @@ test('registration bodies are validated field by field', () => {
   assert.deepEqual(ok.stats, {});
   const bad: unknown[] = [null, [], 'x', { 'bind-address': 'a:1' }, { name: 'n' }, { name: 'n', 'bind-address': 'a:1', ip: 'x' }, { name: 7, 'bind-address': 'a:1' }, { name: 'a\nb', 'bind-address': 'a:1' }, { name: 'n', 'bind-address': 'a:1', stats: [] }];
   for (const body of bad) assert.throws(() => parseRegistration(body), (err: unknown) => err instanceof CfluxError && err.code === 'BAD_REQUEST');
-  assert.equal(parseHeartbeat(undefined), undefined);
-  assert.deepEqual(parseHeartbeat({ stats: { a: 1 } }), { a: 1 });
+  assert.deepEqual(parseHeartbeat(undefined), {});
+  assert.deepEqual(parseHeartbeat({ stats: { a: 1 } }), { stats: { a: 1 } });
+  assert.deepEqual(parseHeartbeat({ name: 'node-1', stats: { a: 1 } }), { name: 'node-1', stats: { a: 1 } });
   assert.throws(() => parseHeartbeat([1]));
+  assert.throws(() => parseHeartbeat({ name: 7 }));
   assert.equal(parseNodeId('12'), 12);
   for (const id of ['0', '-1', '1.5', 'x', '9999999999999999']) assert.throws(() => parseNodeId(id));
 });

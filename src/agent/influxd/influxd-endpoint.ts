@@ -1,6 +1,7 @@
 import { connect as connectTcp, type Socket } from 'node:net';
-import { connect as connectTls, getCACertificates } from 'node:tls';
+import { connect as connectTls } from 'node:tls';
 import { Pool, type Dispatcher } from 'undici';
+import { trustedCertificates } from '../../shared/http/trusted-certificates.ts';
 
 /** How the agent reaches its influxd: the URL (http or https) and whom to trust for https. */
 export interface InfluxdEndpointOptions {
@@ -42,7 +43,8 @@ export class InfluxdEndpoint {
     this.#port = Number(url.port || (secure ? 443 : 80));
     // SNI only for names: an IP address is not a valid server name.
     const servername = /^[\d.]+$|:/.test(this.#host) ? undefined : this.#host;
-    this.#tls = secure ? { ...(options.ca ? { ca: [...getCACertificates('default'), options.ca] } : {}), ...(servername ? { servername } : {}) } : undefined;
+    const ca = trustedCertificates(options.ca);
+    this.#tls = secure ? { ...(ca ? { ca } : {}), ...(servername ? { servername } : {}) } : undefined;
     this.#pool = new Pool(url.origin, { connections: options.connections ?? 16, keepAliveTimeout: 30_000, ...(this.#tls ? { connect: this.#tls } : {}) });
   }
 

@@ -19,14 +19,16 @@ export interface RegisteredNode extends RegistrationBody {
   /** Seconds. */
   ttl: number;
   alive: boolean;
+  /** Proves this registration on heartbeats and deregistration (never logged or printed). */
+  'node-key'?: string;
 }
 
 /** The three membership calls, as a narrow interface (tests may pass their own). */
 export interface MembershipApi {
   register(cluster: string, body: RegistrationBody, signal?: AbortSignal): Promise<RegisteredNode>;
-  /** 'unknown' when the manager no longer knows the id (404): register again. */
-  heartbeat(cluster: string, id: number, stats: Record<string, unknown>, signal?: AbortSignal): Promise<'ok' | 'unknown'>;
-  deregister(cluster: string, id: number, signal?: AbortSignal): Promise<void>;
+  /** 'unknown' when the manager no longer knows this registration (404): register again. */
+  heartbeat(cluster: string, node: RegisteredNode, stats: Record<string, unknown>, signal?: AbortSignal): Promise<'ok' | 'unknown'>;
+  deregister(cluster: string, node: RegisteredNode, signal?: AbortSignal): Promise<void>;
 }
 
 /** MembershipApi over the manager's HTTP API. */
@@ -43,17 +45,23 @@ export class ManagerMembershipApi implements MembershipApi {
     return reply.body;
   }
 
-  async heartbeat(cluster: string, id: number, stats: Record<string, unknown>, signal?: AbortSignal): Promise<'ok' | 'unknown'> {
-    const reply = await this.#client.request('PUT', `/nodes/${encodeURIComponent(cluster)}/${id}`, { json: { stats }, ...(signal ? { signal } : {}) });
+  async heartbeat(cluster: string, node: RegisteredNode, stats: Record<string, unknown>, signal?: AbortSignal): Promise<'ok' | 'unknown'> {
+    const reply = await this.#client.request('PUT', `/nodes/${encodeURIComponent(cluster)}/${node.id}`, { json: { name: node.name, stats }, headers: nodeKeyHeader(node), ...(signal ? { signal } : {}) });
     if (reply.status === 404) return 'unknown';
     if (reply.status !== 200) throw unexpected('heartbeat', reply.status, reply.body);
     return 'ok';
   }
 
-  async deregister(cluster: string, id: number, signal?: AbortSignal): Promise<void> {
-    const reply = await this.#client.request('DELETE', `/nodes/${encodeURIComponent(cluster)}/${id}`, signal ? { signal } : {});
+  async deregister(cluster: string, node: RegisteredNode, signal?: AbortSignal): Promise<void> {
+    const reply = await this.#client.request('DELETE', `/nodes/${encodeURIComponent(cluster)}/${node.id}`, { headers: nodeKeyHeader(node), ...(signal ? { signal } : {}) });
     if (reply.status !== 204 && reply.status !== 404) throw unexpected('deregistration', reply.status, reply.body);
   }
+}
+
+/** The header proving a registration (see the manager's node routes). */
+function nodeKeyHeader(node: RegisteredNode): Record<string, string> {
+  const key = node['node-key'];
+  return key === undefined ? {} : { 'x-cflux-node-key': key };
 }
 
 function unexpected(call: string, status: number, body: unknown): CfluxError {

@@ -72,7 +72,7 @@ export class MembershipLoop {
     const node = this.#node;
     if (!node) return;
     try {
-      await this.#options.api.deregister(this.#options.cluster, node.id, AbortSignal.timeout(timeoutMs));
+      await this.#options.api.deregister(this.#options.cluster, node, AbortSignal.timeout(timeoutMs));
       this.#options.logger.info({ id: node.id }, 'deregistered');
       this.#node = undefined;
     } catch (err) {
@@ -110,7 +110,7 @@ export class MembershipLoop {
       const started = performance.now();
       let outcome: 'ok' | 'unknown' | 'failed';
       try {
-        outcome = await api.heartbeat(cluster, node.id, await this.#options.collectStats(), signal);
+        outcome = await api.heartbeat(cluster, node, await this.#options.collectStats(), signal);
       } catch (err) {
         if (signal.aborted) return;
         outcome = 'failed';

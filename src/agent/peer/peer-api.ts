@@ -1,6 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Router } from '../../shared/http/router.ts';
+import type { JsonServerOptions } from '../../shared/http/json-server.ts';
+import { presentedToken, tokensMatch } from '../../shared/http/credentials.ts';
 import type { JsonReply } from '../../shared/http/json-http.ts';
 import { parseInfluxRequest, readLimitedBody, type InfluxRequest } from '../influxd/influx-request.ts';
 import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
@@ -8,32 +9,15 @@ import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 /** Header that carries the client's own credentials from one agent to another. */
 export const CLIENT_AUTHORIZATION_HEADER = 'x-cflux-client-authorization';
 
-/** Compares two tokens in constant time (hashing first makes the lengths equal). */
-export function tokensMatch(presented: string, expected: string): boolean {
-  const a = createHash('sha256').update(presented).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
-function bearerOf(req: IncomingMessage): string | undefined {
-  const header = req.headers['authorization'];
-  return typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined;
-}
-
 /**
  * The peer API: other agents write into and query this node's influxd. Never
- * re-forwards. Requires the cluster's peer token (unless the agent runs with
+ * re-forwards. The server checks the cluster's peer token before these
+ * handlers run (peerAuthentication; unless the agent runs with
  * --insecure-peer); the client's own credentials travel in
  * `x-cflux-client-authorization` so influxd still decides authorization.
  */
-export function addPeerRoutes(router: Router, options: { token: string | undefined; influxd: LocalPassthrough; maxBodyBytes: number }): void {
+export function addPeerRoutes(router: Router, options: { influxd: LocalPassthrough; maxBodyBytes: number }): void {
   const handle = (target: '/write' | '/query') => async ({ req, res }: { req: IncomingMessage; res: ServerResponse }): Promise<JsonReply> => {
-    if (options.token !== undefined) {
-      const presented = bearerOf(req);
-      if (presented === undefined || !tokensMatch(presented, options.token)) {
-        return { status: 401, body: { error: 'peer API: missing or wrong peer token (Authorization: Bearer <CFLUX_PEER_TOKEN>)' } };
-      }
-    }
     const client = req.headers[CLIENT_AUTHORIZATION_HEADER];
     const length = Number(req.headers['content-length'] ?? NaN);
     if (target === '/write' && Number.isSafeInteger(length) && length <= options.maxBodyBytes) {
@@ -54,4 +38,16 @@ export function addPeerRoutes(router: Router, options: { token: string | undefin
   };
   router.add('POST', '/peer/v1/write', handle('/write'));
   router.add('POST', '/peer/v1/query', handle('/query'));
+}
+
+/** The peer port's authentication: the cluster's peer token, or everyone with --insecure-peer. */
+export function peerAuthentication(token: string | undefined): Pick<JsonServerOptions, 'authenticate' | 'challenge'> {
+  return {
+    authenticate: (req) => {
+      if (token === undefined) return { role: 'peer' };
+      const presented = presentedToken(req);
+      return presented !== undefined && tokensMatch(presented, token) ? { role: 'peer' } : undefined;
+    },
+    challenge: { error: 'peer API: missing or wrong peer token (Authorization: Bearer <CFLUX_PEER_TOKEN>)', schemes: ['Bearer realm="ClusterFlux peer API"'] },
+  };
 }

@@ -4,6 +4,7 @@ import { Agent as UndiciAgent } from 'undici';
 import { pickHeaders } from '../../shared/http/header-copy.ts';
 import { RETURNED_HEADERS } from '../influxd/local-passthrough.ts';
 import { CLIENT_AUTHORIZATION_HEADER } from './peer-api.ts';
+import { trustedCertificates } from '../../shared/http/trusted-certificates.ts';
 
 /** What another agent (or the local influxd) answered. */
 export interface PeerAnswer {
@@ -16,13 +17,25 @@ export interface PeerAnswer {
  * the data path, where per-request cost shows.
  */
 export class PeerClient {
-  readonly #dispatcher = new UndiciAgent({ connections: 16, keepAliveTimeout: 30_000, headersTimeout: 30_000, bodyTimeout: 60_000 });
+  readonly #dispatcher: UndiciAgent;
   readonly #token: string | undefined;
+  /** `https` when the peers serve TLS (this agent does: all agents of a cluster do or none). */
+  readonly #scheme: 'http' | 'https';
   #closing: Promise<void> | undefined;
   #destroying: Promise<void> | undefined;
 
-  constructor(token: string | undefined) {
-    this.#token = token;
+  /**
+   * `token`: the peer token (none with --insecure-peer). `tls`: dial peers
+   * over HTTPS, trusting `ca` besides Node's defaults and checking each
+   * certificate against `servername` (one shared peer certificate) or else
+   * the peer's own host.
+   */
+  constructor(options: { token?: string; tls?: { ca?: string; servername?: string } } = {}) {
+    this.#token = options.token;
+    this.#scheme = options.tls ? 'https' : 'http';
+    const ca = trustedCertificates(options.tls?.ca);
+    const connect = options.tls ? { ...(ca ? { ca } : {}), ...(options.tls.servername ? { servername: options.tls.servername } : {}) } : undefined;
+    this.#dispatcher = new UndiciAgent({ connections: 16, keepAliveTimeout: 30_000, headersTimeout: 30_000, bodyTimeout: 60_000, ...(connect ? { connect } : {}) });
   }
 
   /** POST /peer/v1/write on the agent at `address` (host:port). */
@@ -44,7 +57,7 @@ export class PeerClient {
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
     if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#token}`;
     if (clientAuthorization !== undefined) headers[CLIENT_AUTHORIZATION_HEADER] = clientAuthorization;
-    const response = await this.#dispatcher.request({ origin: `http://${address}`, path: '/peer/v1/query', method: 'POST', headers, body: params.toString() });
+    const response = await this.#dispatcher.request({ origin: `${this.#scheme}://${address}`, path: '/peer/v1/query', method: 'POST', headers, body: params.toString() });
     if (response.statusCode >= 500) {
       await response.body.dump();
       throw new Error(`peer ${address} answered ${response.statusCode}`);
@@ -57,7 +70,7 @@ export class PeerClient {
     const headers: Record<string, string> = { 'content-type': contentType };
     if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#token}`;
     if (clientAuthorization !== undefined) headers[CLIENT_AUTHORIZATION_HEADER] = clientAuthorization;
-    const response = await this.#dispatcher.request({ origin: `http://${address}`, path, method: 'POST', headers, body });
+    const response = await this.#dispatcher.request({ origin: `${this.#scheme}://${address}`, path, method: 'POST', headers, body });
     return { status: response.statusCode, body: await response.body.text() };
   }
 

@@ -7,6 +7,7 @@ import type { MetadataWatchHub } from '../long-poll/metadata-watch-hub.ts';
 import type { ManagerMetrics } from '../manager-metrics.ts';
 import type { ManagerOptions } from '../manager-settings.ts';
 import type { Store } from '../store/store.ts';
+import type { ManagerAuth } from './manager-auth.ts';
 
 /** What the route modules share. */
 export class ManagerApiContext {
@@ -15,13 +16,15 @@ export class ManagerApiContext {
   readonly metrics: ManagerMetrics;
   readonly options: ManagerOptions;
   readonly logger: Logger;
+  readonly auth: ManagerAuth;
 
-  constructor(parts: { store: Store; hub: MetadataWatchHub; metrics: ManagerMetrics; options: ManagerOptions; logger: Logger }) {
+  constructor(parts: { store: Store; hub: MetadataWatchHub; metrics: ManagerMetrics; options: ManagerOptions; logger: Logger; auth: ManagerAuth }) {
     this.store = parts.store;
     this.hub = parts.hub;
     this.metrics = parts.metrics;
     this.options = parts.options;
     this.logger = parts.logger;
+    this.auth = parts.auth;
   }
 
   /** A decoded cluster name from the path, validated (400 otherwise). */

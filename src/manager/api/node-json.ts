@@ -60,11 +60,19 @@ export function parseRegistration(body: unknown): NodeRegistration {
   };
 }
 
-/** Validates the optional heartbeat body `{stats}`. */
-export function parseHeartbeat(body: unknown): Record<string, unknown> | undefined {
-  if (body === undefined) return undefined;
-  if (!isObject(body)) fail('the heartbeat body must be a JSON object like {"stats": {...}}');
-  return parseStats(body['stats']);
+/** What a heartbeat may carry: the node's name (checked against the id's record) and its load stats. */
+export interface Heartbeat {
+  name?: string;
+  stats?: Record<string, unknown>;
+}
+
+/** Validates the optional heartbeat body `{name, stats}`. */
+export function parseHeartbeat(body: unknown): Heartbeat {
+  if (body === undefined) return {};
+  if (!isObject(body)) fail('the heartbeat body must be a JSON object like {"name": "node-1", "stats": {...}}');
+  const name = body['name'] === undefined ? undefined : text(body, 'name', true);
+  const stats = parseStats(body['stats']);
+  return { ...(name !== undefined ? { name } : {}), ...(stats ? { stats } : {}) };
 }
 
 function parseStats(stats: unknown): Record<string, unknown> | undefined {

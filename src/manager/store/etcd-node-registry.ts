@@ -2,7 +2,7 @@ import { translateEtcdError } from './etcd-errors.ts';
 import type { EtcdKeys } from './etcd-keys.ts';
 import { deleteOp, putOp, unchangedSince, type EtcdKv } from './etcd-kv.ts';
 import type { EtcdLeaseKeeper } from './etcd-lease-keeper.ts';
-import type { NodeRegistration, NodeView } from './store.ts';
+import type { NodeRegistration, NodeView, RegistrationGuard } from './store.ts';
 
 /** A node record as stored in etcd: the view without `alive`, plus its lease. */
 interface StoredNode extends Omit<NodeView, 'alive'> {
@@ -32,13 +32,13 @@ export class EtcdNodeRegistry {
     this.#leases = leases;
   }
 
-  register(cluster: string, registration: NodeRegistration, ttlMs: number): Promise<NodeView> {
-    const run = this.#registrationChain.then(() => this.#register(cluster, registration, ttlMs));
+  register(cluster: string, registration: NodeRegistration, ttlMs: number, guard?: RegistrationGuard): Promise<NodeView> {
+    const run = this.#registrationChain.then(() => this.#register(cluster, registration, ttlMs, guard));
     this.#registrationChain = run.catch(() => undefined);
     return run;
   }
 
-  async #register(cluster: string, registration: NodeRegistration, ttlMs: number): Promise<NodeView> {
+  async #register(cluster: string, registration: NodeRegistration, ttlMs: number, guard: RegistrationGuard | undefined): Promise<NodeView> {
     const counterKey = this.#keys.nodeIdCounter();
     const nameKey = this.#keys.name(cluster, registration.name);
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
@@ -48,6 +48,11 @@ export class EtcdNodeRegistry {
       ]);
       const previousId = previousName.stored?.value;
       const previous = previousId === undefined ? undefined : (await this.#kv.get<StoredNode>(this.#keys.node(cluster, previousId), 'read a node')).stored;
+      if (guard) {
+        // The guard judges the record as it is now; the transaction below fails if the name moves meanwhile.
+        const alive = previous !== undefined && (await this.#kv.get<number>(this.#keys.alive(cluster, previous.value.id), 'check a node is alive')).stored !== undefined;
+        guard(previous && view(previous.value, alive));
+      }
       const id = (counter.stored?.value ?? 0) + 1;
       const leaseId = await this.#grantLease(ttlMs);
       const now = new Date().toISOString();
@@ -77,7 +82,7 @@ export class EtcdNodeRegistry {
    * settings (5 s heartbeats, 15 s TTL) every second heartbeat writes the
    * record, instead of three round trips for each. Liveness stays exact: it is the lease.
    */
-  async heartbeat(cluster: string, id: number, stats: Record<string, unknown> | undefined): Promise<NodeView | undefined> {
+  async heartbeat(cluster: string, id: number, stats: Record<string, unknown> | undefined, accept?: (node: NodeView) => boolean): Promise<NodeView | undefined> {
     const cacheKey = `${cluster}\u0000${id}`;
     let cached = this.#records.get(cacheKey);
     if (!cached) {
@@ -86,6 +91,7 @@ export class EtcdNodeRegistry {
       cached = { record: stored.value, modRevision: stored.modRevision, writtenAt: 0 };
       this.#records.set(cacheKey, cached);
     }
+    if (accept && !accept(view(cached.record, true))) return undefined;
     // A replaced, deregistered or expired node's lease is revoked or gone: TTL 0.
     if ((await this.#leases.keepAlive(cached.record.leaseId)) <= 0) {
       this.#records.delete(cacheKey);

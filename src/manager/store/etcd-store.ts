@@ -1,3 +1,4 @@
+import { rootCertificates } from 'node:tls';
 import { Etcd3, type Lease } from 'etcd3';
 import type { Logger } from '../../shared/logging.ts';
 import { translateEtcdError } from './etcd-errors.ts';
@@ -5,7 +6,7 @@ import { EtcdKeys } from './etcd-keys.ts';
 import { EtcdKv, deleteOp, putOp, unchangedSince } from './etcd-kv.ts';
 import { EtcdLeaseKeeper } from './etcd-lease-keeper.ts';
 import { EtcdNodeRegistry } from './etcd-node-registry.ts';
-import { HISTORY_LIMIT, type CasResult, type HistoryEntry, type ManagerInfo, type MetadataWatch, type NodeRegistration, type NodeView, type Store, type VersionedMetadata } from './store.ts';
+import { HISTORY_LIMIT, type RegistrationGuard, type CasResult, type HistoryEntry, type ManagerInfo, type MetadataWatch, type NodeRegistration, type NodeView, type Store, type VersionedMetadata } from './store.ts';
 
 export interface EtcdStoreOptions {
   endpoints: string[];
@@ -14,6 +15,8 @@ export interface EtcdStoreOptions {
   /** Deadline of every unary etcd call, in ms. */
   callTimeoutMs: number;
   logger: Logger;
+  /** TLS towards etcd (https endpoints): trusted CAs (else Node's defaults) and a client certificate for --client-cert-auth. */
+  tls?: { ca?: string; cert?: string; key?: string };
 }
 
 interface StoredMetadata {
@@ -38,8 +41,17 @@ export class EtcdStore implements Store {
 
   constructor(options: EtcdStoreOptions) {
     this.#logger = options.logger;
+    const tls = options.tls;
     this.#client = new Etcd3({
       hosts: options.endpoints,
+      ...(tls
+        ? {
+            credentials: {
+              rootCertificate: Buffer.from(tls.ca ?? rootCertificates.join('\n')),
+              ...(tls.cert !== undefined && tls.key !== undefined ? { certChain: Buffer.from(tls.cert), privateKey: Buffer.from(tls.key) } : {}),
+            },
+          }
+        : {}),
       dialTimeout: options.callTimeoutMs,
       // Unary calls get a deadline so a dead etcd answers 503 instead of hanging;
       // streams (watch, keepalive) live as long as they are needed.
@@ -51,12 +63,12 @@ export class EtcdStore implements Store {
     this.#nodes = new EtcdNodeRegistry(this.#kv, this.#keys, this.#leases);
   }
 
-  registerNode(cluster: string, registration: NodeRegistration, ttlMs: number): Promise<NodeView> {
-    return this.#nodes.register(cluster, registration, ttlMs);
+  registerNode(cluster: string, registration: NodeRegistration, ttlMs: number, guard?: RegistrationGuard): Promise<NodeView> {
+    return this.#nodes.register(cluster, registration, ttlMs, guard);
   }
 
-  heartbeatNode(cluster: string, id: number, stats: Record<string, unknown> | undefined): Promise<NodeView | undefined> {
-    return this.#nodes.heartbeat(cluster, id, stats);
+  heartbeatNode(cluster: string, id: number, stats: Record<string, unknown> | undefined, accept?: (node: NodeView) => boolean): Promise<NodeView | undefined> {
+    return this.#nodes.heartbeat(cluster, id, stats, accept);
   }
 
   deregisterNode(cluster: string, id: number): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { HISTORY_LIMIT, type CasResult, type HistoryEntry, type ManagerInfo, type MetadataWatch, type NodeRegistration, type NodeView, type Store, type VersionedMetadata } from './store.ts';
+import { HISTORY_LIMIT, type RegistrationGuard, type CasResult, type HistoryEntry, type ManagerInfo, type MetadataWatch, type NodeRegistration, type NodeView, type Store, type VersionedMetadata } from './store.ts';
 
 interface MemoryNode extends Omit<NodeView, 'alive'> {
   expiresAt: number;
@@ -28,9 +28,11 @@ export class MemoryStore implements Store {
     this.#now = options.now ?? Date.now;
   }
 
-  async registerNode(cluster: string, registration: NodeRegistration, ttlMs: number): Promise<NodeView> {
+  async registerNode(cluster: string, registration: NodeRegistration, ttlMs: number, guard?: RegistrationGuard): Promise<NodeView> {
     const nodes = this.#clusterNodes(cluster);
-    for (const [id, node] of nodes) if (node.name === registration.name) nodes.delete(id);
+    const previous = [...nodes.values()].find((node) => node.name === registration.name);
+    guard?.(previous && this.#view(previous));
+    if (previous) nodes.delete(previous.id);
     const now = this.#now();
     const node: MemoryNode = {
       ...structuredClone(registration),
@@ -45,10 +47,11 @@ export class MemoryStore implements Store {
     return this.#view(node);
   }
 
-  async heartbeatNode(cluster: string, id: number, stats: Record<string, unknown> | undefined): Promise<NodeView | undefined> {
+  async heartbeatNode(cluster: string, id: number, stats: Record<string, unknown> | undefined, accept?: (node: NodeView) => boolean): Promise<NodeView | undefined> {
     const node = this.#nodes.get(cluster)?.get(id);
     const now = this.#now();
     if (!node || node.expiresAt <= now) return undefined;
+    if (accept && !accept(this.#view(node))) return undefined;
     node.expiresAt = now + node.ttlMs;
     node.lastHeartbeat = new Date(now).toISOString();
     if (stats) node.stats = structuredClone(stats);

@@ -39,6 +39,9 @@ export interface HistoryEntry {
   writtenAt: string;
 }
 
+/** Called with the record a registration would replace; throws to refuse it. */
+export type RegistrationGuard = (previous: NodeView | undefined) => void;
+
 export type CasResult = { ok: true; version: number } | { ok: false; current: VersionedMetadata };
 
 /** A running manager, listed under `cflux` by GET /nodes. */
@@ -62,10 +65,18 @@ export const HISTORY_LIMIT = 10;
 
 export interface Store {
   readonly kind: 'memory' | 'etcd';
-  /** Registers a node; an earlier record with the same name in the cluster is replaced. */
-  registerNode(cluster: string, registration: NodeRegistration, ttlMs: number): Promise<NodeView>;
-  /** Refreshes liveness; undefined when the id is unknown or its TTL expired. */
-  heartbeatNode(cluster: string, id: number, stats: Record<string, unknown> | undefined): Promise<NodeView | undefined>;
+  /**
+   * Registers a node; an earlier record with the same name in the cluster is
+   * replaced. `guard` sees that earlier record (or undefined) just before the
+   * write and may throw to refuse the registration (a name held by a live
+   * node elsewhere).
+   */
+  registerNode(cluster: string, registration: NodeRegistration, ttlMs: number, guard?: RegistrationGuard): Promise<NodeView>;
+  /**
+   * Refreshes liveness; undefined when the id is unknown, its TTL expired, or
+   * `accept` refuses the record (a heartbeat from another registration).
+   */
+  heartbeatNode(cluster: string, id: number, stats: Record<string, unknown> | undefined, accept?: (node: NodeView) => boolean): Promise<NodeView | undefined>;
   /** Removes a node; false when the id is unknown. */
   deregisterNode(cluster: string, id: number): Promise<boolean>;
   /** Nodes of one cluster, or of every cluster, ordered by cluster then id. */

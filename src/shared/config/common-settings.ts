@@ -1,5 +1,5 @@
 import { LOG_FORMATS, LOG_LEVELS } from '../logging.ts';
-import { choiceSetting, integerSetting, textSetting, urlListSetting } from './parsers.ts';
+import { choiceSetting, integerSetting, optionalTextSetting, textSetting, urlListSetting } from './parsers.ts';
 import { SettingValueError, type Setting } from './setting.ts';
 
 /** Cluster names: 1-128 characters, no control characters (docs/design.md). */
@@ -49,3 +49,30 @@ export const managerEndpointsSetting = urlListSetting({
 export function maxBodySizeSetting(description: string, defaultValue: number): Setting<number> {
   return integerSetting({ name: 'max-body-size', env: 'CFLUX_MAX_BODY_SIZE', description, defaultValue, min: 1024, max: 1024 * 1024 * 1024, unit: 'bytes' });
 }
+
+/** `--manager-token-file`: the manager's (operator) token; else CFLUX_MANAGER_TOKEN. Manager, agents and `cflux` commands. */
+export const managerTokenFileSetting = optionalTextSetting({
+  name: 'manager-token-file',
+  env: 'CFLUX_MANAGER_TOKEN_FILE',
+  description: 'file holding the manager token (operator rights)',
+  maxLength: 4096,
+  defaultLabel: 'CFLUX_MANAGER_TOKEN',
+});
+
+/** `--agent-token-file`: the optional token with agent rights only; else CFLUX_AGENT_TOKEN. */
+export const agentTokenFileSetting = optionalTextSetting({
+  name: 'agent-token-file',
+  env: 'CFLUX_AGENT_TOKEN_FILE',
+  description: 'file holding the agent token (agent rights only)',
+  maxLength: 4096,
+  defaultLabel: 'CFLUX_AGENT_TOKEN',
+});
+
+/** `--ca-file`: PEM certificates trusted for the manager's and the agents' peer APIs, besides Node's defaults. */
+export const caFileSetting = optionalTextSetting({
+  name: 'ca-file',
+  env: 'CFLUX_CA_FILE',
+  description: 'PEM file of CAs trusted for https manager and peer APIs',
+  maxLength: 4096,
+  defaultLabel: 'system CAs and NODE_EXTRA_CA_CERTS',
+});

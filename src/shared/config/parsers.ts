@@ -156,3 +156,9 @@ export function urlSetting(base: Base & { defaultValue: string }): Setting<strin
     },
   };
 }
+
+/** Optional free text (a file path, a name): undefined unless a source sets it. */
+export function optionalTextSetting(base: Base & { maxLength: number; defaultLabel: string }): Setting<string | undefined> {
+  const inner = textSetting({ ...base, defaultValue: '' });
+  return { ...inner, defaultValue: undefined, defaultLabel: base.defaultLabel, parse: (raw) => inner.parse(raw) };
+}

@@ -1,15 +1,26 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { httpStatusOf, messageOf } from '../errors.ts';
 import type { Logger } from '../logging.ts';
 import type { HostPort } from '../config/parsers.ts';
 import { errorReply, sendReply, type JsonReply } from './json-http.ts';
-import type { Router } from './router.ts';
+import type { Principal, Router } from './router.ts';
 
 export interface JsonServerOptions {
   router: Router;
   listen: HostPort;
   logger: Logger;
+  /**
+   * Who a request comes from, for every route that is not public; undefined
+   * means no valid credential, answered 401 (with `challenge` as
+   * WWW-Authenticate) before the handler runs. Without it, every route is open.
+   */
+  authenticate?: (req: IncomingMessage) => Principal | undefined;
+  /** The 401 answer's error text and WWW-Authenticate values. */
+  challenge?: { error: string; schemes: string[] };
+  /** Serve HTTPS with this certificate chain and key (PEM). */
+  tls?: { cert: string; key: string };
   /** Called once per answered request, for metrics. */
   onAnswered?: (route: string, method: string, status: number, seconds: number) => void;
 }
@@ -18,6 +29,8 @@ export interface JsonServerOptions {
 export interface JsonServer {
   /** The bound address (port resolved when 0 was asked). */
   readonly address: HostPort;
+  /** `https` when serving TLS. */
+  readonly scheme: 'http' | 'https';
   readonly server: Server;
   /** Stops accepting connections and resolves once requests in flight have finished. Safe twice. */
   close(): Promise<void>;
@@ -32,7 +45,7 @@ export interface JsonServer {
  */
 export async function startJsonServer(options: JsonServerOptions): Promise<JsonServer> {
   const { router, logger } = options;
-  const server = createServer((req, res) => void dispatch(req, res));
+  const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, (req, res) => void dispatch(req, res)) : createServer((req, res) => void dispatch(req, res));
   // Long-polls hold requests for minutes: no overall request deadline, but
   // headers must arrive promptly (slow-loris protection).
   server.requestTimeout = 0;
@@ -56,7 +69,13 @@ export async function startJsonServer(options: JsonServerOptions): Promise<JsonS
       const match = router.match(method, url.pathname);
       if ('route' in match) {
         routeLabel = match.route.pattern;
-        reply = await match.route.handler({ req, res, params: match.params, query: url.searchParams, signal: aborted.signal });
+        const principal = match.route.access === 'public' || !options.authenticate ? undefined : options.authenticate(req);
+        if (options.authenticate && match.route.access !== 'public' && !principal) {
+          reply = { status: 401, body: { error: options.challenge?.error ?? 'missing or wrong credentials' } };
+          if (options.challenge) res.setHeader('www-authenticate', options.challenge.schemes);
+        } else {
+          reply = await match.route.handler({ req, res, params: match.params, query: url.searchParams, signal: aborted.signal, principal });
+        }
       } else {
         reply = match;
       }
@@ -65,9 +84,10 @@ export async function startJsonServer(options: JsonServerOptions): Promise<JsonS
       if (status >= 500) logger.warn({ err, route: routeLabel, method }, 'request failed');
       reply = errorReply(status, status === 500 ? `internal error: ${messageOf(err)}` : messageOf(err));
     }
-    // A refused body may still be arriving, and a closing server must not keep
-    // sockets alive: close the connection after this answer.
-    const extra: Record<string, string> = reply.status === 413 || closing ? { connection: 'close' } : {};
+    // A body left unread (refused, or answered before it was read) may still be
+    // arriving, and a closing server must not keep sockets alive: close the
+    // connection after this answer.
+    const extra: Record<string, string> = reply.status === 413 || !req.complete || closing ? { connection: 'close' } : {};
     sendReply(res, reply, extra);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     options.onAnswered?.(routeLabel, method, reply.status, seconds);
@@ -96,6 +116,7 @@ export async function startJsonServer(options: JsonServerOptions): Promise<JsonS
 
   return {
     address: { host: options.listen.host, port: bound.port },
+    scheme: options.tls ? 'https' : 'http',
     server,
     close,
     destroy() {

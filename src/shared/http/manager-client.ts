@@ -3,6 +3,8 @@ import { CfluxError, messageOf } from '../errors.ts';
 import { isRecoverable, isRecoverableStatus, UnavailableAnswerError } from '../recoverable.ts';
 import { withRetries, type RetryPolicy } from '../retry-policy.ts';
 import { errorTextOf, parseJsonOrText } from './json-http.ts';
+import { bearer } from './credentials.ts';
+import { trustedCertificates } from './trusted-certificates.ts';
 
 export interface ManagerClientOptions {
   /** Manager base URLs; a failed call moves on to the next one. */
@@ -15,6 +17,10 @@ export interface ManagerClientOptions {
   backoffBaseMs: number;
   backoffCapMs: number;
   random?: () => number;
+  /** Sent as `Authorization: Bearer` on every call (the agent or manager token). */
+  token?: string;
+  /** PEM certificates trusted for https managers, besides Node's defaults. */
+  ca?: string;
 }
 
 /** A manager's answer: status and parsed JSON body (undefined for 204). */
@@ -33,6 +39,15 @@ export class ManagerUnreachableError extends CfluxError {
   }
 }
 
+/** Options of one call. */
+export interface RequestOptions {
+  json?: unknown;
+  signal?: AbortSignal;
+  /** Added to the attempt's deadline (a long-poll's wait). */
+  extraTimeoutMs?: number;
+  headers?: Record<string, string>;
+}
+
 /**
  * HTTP client of the manager API (control plane, so got). Tries the
  * endpoints in turn, starting from the last one that answered, with
@@ -42,12 +57,16 @@ export class ManagerUnreachableError extends CfluxError {
 export class ManagerClient {
   readonly #options: ManagerClientOptions;
   readonly #policy: RetryPolicy;
+  readonly #headers: Record<string, string>;
+  readonly #ca: string[] | undefined;
   #preferred = 0;
 
   constructor(options: ManagerClientOptions) {
     if (options.endpoints.length === 0) throw new CfluxError('INVALID_SETTING', 'no manager endpoint configured');
     this.#options = options;
     this.#policy = { attempts: options.attempts, baseMs: options.backoffBaseMs, capMs: options.backoffCapMs, ...(options.random ? { random: options.random } : {}) };
+    this.#headers = bearer(options.token);
+    this.#ca = trustedCertificates(options.ca);
   }
 
   /** The endpoint tried first on the next call. */
@@ -61,7 +80,7 @@ export class ManagerClient {
    * now (5xx) are retried on the next endpoint, then thrown as
    * ManagerUnreachableError naming the last problem.
    */
-  async request<T = unknown>(method: Method, path: string, options: { json?: unknown; signal?: AbortSignal; extraTimeoutMs?: number } = {}): Promise<ManagerReply<T>> {
+  async request<T = unknown>(method: Method, path: string, options: RequestOptions = {}): Promise<ManagerReply<T>> {
     const { endpoints, attempts } = this.#options;
     const first = this.#preferred;
     try {
@@ -73,12 +92,14 @@ export class ManagerClient {
   }
 
   /** One attempt on one endpoint; got's errors become ClusterFlux errors here (the boundary). */
-  async #attempt<T>(index: number, method: Method, path: string, options: { json?: unknown; signal?: AbortSignal; extraTimeoutMs?: number }): Promise<ManagerReply<T>> {
+  async #attempt<T>(index: number, method: Method, path: string, options: RequestOptions): Promise<ManagerReply<T>> {
     const endpoint = this.#options.endpoints[index]!;
     let response;
     try {
       response = await got(endpoint + path, {
         method,
+        headers: { ...this.#headers, ...options.headers },
+        ...(this.#ca ? { https: { certificateAuthority: this.#ca } } : {}),
         ...(options.json === undefined ? {} : { json: options.json }),
         throwHttpErrors: false,
         retry: { limit: 0 },

@@ -11,7 +11,17 @@ export interface RouteContext {
   query: URLSearchParams;
   /** Aborted when the client goes away before the answer is sent. */
   signal: AbortSignal;
+  /** Who the request authenticated as (see JsonServerOptions.authenticate); undefined on public routes. */
+  principal: Principal | undefined;
 }
+
+/** An authenticated caller: its role decides what it may do. */
+export interface Principal {
+  role: string;
+}
+
+/** Who may call a route: anyone, or only a caller with a valid credential. */
+export type RouteAccess = 'public' | 'authenticated';
 
 export type RouteHandler = (context: RouteContext) => Promise<JsonReply>;
 
@@ -20,6 +30,7 @@ export interface Route {
   /** e.g. `/nodes/:cluster/:id`; also the route label in metrics. */
   pattern: string;
   handler: RouteHandler;
+  access: RouteAccess;
 }
 
 export interface RouteMatch {
@@ -35,8 +46,9 @@ export interface RouteMatch {
 export class Router {
   readonly #routes: Array<Route & { segments: string[] }> = [];
 
-  add(method: string, pattern: string, handler: RouteHandler): this {
-    this.#routes.push({ method, pattern, handler, segments: pattern.split('/').slice(1) });
+  /** Adds a route; it needs a valid credential unless `access` is 'public' (when the server authenticates at all). */
+  add(method: string, pattern: string, handler: RouteHandler, access: RouteAccess = 'authenticated'): this {
+    this.#routes.push({ method, pattern, handler, access, segments: pattern.split('/').slice(1) });
     return this;
   }
 
