@@ -339,7 +339,7 @@ export function httpGet(url: string, timeoutMs: number, ca?: string): Promise<{ 
  * One HTTP(S) request with a timeout, on a fresh connection; `ca` is the PEM
  * trusted for https (a daemon started with a test certificate).
  */
-export function httpRequest(url: string, options: { method?: string; form?: URLSearchParams; timeoutMs: number; ca?: string }): Promise<{ status: number; body: string }> {
+export function httpRequest(url: string, options: { method?: string; form?: URLSearchParams; timeoutMs: number; ca?: string; headers?: Record<string, string> }): Promise<{ status: number; body: string }> {
   const target = new URL(url);
   const send = target.protocol === 'https:' ? httpsRequestRaw : httpRequestRaw;
   const body = options.form?.toString();
@@ -349,7 +349,7 @@ export function httpRequest(url: string, options: { method?: string; form?: URLS
       timeout: options.timeoutMs,
       agent: false,
       ...(options.ca ? { ca: options.ca } : {}),
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } }),
+      headers: { ...options.headers, ...(body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)) }) },
     }, (res) => {
       let text = '';
       res.setEncoding('utf8');
