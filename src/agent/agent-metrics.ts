@@ -11,6 +11,8 @@ export class AgentMetrics implements MembershipEvents {
   readonly #state: Gauge<'state'>;
   readonly #registrations: Counter;
   readonly #fastWrites: Counter;
+  readonly #refusedDocuments: Counter;
+  readonly #refusedField: Gauge<'field'>;
 
   constructor() {
     const registers = [this.registry];
@@ -34,7 +36,22 @@ export class AgentMetrics implements MembershipEvents {
       help: 'Writes relayed byte for byte to the local influxd (its only owner), without HTTP parsing in the agent',
       registers,
     });
+    this.#refusedDocuments = new Counter({ name: 'cflux_agent_metadata_documents_refused_total', help: 'Cluster documents refused by the schema check (the agent keeps the last good one)', registers });
+    this.#refusedField = new Gauge({
+      name: 'cflux_agent_metadata_document_refused',
+      help: '1 while the newest cluster document is refused, labelled with the first field found wrong; 0 once a valid one applies',
+      labelNames: ['field'],
+      registers,
+    });
     this.setState('starting');
+  }
+
+  /** The newest document was refused at `field` (undefined: the newest document is valid again). */
+  documentRefused(field: string | undefined): void {
+    this.#refusedField.reset();
+    if (field === undefined) return;
+    this.#refusedDocuments.inc();
+    this.#refusedField.set({ field: field || '(document)' }, 1);
   }
 
   fastWrite(): void {

@@ -106,6 +106,7 @@ export class Agent {
       localChanges: options.localChanges,
       driftIntervalMs: options.driftInterval,
       replicationFactor: options.replicationFactor,
+      onDocumentRefused: (field) => this.#metrics.documentRefused(field),
     });
     this.#passthrough = new LocalPassthrough(this.#influxd);
     this.#nodeName = resolveNodeName(options.nodeName, env, hostname());

@@ -142,7 +142,8 @@ function checkRetentionPolicy(policies: Dictionary, name: string, path: string):
 }
 
 function checkContinuousQueryEntry(queries: Dictionary, name: string, path: string, database: string, checkQuery: ContinuousQueryCheck | undefined): void {
-  checkName(path, name, 'continuous query');
+  // influxd checks no continuous query name and only that a user name is not empty: neither may the cluster.
+  if (name === '') fail(path, 'invalid continuous query name: must not be empty');
   const entry = plainObject(path, read(queries, name, path), 'a continuous query');
   checkInnerName(entry, name, path);
   const queryPath = `${path}.query`;
@@ -161,7 +162,7 @@ function checkContinuousQueryEntry(queries: Dictionary, name: string, path: stri
 
 function checkUser(users: Dictionary, name: string, databases: Dictionary): void {
   const path = `users${keyPath(name)}`;
-  checkName(path, name, 'user');
+  if (name === '') fail(path, 'invalid user name: must not be empty');
   const user = plainObject(path, read(users, name, path), 'a user');
   checkInnerName(user, name, path);
   const admin = read(user, 'admin', `${path}.admin`);

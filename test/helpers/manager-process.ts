@@ -13,6 +13,15 @@ export function managerFetch(url: string | URL, init: RequestInit = {}): Promise
   return fetch(url, { ...init, headers: { authorization: `Bearer ${TEST_MANAGER_TOKEN}`, ...(init.headers as Record<string, string> | undefined) } });
 }
 
+/**
+ * A valid cluster document (the manager refuses others with 400), with
+ * `extra` top-level keys: tests that only exercise the manager's CAS and
+ * long-polls tell versions apart by them.
+ */
+export function testDocument(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { format: 1, databases: {}, users: {}, settings: { replicationFactor: 2, dataMembers: [], pins: {} }, ...extra };
+}
+
 /** A `cflux manager` child process. */
 export interface ManagerProcess {
   readonly url: string;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { cliEnv, startManagerProcess, type ManagerProcess, managerFetch } from '../helpers/manager-process.ts';
+import { cliEnv, startManagerProcess, type ManagerProcess, managerFetch, testDocument } from '../helpers/manager-process.ts';
 
 const run = promisify(execFile);
 const CFLUX = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
@@ -26,7 +26,7 @@ describe('cflux nodes and cflux meta against a running manager', () => {
   before(async () => {
     manager = await startManagerProcess();
     await managerFetch(`${manager.url}/nodes/demo`, { method: 'POST', body: JSON.stringify({ name: 'influx-0', hostname: 'host-0', ip: ['10.0.0.5', 'fd00::5'], 'bind-address': '10.0.0.5:8888' }) });
-    await managerFetch(`${manager.url}/clusters/demo/versions/0`, { method: 'POST', body: JSON.stringify({ databases: { telegraf: {} } }) });
+    await managerFetch(`${manager.url}/clusters/demo/versions/0`, { method: 'POST', body: JSON.stringify(testDocument()) });
   });
   after(async () => {
     await manager?.stop();
@@ -47,9 +47,9 @@ describe('cflux nodes and cflux meta against a running manager', () => {
 
   test('meta get and meta history', async () => {
     const get = await cflux(['meta', 'get', '--manager', manager.url, '--cluster', 'demo']);
-    assert.deepEqual(JSON.parse(get.stdout), { version: 1, metadata: { databases: { telegraf: {} } } });
+    assert.deepEqual(JSON.parse(get.stdout), { version: 1, metadata: testDocument() });
     const history = await cflux(['meta', 'history', '--manager', manager.url, '--cluster', 'demo']);
-    assert.match(history.stdout, /^VERSION\s+WRITTEN AT\s+AGE\s+BYTES\n1\s+\S+Z\s+\d+s ago\s+29\n$/);
+    assert.match(history.stdout, /^VERSION\s+WRITTEN AT\s+AGE\s+BYTES\n1\s+\S+Z\s+\d+s ago\s+100\n$/);
   });
 
   test('an unreachable manager is a clear error and exit 1', async () => {

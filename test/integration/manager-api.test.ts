@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startManagerProcess, type ManagerProcess, managerFetch, TEST_MANAGER_TOKEN } from '../helpers/manager-process.ts';
+import { startManagerProcess, type ManagerProcess, managerFetch, TEST_MANAGER_TOKEN, testDocument } from '../helpers/manager-process.ts';
 
 let manager: ManagerProcess;
 before(async () => {
@@ -61,8 +61,8 @@ describe('manager API on the memory store', () => {
     assert.equal(created.body.cluster, name);
     assert.equal((await call('PUT', `/nodes/${path}/${created.body.id}`)).status, 200);
     assert.equal((await call('GET', `/nodes/${path}`)).body[0].cluster, name);
-    assert.deepEqual((await call('POST', `/clusters/${path}/versions/0`, { a: 1 })).body, { version: 1 });
-    assert.deepEqual((await call('GET', `/clusters/${path}/versions/0`)).body, { version: 1, metadata: { a: 1 } });
+    assert.deepEqual((await call('POST', `/clusters/${path}/versions/0`, testDocument({ a: 1 }))).body, { version: 1 });
+    assert.deepEqual((await call('GET', `/clusters/${path}/versions/0`)).body, { version: 1, metadata: testDocument({ a: 1 }) });
     assert.equal((await call('GET', `/clusters/${path}/history`)).body[0].version, 1);
     assert.equal((await call('GET', `/clusters/${encodeURIComponent('other/name')}/history`)).body.length, 0);
     assert.equal((await call('DELETE', `/nodes/${path}/${created.body.id}`)).status, 204);
@@ -120,28 +120,28 @@ describe('manager API on the memory store', () => {
 
   test('CAS: version 0 creates, a stale version gets 409 with the newest document', async () => {
     assert.deepEqual((await call('GET', '/clusters/api-e')).body, { version: 0, metadata: null });
-    assert.deepEqual((await call('POST', '/clusters/api-e/versions/0', { databases: { a: {} } })).body, { version: 1 });
-    const conflict = await call('POST', '/clusters/api-e/versions/0', { databases: { b: {} } });
+    assert.deepEqual((await call('POST', '/clusters/api-e/versions/0', testDocument({ tag: 'a' }))).body, { version: 1 });
+    const conflict = await call('POST', '/clusters/api-e/versions/0', testDocument({ tag: 'b' }));
     assert.equal(conflict.status, 409);
-    assert.deepEqual(conflict.body, { version: 1, metadata: { databases: { a: {} } } });
-    assert.deepEqual((await call('POST', '/clusters/api-e/versions/1', { databases: { c: {} } })).body, { version: 2 });
+    assert.deepEqual(conflict.body, { version: 1, metadata: testDocument({ tag: 'a' }) });
+    assert.deepEqual((await call('POST', '/clusters/api-e/versions/1', testDocument({ tag: 'c' }))).body, { version: 2 });
     const history = await call('GET', '/clusters/api-e/history');
     assert.deepEqual(history.body.map((h: any) => h.version), [2, 1]);
   });
 
   test('long-poll: answers at once on another version, 204 on timeout, wakes on a write', async () => {
-    await call('POST', '/clusters/api-f/versions/0', { n: 1 });
-    assert.deepEqual((await call('GET', '/clusters/api-f/versions/0')).body, { version: 1, metadata: { n: 1 } });
-    assert.deepEqual((await call('GET', '/clusters/api-f/versions/7')).body, { version: 1, metadata: { n: 1 } }, 'an agent ahead of the manager is answered at once');
+    await call('POST', '/clusters/api-f/versions/0', testDocument({ n: 1 }));
+    assert.deepEqual((await call('GET', '/clusters/api-f/versions/0')).body, { version: 1, metadata: testDocument({ n: 1 }) });
+    assert.deepEqual((await call('GET', '/clusters/api-f/versions/7')).body, { version: 1, metadata: testDocument({ n: 1 }) }, 'an agent ahead of the manager is answered at once');
     const started = Date.now();
     assert.equal((await call('GET', '/clusters/api-f/versions/1?timeout=0.3')).status, 204);
     assert.ok(Date.now() - started >= 250);
     const waiting = call('GET', '/clusters/api-f/versions/1?timeout=10');
     await sleep(100);
     const wrote = Date.now();
-    await call('POST', '/clusters/api-f/versions/1', { n: 2 });
+    await call('POST', '/clusters/api-f/versions/1', testDocument({ n: 2 }));
     const woken = await waiting;
-    assert.deepEqual(woken.body, { version: 2, metadata: { n: 2 } });
+    assert.deepEqual(woken.body, { version: 2, metadata: testDocument({ n: 2 }) });
     assert.ok(Date.now() - wrote < 100, `woken ${Date.now() - wrote} ms after the write`);
   });
 
@@ -163,5 +163,24 @@ describe('manager API on the memory store', () => {
     assert.match(text, /cflux_manager_http_requests_total\{route="\/nodes\/:cluster\/:id",method="PUT",status="404"\} \d+/);
     assert.match(text, /cflux_manager_metadata_cas_conflicts_total \d+/);
     assert.match(text, /cflux_manager_nodes\{cluster="api-b1",alive="true"\} 1/);
+  });
+});
+
+describe('the manager refuses malformed cluster documents', () => {
+  test('400 naming the field; nothing is stored', async () => {
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ ...testDocument(), databases: 'x' }, /at databases: /],
+      [{ ...testDocument(), users: null }, /at users: /],
+      [{ format: 1, databases: {}, users: {} }, /at settings: /],
+      [testDocument({ databases: { db: { retentionPolicies: {}, defaultRetentionPolicy: null, continuousQueries: { cq: { name: 'cq', query: "CREATE USER x WITH PASSWORD 'pw' WITH ALL PRIVILEGES" } } } } }), /continuousQueries\["cq"\]\.query: .*CREATE CONTINUOUS QUERY/],
+      [testDocument({ settings: { replicationFactor: 0, dataMembers: [], pins: {} } }), /settings\.replicationFactor/],
+    ];
+    for (const [document, field] of bad) {
+      const answer = await call('POST', '/clusters/api-bad/versions/0', document);
+      assert.equal(answer.status, 400, JSON.stringify(document));
+      assert.match(answer.body.error, /^invalid cluster document at /);
+      assert.match(answer.body.error, field);
+    }
+    assert.deepEqual((await call('GET', '/clusters/api-bad')).body, { version: 0, metadata: null });
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startManagerProcess, type ManagerProcess, managerFetch } from '../helpers/manager-process.ts';
+import { startManagerProcess, type ManagerProcess, managerFetch, testDocument } from '../helpers/manager-process.ts';
 import { startEtcd, type EtcdServer } from '../helpers/servers.ts';
 
 async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -48,25 +48,25 @@ describe('two manager replicas on one etcd', () => {
   });
 
   test('CAS conflict across replicas: the second writer on the same version gets 409', async () => {
-    assert.deepEqual((await call(a.url, 'POST', '/clusters/cas/versions/0', { from: 'a' })).body, { version: 1 });
-    const conflict = await call(b.url, 'POST', '/clusters/cas/versions/0', { from: 'b' });
+    assert.deepEqual((await call(a.url, 'POST', '/clusters/cas/versions/0', testDocument({ from: 'a' }))).body, { version: 1 });
+    const conflict = await call(b.url, 'POST', '/clusters/cas/versions/0', testDocument({ from: 'b' }));
     assert.equal(conflict.status, 409);
-    assert.deepEqual(conflict.body, { version: 1, metadata: { from: 'a' } });
-    const racing = await Promise.all([a, b, a, b].map((m, i) => call(m.url, 'POST', '/clusters/cas/versions/1', { i })));
+    assert.deepEqual(conflict.body, { version: 1, metadata: testDocument({ from: 'a' }) });
+    const racing = await Promise.all([a, b, a, b].map((m, i) => call(m.url, 'POST', '/clusters/cas/versions/1', testDocument({ i }))));
     assert.deepEqual(racing.map((r) => r.status).sort(), [200, 409, 409, 409]);
   });
 
   test('a long-poll on A is woken by a write on B within 100 ms', async () => {
-    await call(a.url, 'POST', '/clusters/wake/versions/0', { n: 1 });
+    await call(a.url, 'POST', '/clusters/wake/versions/0', testDocument({ n: 1 }));
     const delays: number[] = [];
     for (let version = 1; version <= 5; version++) {
       const waiting = call(a.url, 'GET', `/clusters/wake/versions/${version}?timeout=10`).then((reply) => ({ reply, at: Date.now() }));
       await sleep(150);
-      const written = await call(b.url, 'POST', `/clusters/wake/versions/${version}`, { n: version + 1 });
+      const written = await call(b.url, 'POST', `/clusters/wake/versions/${version}`, testDocument({ n: version + 1 }));
       const wroteAt = Date.now();
       assert.equal(written.status, 200);
       const { reply, at } = await waiting;
-      assert.deepEqual(reply.body, { version: version + 1, metadata: { n: version + 1 } });
+      assert.deepEqual(reply.body, { version: version + 1, metadata: testDocument({ n: version + 1 }) });
       delays.push(at - wroteAt);
     }
     delays.sort((x, y) => x - y);
@@ -91,7 +91,7 @@ describe('two manager replicas on one etcd', () => {
 
   test('both managers are listed under cflux; SIGTERM answers open polls with 204 and revokes the lease', async () => {
     assert.equal((await call(a.url, 'GET', '/nodes')).body.cflux.length, 2);
-    await call(a.url, 'POST', '/clusters/stop/versions/0', {});
+    await call(a.url, 'POST', '/clusters/stop/versions/0', testDocument());
     const open = call(b.url, 'GET', '/clusters/stop/versions/1?timeout=60');
     await sleep(100);
     const code = await b.stop();
@@ -123,7 +123,7 @@ describe('etcd outage', () => {
       ['GET', '/nodes/outage', undefined],
       ['POST', '/nodes/outage', node('n2')],
       ['PUT', `/nodes/outage/${before.body.id}`, undefined],
-      ['POST', '/clusters/outage/versions/0', {}],
+      ['POST', '/clusters/outage/versions/0', testDocument()],
       ['GET', '/health', undefined],
     ] as const) {
       const started = Date.now();
@@ -140,7 +140,7 @@ describe('etcd outage', () => {
     }
     assert.equal(health, 200, 'manager did not recover after etcd came back');
     assert.equal((await call(manager.url, 'PUT', `/nodes/outage/${before.body.id}`)).status, 200, 'lease survived the short outage');
-    assert.equal((await call(manager.url, 'POST', '/clusters/outage/versions/0', { back: true })).status, 200);
+    assert.equal((await call(manager.url, 'POST', '/clusters/outage/versions/0', testDocument({ back: true }))).status, 200);
     const poll = await inFlight;
     assert.ok(poll.status === 200 || poll.status === 503, `in-flight poll answered ${poll.status}`);
   });

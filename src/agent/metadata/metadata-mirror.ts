@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from '../../shared/backoff.ts';
-import { messageOf } from '../../shared/errors.ts';
+import { CfluxError, messageOf } from '../../shared/errors.ts';
+import { checkClusterDocument, type DocumentProblem } from '../../cluster/document-check.ts';
+import { continuousQueryProblem } from '../../influxql/continuous-query-check.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { InfluxdQueryClient } from '../influxd/influxd-query-client.ts';
 import { applyOperations, type OperationOutcome } from '../../cluster/apply-operation.ts';
@@ -28,6 +30,8 @@ export interface MetadataMirrorOptions {
   replicationFactor: number;
   /** Seconds a metadata long-poll waits at the manager. */
   pollWaitSeconds?: number;
+  /** Told when the newest document is refused (its first wrong field), and when a valid one follows (undefined). */
+  onDocumentRefused?: (field: string | undefined) => void;
 }
 
 
@@ -46,6 +50,8 @@ export class MetadataMirror {
   /** The newest document seen from the manager (CAS base). */
   #latest: VersionedDocument | undefined;
   #chain: Promise<unknown> = Promise.resolve();
+  /** Why the newest document from the manager was refused (schema check), if it was. */
+  #refused: { version: number; problem: DocumentProblem } | undefined;
   readonly #warnedUsers = new Set<string>();
 
   constructor(options: MetadataMirrorOptions) {
@@ -102,6 +108,7 @@ export class MetadataMirror {
     const update = await updateDocument(
       base,
       (current) => {
+        if (current !== null) this.#requireValid(current);
         const applied = applyOperations(current ?? this.#state.metadata, operations, this.#options.secrets, stopAtFirstError);
         // A manager without a document gets ours, changed or not (a restarted memory store).
         return { ...applied, changed: applied.changed || current === null };
@@ -138,6 +145,7 @@ export class MetadataMirror {
 
   async #onClusterDocument(document: VersionedDocument, depth = 0): Promise<void> {
     this.#latest = document;
+    if (document.metadata !== null && !this.#accepts(document)) return;
     // The manager's version restarts with an empty memory store; the revision inside the
     // document does not. Only a document older than ours (or none) is replaced by ours.
     const appliedSomething = this.#state.version > 0 || revisionOf(this.#state.metadata) > 0;
@@ -162,6 +170,32 @@ export class MetadataMirror {
     if (document.metadata === null) return;
     if (document.version === this.#state.version && revisionOf(document.metadata) === revisionOf(this.#state.metadata)) return;
     await this.#reconcileTo(document.version, document.metadata);
+  }
+
+  /**
+   * The schema check of a document from the manager: a refused one is logged
+   * (once per version) and reported; the agent keeps serving from the last
+   * good document, and DDL answers 503 until a valid version is written.
+   */
+  #accepts(document: VersionedDocument): boolean {
+    const check = checkClusterDocument(document.metadata, continuousQueryProblem);
+    if (check.ok) {
+      if (this.#refused) this.#options.onDocumentRefused?.(undefined);
+      this.#refused = undefined;
+      return true;
+    }
+    if (this.#refused?.version !== document.version) {
+      this.#logger.error({ version: document.version, field: check.field, problem: check.error }, 'cluster document refused: it fails the schema check; serving with the last good document');
+      this.#options.onDocumentRefused?.(check.field);
+    }
+    this.#refused = { version: document.version, problem: { field: check.field, error: check.error } };
+    return false;
+  }
+
+  /** Throws (DDL then answers 503) while the document to change fails the schema check. */
+  #requireValid(metadata: ClusterMetadata): void {
+    const check = checkClusterDocument(metadata, continuousQueryProblem);
+    if (!check.ok) throw new CfluxError('UPSTREAM_UNAVAILABLE', `the cluster document is invalid at ${check.field || '(the document)'}: ${check.error}; write a valid version (cflux meta) first`);
   }
 
   async #reconcileTo(version: number, metadata: ClusterMetadata, full = false): Promise<void> {
@@ -205,14 +239,19 @@ export class MetadataMirror {
       const { written, outcomes } = await this.#writeToCluster(drift.operations, undefined, false);
       const refused = outcomes.flatMap((outcome, i) => (outcome.ok ? [] : [{ op: drift.operations[i]!.op, error: outcome.error }]));
       if (refused.length > 0) this.#logger.warn({ refused }, 'the cluster refused some DDL made directly on influxd; it will be undone');
-      const target = written ?? this.#latest;
+      const target = written ?? this.#latestGood();
       if (target?.metadata) return this.#reconcileTo(target.version, target.metadata, true);
       return this.#reconcileTo(this.#state.version, this.#state.metadata, true);
     }
     if (mustRevert || drift.localLooksWiped) {
-      const target = this.#latest?.metadata ?? this.#state.metadata;
-      await this.#reconcileTo(this.#latest?.version ?? this.#state.version, target, true);
+      const latest = this.#latestGood();
+      await this.#reconcileTo(latest?.version ?? this.#state.version, latest?.metadata ?? this.#state.metadata, true);
     }
+  }
+
+  /** The newest document from the manager unless the schema check refused it. */
+  #latestGood(): VersionedDocument | undefined {
+    return this.#refused !== undefined && this.#refused.version === this.#latest?.version ? undefined : this.#latest;
   }
 
   #exclusive<T>(work: () => Promise<T>): Promise<T> {

@@ -1,6 +1,8 @@
 import { CfluxError } from '../../shared/errors.ts';
 import type { Router } from '../../shared/http/router.ts';
 import type { ManagerApiContext } from './api-context.ts';
+import { checkClusterDocument } from '../../cluster/document-check.ts';
+import { continuousQueryProblem } from '../../influxql/continuous-query-check.ts';
 
 function parseVersion(segment: string): number {
   const version = /^\d{1,15}$/.test(segment) ? Number(segment) : NaN;
@@ -33,6 +35,9 @@ export function addMetadataRoutes(router: Router, api: ManagerApiContext): void 
     if (typeof document !== 'object' || document === null || Array.isArray(document)) {
       throw new CfluxError('BAD_REQUEST', 'the body must be the whole metadata document, a JSON object');
     }
+    // Agents check every document too (etcd may be written by other means); refusing here tells the writer at once.
+    const check = checkClusterDocument(document, continuousQueryProblem);
+    if (!check.ok) throw new CfluxError('BAD_REQUEST', `invalid cluster document at ${check.field || '(the document)'}: ${check.error}`);
     const result = await api.store.writeMetadata(cluster, base, document as Record<string, unknown>);
     if (result.ok) {
       api.logger.info({ cluster, version: result.version }, 'metadata written');
