@@ -28,8 +28,10 @@ export class LocalPassthrough {
   async forward(request: InfluxRequest, res: ServerResponse, override?: { params?: URLSearchParams }): Promise<void> {
     const params = override?.params ?? request.params;
     const isForm = request.method === 'POST' && (request.forwardHeaders['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
-    const query = isForm ? '' : `?${params.toString()}`;
-    const body = isForm ? Buffer.from(params.toString()) : request.body;
+    // influxd reads u and p from the URL only: in a form body they would not count.
+    const inUrl = isForm ? credentialsOnly(params) : params;
+    const query = inUrl.size === 0 ? '' : `?${inUrl.toString()}`;
+    const body = isForm ? Buffer.from(withoutCredentials(params).toString()) : request.body;
     const upstream = await this.#endpoint.request({
       method: request.method as Dispatcher.HttpMethod,
       path: `${request.path}${query}`,
@@ -83,4 +85,22 @@ export class LocalPassthrough {
 async function relayAnswer(upstream: Dispatcher.ResponseData, res: ServerResponse): Promise<void> {
   res.writeHead(upstream.statusCode, { ...pickHeaders(upstream.headers, RETURNED_HEADERS), 'x-clusterflux-version': CFLUX_VERSION });
   await pipeline(upstream.body, res);
+}
+
+/** The `u` and `p` parameters alone. */
+function credentialsOnly(params: URLSearchParams): URLSearchParams {
+  const only = new URLSearchParams();
+  for (const name of ['u', 'p']) {
+    const value = params.get(name);
+    if (value !== null) only.set(name, value);
+  }
+  return only;
+}
+
+/** Every parameter but `u` and `p`. */
+function withoutCredentials(params: URLSearchParams): URLSearchParams {
+  const rest = new URLSearchParams(params);
+  rest.delete('u');
+  rest.delete('p');
+  return rest;
 }

@@ -176,13 +176,33 @@ export class QueryRouter {
 
   async #selectInto(statement: string, database: string, sources: readonly MeasurementSource[], into: NonNullable<ReturnType<typeof statementSources>['into']>, request: InfluxRequest): Promise<RoutedAnswer> {
     const first = sources[0]!;
+    // influxd refuses the statement itself when the client lacks a privilege: ask it that answer
+    // (nothing runs) before the pin changes the cluster document.
+    if (!(await this.#mayRunInto(database, sources, into, request))) return settle(await this.#runOn(this.#options.self, statement, request));
     if (into.measurement.kind === 'name' && first.measurement.kind === 'name') {
-      await this.#options.pin({ op: 'pinMeasurement', database: into.database ?? database, measurement: into.measurement.name, sourceDatabase: database, sourceMeasurement: first.measurement.name });
+      await this.#options.pin({ op: 'pinMeasurement', database: into.database ?? database, measurement: into.measurement.name, sourceDatabase: first.database ?? database, sourceMeasurement: first.measurement.name });
     }
     // Every owner of the source runs it, so each replica writes the target locally.
     const targets = first.measurement.kind === 'name' ? this.#ownersOfAll(database, [first]) : this.#availableNodes();
     const answers = await Promise.all(targets.map((node) => this.#runOn(node, statement, request)));
     return firstError(answers.map(settle));
+  }
+
+  /**
+   * Whether the client may run a SELECT ... INTO, asked of the local influxd
+   * with its credentials and without side effects: READ on every source
+   * database (SHOW MEASUREMENTS ... LIMIT 1) and WRITE on the target (an
+   * empty write, which influxd authorizes and then stores nothing).
+   */
+  async #mayRunInto(database: string, sources: readonly MeasurementSource[], into: NonNullable<ReturnType<typeof statementSources>['into']>, request: InfluxRequest): Promise<boolean> {
+    const authorization = clientAuthorization(request);
+    const readable = [...new Set(sources.map((source) => source.database ?? database))];
+    for (const name of readable) {
+      const { status, body } = await this.#options.influxd.query(new URLSearchParams({ q: `SHOW MEASUREMENTS ON ${quoteIdentifier(name)} LIMIT 1` }), authorization);
+      if (status !== 200 || (body as { results?: Array<{ error?: string }> }).results?.[0]?.error !== undefined) return false;
+    }
+    const written = await this.#options.influxd.write(new URLSearchParams({ db: into.database ?? database }), Buffer.alloc(0), authorization['authorization']);
+    return written.status === 204;
   }
 
   /** Measurement names a statement's sources stand for (regexes resolved by asking every node). */
