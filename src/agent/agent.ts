@@ -32,6 +32,8 @@ import { Placement } from '../cluster/placement.ts';
 import { Router } from '../shared/http/router.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closeWithin } from '../shared/closing.ts';
+import { messageOf } from '../shared/errors.ts';
+import { authModeMismatch } from './metadata/auth-mode.ts';
 
 /** How long clients' requests in flight may take to finish on stop before their connections are cut. */
 const PROXY_DRAIN_MS = 2000;
@@ -147,6 +149,7 @@ export class Agent {
       influxd: this.#passthrough,
       influxdEndpoint: this.#influxd,
       onFastWrite: () => this.#metrics.fastWrite(),
+      refusal: () => this.#authMismatch(),
       logger: logger.child({ component: 'proxy' }),
     });
   }
@@ -185,13 +188,20 @@ export class Agent {
   readiness(): Readiness {
     const node = this.#membership.node;
     const readiness = computeReadiness(this.state, node ? { id: node.id, name: node.name, cluster: node.cluster } : undefined, this.#monitor.status);
-    return { ...readiness, dataMember: this.isDataMember, ...(this.isDataMember ? {} : { note: 'registered, not a data member' }) };
+    const mismatch = this.#authMismatch();
+    const reasons = mismatch ? [...readiness.reasons, mismatch] : readiness.reasons;
+    return { ...readiness, ready: reasons.length === 0, reasons, dataMember: this.isDataMember, ...(this.isDataMember ? {} : { note: 'registered, not a data member' }) };
+  }
+
+  /** Why this node must not serve while its influxd's auth mode differs from the cluster's (see auth-mode.ts). */
+  #authMismatch(): string | undefined {
+    return authModeMismatch(this.#mirror.appliedMetadata.settings.influxdAuth, this.#monitor.status.authEnabled);
   }
 
   /** Opens the peer port and starts the loops; returns at once (the loops run until stop()). */
   async start(): Promise<void> {
     const peerRouter = new Router();
-    addPeerRoutes(peerRouter, { influxd: this.#passthrough, maxBodyBytes: this.options.maxBodySize });
+    addPeerRoutes(peerRouter, { influxd: this.#passthrough, maxBodyBytes: this.options.maxBodySize, refusal: () => this.#authMismatch() });
     this.#http = await startAgentHttp({
       listen: this.options.peerListen,
       logger: this.#logger,
@@ -218,7 +228,23 @@ export class Agent {
       return; // stopped before influxd answered
     }
     await this.#mirror.load();
-    await Promise.all([this.#mirror.run(signal), this.#joinLoop(signal)]);
+    await Promise.all([this.#mirror.run(signal), this.#joinLoop(signal), this.#recordAuthMode(signal)]);
+  }
+
+  /** The first agent that knows its influxd's auth mode records it as the cluster's (retried until the manager takes it). */
+  async #recordAuthMode(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted && this.#mirror.appliedMetadata.settings.influxdAuth === undefined) {
+      const enabled = this.#monitor.status.authEnabled;
+      if (enabled !== undefined) {
+        try {
+          await this.#mirror.applyOperations([{ op: 'setInfluxdAuth', enabled, ifUnset: true }]);
+        } catch (err) {
+          this.#logger.warn({ reason: messageOf(err) }, 'cannot record the cluster influxd auth mode yet');
+        }
+      }
+      // Also after a success: the recorded mode reaches the applied document with the next poll answer.
+      await sleep(this.options.heartbeatInterval, undefined, { signal }).catch(() => undefined);
+    }
   }
 
   /** Joins the data members while the cluster has no database (checked every heartbeat interval until a member). */

@@ -173,6 +173,12 @@ function mutate(doc: ClusterMetadata, op: MetadataOperation, secrets: SecretBox 
       doc.settings.dataMembers = doc.settings.dataMembers.filter((member) => member !== op.name);
       return undefined;
     }
+    case 'setInfluxdAuth': {
+      // Recorded once by the first agent that knows; changing it later is the operator's decision.
+      if (op.ifUnset && doc.settings.influxdAuth !== undefined) return undefined;
+      doc.settings.influxdAuth = op.enabled;
+      return undefined;
+    }
     case 'pinMeasurement': {
       const source = unitKey(op.sourceDatabase, op.sourceMeasurement);
       const target = unitKey(op.database, op.measurement);

@@ -58,6 +58,12 @@ export interface ClusterSettings {
   dataMembers: string[];
   /** Measurement pins: `db\u0000measurement` → the source unit it follows (SELECT ... INTO). */
   pins: Record<string, string>;
+  /**
+   * Whether every influxd of the cluster has authentication on (one mode per
+   * cluster: a node whose influxd differs would be a door around it). Recorded
+   * by the first agent that knows its influxd's mode; undefined until then.
+   */
+  influxdAuth?: boolean;
 }
 
 /** A document with no databases, users or members. */

@@ -31,6 +31,8 @@ export type MetadataOperation =
   /** `whileEmpty`: only while the cluster holds no database (a node joining by itself). */
   | { op: 'addMember'; name: string; whileEmpty?: boolean }
   | { op: 'removeMember'; name: string }
+  /** Whether influxd authentication is on across the cluster; `ifUnset`: only when not recorded yet. */
+  | { op: 'setInfluxdAuth'; enabled: boolean; ifUnset?: boolean }
   /** Placement: `measurement` of `database` follows `source` (SELECT ... INTO). */
   | { op: 'pinMeasurement'; database: string; measurement: string; sourceDatabase: string; sourceMeasurement: string };
 

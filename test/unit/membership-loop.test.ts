@@ -40,7 +40,7 @@ function setup(manager: ScriptedManager, intervalMs: number) {
   const states: AgentState[] = [];
   lifecycle.onChange((state) => states.push(state));
   let influxdUp = false;
-  const monitor = new InfluxdMonitor({ url: 'http://influxd', ping: async () => (influxdUp ? { version: '1.6.7' } : Promise.reject(new Error('down'))) }, 20, silent);
+  const monitor = new InfluxdMonitor({ url: 'http://influxd', ping: async () => (influxdUp ? { version: '1.6.7', authEnabled: false } : Promise.reject(new Error('down'))) }, 20, silent);
   const loop = new MembershipLoop({
     cluster: 'c',
     api: manager,

@@ -8,6 +8,8 @@ import type { LocalInfluxd } from './local-influxd.ts';
 export interface InfluxdStatus {
   reachable: boolean;
   version?: string;
+  /** Whether influxd requires credentials, as last seen. */
+  authEnabled?: boolean;
   /** Why it is not reachable. */
   reason?: string;
   checkedAt?: string;
@@ -39,9 +41,9 @@ export class InfluxdMonitor {
   async check(signal?: AbortSignal): Promise<InfluxdStatus> {
     const checkedAt = new Date().toISOString();
     try {
-      const { version } = await this.#influxd.ping(signal);
-      if (!this.#status.reachable) this.#logger.info({ url: this.#influxd.url, version }, 'influxd reachable');
-      this.#status = { reachable: true, version, checkedAt };
+      const { version, authEnabled } = await this.#influxd.ping(signal);
+      if (!this.#status.reachable) this.#logger.info({ url: this.#influxd.url, version, authEnabled }, 'influxd reachable');
+      this.#status = { reachable: true, version, authEnabled, checkedAt };
       for (const wake of this.#waiters) wake();
     } catch (err) {
       const reason = messageOf(err);

@@ -8,6 +8,8 @@ export const NO_USERS_YET = 'create admin user first';
 /** What a successful ping tells. */
 export interface InfluxdPing {
   version: string;
+  /** Whether influxd requires credentials (an anonymous query is refused). */
+  authEnabled: boolean;
 }
 
 /** An abort signal for one call: the caller's, and a deadline. */
@@ -49,7 +51,13 @@ export class LocalInfluxd {
     if (status !== 204) throw new CfluxError('UPSTREAM_UNAVAILABLE', `influxd at ${this.url} answered /ping with ${status}`);
     const version = headers['x-influxdb-version'];
     if (this.#hasCredentials) await this.#checkCredentials(signal);
-    return { version: typeof version === 'string' ? version : 'unknown' };
+    return { version: typeof version === 'string' ? version : 'unknown', authEnabled: await this.#authEnabled(signal) };
+  }
+
+  /** An anonymous SHOW DATABASES: answered with auth off, refused (401, or "create admin user first") with it on. */
+  async #authEnabled(signal?: AbortSignal): Promise<boolean> {
+    const { status } = await this.#get(`/query?${new URLSearchParams({ q: 'SHOW DATABASES' })}`, signal, {});
+    return status !== 200;
   }
 
   async #checkCredentials(signal?: AbortSignal): Promise<void> {
@@ -61,9 +69,9 @@ export class LocalInfluxd {
     }
   }
 
-  async #get(path: string, signal?: AbortSignal): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+  async #get(path: string, signal?: AbortSignal, headers = this.#headers): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
     try {
-      const response = await this.#endpoint.request({ method: 'GET', path, headers: this.#headers, signal: deadline(this.#timeoutMs, signal) });
+      const response = await this.#endpoint.request({ method: 'GET', path, headers, signal: deadline(this.#timeoutMs, signal) });
       return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
     } catch (err) {
       throw unreachable(this.url, err);

@@ -16,8 +16,11 @@ export const CLIENT_AUTHORIZATION_HEADER = 'x-cflux-client-authorization';
  * --insecure-peer); the client's own credentials travel in
  * `x-cflux-client-authorization` so influxd still decides authorization.
  */
-export function addPeerRoutes(router: Router, options: { influxd: LocalPassthrough; maxBodyBytes: number }): void {
+export function addPeerRoutes(router: Router, options: { influxd: LocalPassthrough; maxBodyBytes: number; refusal?: () => string | undefined }): void {
   const handle = (target: '/write' | '/query') => async ({ req, res }: { req: IncomingMessage; res: ServerResponse }): Promise<JsonReply> => {
+    // A node that may not serve clients may not store or answer for its peers either.
+    const refusal = options.refusal?.();
+    if (refusal) return { status: 503, body: { error: `peer API: this node does not serve: ${refusal}` } };
     const client = req.headers[CLIENT_AUTHORIZATION_HEADER];
     const length = Number(req.headers['content-length'] ?? NaN);
     if (target === '/write' && Number.isSafeInteger(length) && length <= options.maxBodyBytes) {

@@ -22,6 +22,8 @@ export interface ProxyServerOptions {
   influxdEndpoint: InfluxdEndpoint;
   /** Called for every write relayed on the fast path. */
   onFastWrite?: () => void;
+  /** Why this node may not serve clients now (answered 503 to every request), or undefined. */
+  refusal?: () => string | undefined;
   logger: Logger;
 }
 
@@ -38,8 +40,8 @@ export class ProxyServer {
     this.#server.requestTimeout = 0;
     this.#fastWrites = new FastWritePath({
       influxd: options.influxdEndpoint,
-      streamsLocally: (params, length) => options.writes.streamsLocally(params, length),
-      lendsRequests: () => options.writes.onlyLocalOwner(),
+      streamsLocally: (params, length) => !options.refusal?.() && options.writes.streamsLocally(params, length),
+      lendsRequests: () => !options.refusal?.() && options.writes.onlyLocalOwner(),
       idleTimeoutMs: this.#server.keepAliveTimeout,
       headTimeoutMs: this.#server.headersTimeout,
       ...(options.onFastWrite ? { onRelayed: options.onFastWrite } : {}),
@@ -82,6 +84,13 @@ export class ProxyServer {
 
   async #dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
+      const refusal = this.#options.refusal?.();
+      if (refusal) {
+        req.resume();
+        res.writeHead(503, { 'content-type': 'application/json', connection: 'close' });
+        res.end(JSON.stringify({ error: `this node does not serve: ${refusal}` }));
+        return;
+      }
       const url = new URL(req.url ?? '/', 'http://proxy');
       if (req.method === 'POST' && url.pathname === '/write') {
         const length = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
