@@ -197,10 +197,10 @@ function mutateUsers(doc: ClusterMetadata, op: MetadataOperation, secrets: Secre
     case 'createUser': {
       const existing = userOf(op.name);
       if (existing) {
-        const same = existing.admin === op.admin && secrets.open(existing.password) === op.password;
+        const same = existing.admin === op.admin && secrets.open(existing.password, op.name) === op.password;
         return same ? undefined : 'user already exists';
       }
-      doc.users[op.name] = { name: op.name, admin: op.admin, privileges: {}, password: secrets.seal(op.password) };
+      doc.users[op.name] = { name: op.name, admin: op.admin, privileges: {}, password: secrets.seal(op.password, op.name) };
       return undefined;
     }
     case 'dropUser': {
@@ -211,7 +211,7 @@ function mutateUsers(doc: ClusterMetadata, op: MetadataOperation, secrets: Secre
     case 'setPassword': {
       const user = userOf(op.name);
       if (!user) return 'user not found';
-      if (secrets.open(user.password) !== op.password) user.password = secrets.seal(op.password);
+      if (secrets.open(user.password, op.name) !== op.password) user.password = secrets.seal(op.password, op.name);
       return undefined;
     }
     case 'grant':

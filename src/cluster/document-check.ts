@@ -39,7 +39,7 @@ const PRIVILEGES: ReadonlySet<unknown> = new Set(['READ', 'WRITE', 'ALL']);
  */
 const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]*$/u;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-/** secret-box.ts: `v1:<iv>:<tag>:<ciphertext>`, padded standard base64; `v2:` keeps the shape. Empty plaintext seals to empty ciphertext. */
+/** secret-box.ts: `v2:<iv>:<tag>:<ciphertext>` (or the older `v1:`), padded standard base64; a v1 empty plaintext sealed to an empty ciphertext. */
 const BASE64 = '(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?';
 const NON_EMPTY_BASE64 = `(?=[A-Za-z0-9+/])${BASE64}`;
 const SEALED = new RegExp(`^v[12]:${NON_EMPTY_BASE64}:${NON_EMPTY_BASE64}:${BASE64}$`);

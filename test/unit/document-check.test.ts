@@ -76,7 +76,7 @@ function assertValid(value: unknown): void {
 
 test('a document built by the operations passes, and comes back as the same object', () => {
   assert.equal(VALID.databases['db3']!.defaultRetentionPolicy, null, 'the fixture covers a database without a default policy');
-  assert.match(VALID.users['root']!.password, /^v1:[^:]+:[^:]+:$/, 'the fixture covers an empty ciphertext');
+  assert.match(VALID.users['root']!.password, /^v2:[^:]+:[^:]+:[^:]+$/, 'passwords are sealed in the v2 format');
   const result = checkClusterDocument(VALID);
   assert.equal(result.ok, true);
   assert.equal(result.ok && result.metadata, VALID);
@@ -187,7 +187,7 @@ const cases: Case[] = [
   { rule: 'a privilege is upper case', field: `${BOB}.privileges["db2"]`, error: /not "all"/, change: (doc) => (doc.users['bob'].privileges['db2'] = 'all') },
   { rule: 'a password is never plaintext', field: `${BOB}.password`, error: /sealed password/, change: (doc) => (doc.users['bob'].password = 'hunter2') },
   { rule: 'a password is required', field: `${BOB}.password`, error: /sealed password/, change: (doc) => delete doc.users['bob'].password },
-  { rule: 'a password format is v1 or v2', field: `${BOB}.password`, error: /sealed password/, change: (doc) => (doc.users['bob'].password = doc.users['bob'].password.replace(/^v1/, 'v3')) },
+  { rule: 'a password format is v1 or v2', field: `${BOB}.password`, error: /sealed password/, change: (doc) => (doc.users['bob'].password = doc.users['bob'].password.replace(/^v2/, 'v3')) },
   { rule: 'a password has an IV', field: `${BOB}.password`, error: /sealed password/, change: (doc) => (doc.users['bob'].password = 'v1::AAAAAAAAAAAAAAAAAAAAAA==:AAAA') },
   { rule: 'a password has a tag', field: `${BOB}.password`, error: /sealed password/, change: (doc) => (doc.users['bob'].password = 'v1:AAAAAAAAAAAAAAAA::AAAA') },
   { rule: 'a password has exactly three parts', field: `${BOB}.password`, error: /sealed password/, change: (doc) => (doc.users['bob'].password += ':AAAA') },

@@ -1,15 +1,17 @@
-// Offline validation of kubernetes/*.yaml: every document is checked against the
-// Kubernetes OpenAPI schema (kubernetes-models), then against ClusterFlux's own
-// contracts (docs/design.md ports and names). No cluster needed.
+// Offline validation of kubernetes/*.yaml and kubernetes/variants/*.yaml: every
+// document is checked against the Kubernetes OpenAPI schema (kubernetes-models),
+// then against ClusterFlux's own contracts (docs/design.md ports and names, and
+// the security defaults of kubernetes/README.md). No cluster needed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { DaemonSet, Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
-import type { IContainer, IProbe } from 'kubernetes-models/v1';
+import type { IContainer, IPodSpec, IProbe } from 'kubernetes-models/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import type { INetworkPolicyPeer, INetworkPolicyPort } from 'kubernetes-models/networking.k8s.io/v1';
 import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 
@@ -19,44 +21,233 @@ const MODELS = [
   PodDisruptionBudget, NetworkPolicy, Role, RoleBinding, HorizontalPodAutoscaler,
 ];
 type Model = InstanceType<(typeof MODELS)[number]>;
+type Workload = Deployment | StatefulSet | DaemonSet;
+type LabelSelector = NonNullable<INetworkPolicyPeer['podSelector']>;
 const byType = new Map<string, (data: never) => Model>(
   MODELS.map((M) => [`${M.apiVersion}/${M.kind}`, (data: never) => new M(data) as Model]),
 );
 
-const dir = new URL('../../kubernetes/', import.meta.url);
-const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+const root = new URL('../../kubernetes/', import.meta.url);
+const yamlFiles = (sub: string) => readdirSync(new URL(sub, root)).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => `${sub}${f}`);
+/** What `kubectl apply -f kubernetes/` creates (not recursive: variants/ is opt-in). */
+const files = yamlFiles('');
+/** Opt-in overlays, applied after the base files. */
+const variantFiles = yamlFiles('variants/');
 
 interface Loaded { file: string; raw: Record<string, unknown>; obj: Model }
-const loaded: Loaded[] = [];
-for (const file of files) {
-  for (const doc of parseAllDocuments(readFileSync(new URL(file, dir), 'utf8'), { prettyErrors: true })) {
+function load(file: string): Loaded[] {
+  const out: Loaded[] = [];
+  for (const doc of parseAllDocuments(readFileSync(new URL(file, root), 'utf8'), { prettyErrors: true })) {
     assert.deepEqual(doc.errors.map(String), [], `${file}: YAML errors`);
     const raw = doc.toJS() as Record<string, unknown> | null;
     if (raw === null) continue; // empty document (e.g. a trailing `---`)
     const make = byType.get(`${String(raw['apiVersion'])}/${String(raw['kind'])}`);
     assert.ok(make, `${file}: ${String(raw['apiVersion'])} ${String(raw['kind'])} has no model; add it to MODELS`);
-    loaded.push({ file, raw, obj: make(raw as never) });
+    out.push({ file, raw, obj: make(raw as never) });
   }
+  return out;
 }
+const base = files.flatMap(load);
+const variants = variantFiles.flatMap(load);
+const loaded = [...base, ...variants];
+const baseObjs = base.map((l) => l.obj);
 
-function find<T extends Model>(M: abstract new (...a: never[]) => T, name: string): T {
-  const hit = loaded.find((l) => l.obj instanceof M && l.obj.metadata?.name === name)?.obj;
-  assert.ok(hit instanceof M, `no ${M.name} named ${name} in kubernetes/`);
+function findIn<T extends Model>(list: Loaded[], M: abstract new (...a: never[]) => T, name: string): T {
+  const hit = list.find((l) => l.obj instanceof M && l.obj.metadata?.name === name)?.obj;
+  assert.ok(hit instanceof M, `no ${M.name} named ${name}`);
   return hit;
 }
-const workloads = () =>
-  loaded.map((l) => l.obj).filter((o) => o instanceof Deployment || o instanceof StatefulSet || o instanceof DaemonSet);
+/** An object of kubernetes/*.yaml (the default installation). */
+const find = <T extends Model>(M: abstract new (...a: never[]) => T, name: string): T => findIn(base, M, name);
+/** A copy of a base object, rebuilt from its YAML after `edit`: for the checks on broken manifests. */
+function brokenCopy<T extends Model>(M: new (data: never) => T, name: string, edit: (raw: never) => void): Model[] {
+  return base.map(({ raw, obj }) => {
+    if (!(obj instanceof M) || obj.metadata?.name !== name) return obj;
+    const copy = structuredClone(raw);
+    edit(copy as never);
+    return new M(copy as never);
+  });
+}
+
+const workloadsIn = (objs: Model[]): Workload[] =>
+  objs.filter((o): o is Workload => o instanceof Deployment || o instanceof StatefulSet || o instanceof DaemonSet);
+const workloads = () => workloadsIn(loaded.map((l) => l.obj));
 const matches = (selector: Record<string, string> | undefined, labels: Record<string, string> | undefined) =>
   selector !== undefined && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+const containersOf = (pod: IPodSpec | undefined): IContainer[] => [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])];
 /** The probe's port as a number (named ports resolved against the container). */
 const probePort = (c: IContainer, p: IProbe | undefined): number | string | undefined => {
   const named = p?.httpGet?.port;
   return typeof named === 'string' ? c.ports?.find((cp) => cp.name === named)?.containerPort : named;
 };
 const envOf = (c: IContainer) => new Map(c.env?.map((e) => [e.name, e]));
+/** `--flag=value` arguments as a map (a bare `--flag` maps to 'true'). */
+const argsOf = (c: IContainer) => new Map(c.args?.filter((a) => a.startsWith('--')).map((a) => {
+  const eq = a.indexOf('=');
+  return eq < 0 ? [a.slice(2), 'true'] : [a.slice(2, eq), a.slice(eq + 1)];
+}));
+const probesOf = (c: IContainer) => ({ startup: c.startupProbe, liveness: c.livenessProbe, readiness: c.readinessProbe });
+
+/** Which Secret key a file path inside a container comes from (a mounted Secret volume), if any. */
+function secretFileAt(pod: IPodSpec | undefined, c: IContainer, path: string | undefined): { secret: string; key: string } | undefined {
+  if (path === undefined) return undefined;
+  for (const m of c.volumeMounts ?? []) {
+    const prefix = `${m.mountPath.replace(/\/$/, '')}/`;
+    if (!path.startsWith(prefix) || m.subPath !== undefined) continue;
+    const rel = path.slice(prefix.length);
+    const source = pod?.volumes?.find((v) => v.name === m.name)?.secret;
+    if (source?.secretName === undefined) return undefined;
+    const item = source.items === undefined ? { key: rel } : source.items.find((i) => i.path === rel);
+    return item && { secret: source.secretName, key: item.key };
+  }
+  return undefined;
+}
+
+/** Every reference to a Secret from a workload: env, envFrom and volumes ('*' = every key). */
+function secretRefsIn(objs: Model[]): { workload: string; container: string; secret: string; key: string }[] {
+  const refs: { workload: string; container: string; secret: string; key: string }[] = [];
+  for (const w of workloadsIn(objs)) {
+    const pod = w.spec?.template.spec;
+    const workload = `${w.kind}/${w.metadata?.name}`;
+    for (const c of containersOf(pod)) {
+      for (const e of c.env ?? []) {
+        const ref = e.valueFrom?.secretKeyRef;
+        if (ref) refs.push({ workload, container: c.name, secret: ref.name ?? '', key: ref.key });
+      }
+      for (const e of c.envFrom ?? []) if (e.secretRef) refs.push({ workload, container: c.name, secret: e.secretRef.name ?? '', key: '*' });
+      for (const m of c.volumeMounts ?? []) {
+        const v = pod?.volumes?.find((vol) => vol.name === m.name);
+        const secrets = [v?.secret, ...(v?.projected?.sources?.map((s) => s.secret) ?? [])];
+        for (const s of secrets) {
+          if (s === undefined) continue;
+          const name = 'secretName' in s ? s.secretName : 'name' in s ? s.name : undefined;
+          for (const key of s.items?.map((i) => i.key) ?? ['*']) refs.push({ workload, container: c.name, secret: name ?? '', key });
+        }
+      }
+    }
+  }
+  return refs;
+}
+
+// ---------------------------------------------------------------------------
+// Contracts as functions returning problems: the tests assert [] on the real
+// manifests and something on a broken copy (the last test).
+
+/** No secret value in any manifest; every credential variable comes from a secretKeyRef. */
+const CREDENTIAL_ENV = /^(CFLUX_\w*TOKEN|CFLUX_SECRET|INFLUX_USERNAME|INFLUX_PASSWORD|INFLUXDB_ADMIN_USER|INFLUXDB_ADMIN_PASSWORD)$/;
+/** Variables and flags naming a file (certificates, keys, CAs, token files). */
+const FILE_ENV = /_(FILE|CACERT|CERT|KEY)$/;
+function secretProblems(objs: Model[]): string[] {
+  const problems: string[] = [];
+  for (const o of objs) if (o instanceof Secret) problems.push(`Secret/${o.metadata?.name}: Secret values do not belong in the manifests (README.md: kubectl create secret)`);
+  for (const w of workloadsIn(objs)) {
+    const pod = w.spec?.template.spec;
+    for (const c of containersOf(pod)) {
+      const where = `${w.kind}/${w.metadata?.name} ${c.name}`;
+      for (const e of c.env ?? []) {
+        if (CREDENTIAL_ENV.test(e.name) && (e.value !== undefined || e.valueFrom?.secretKeyRef === undefined)) {
+          problems.push(`${where}: ${e.name} must come from a secretKeyRef`);
+        }
+        if (FILE_ENV.test(e.name) && !secretFileAt(pod, c, e.value)) problems.push(`${where}: ${e.name}=${e.value} is not a file of a mounted Secret`);
+        if (/^CFLUX_INSECURE/.test(e.name)) problems.push(`${where}: ${e.name} turns a protection off`);
+      }
+      for (const [flag, value] of argsOf(c)) {
+        if (/-file$/.test(flag) && !secretFileAt(pod, c, value)) problems.push(`${where}: --${flag}=${value} is not a file of a mounted Secret`);
+        if (/^insecure/.test(flag)) problems.push(`${where}: --${flag} turns a protection off`);
+        // cflux takes secrets from a variable or a file, never from a flag's value.
+        if (c.image?.startsWith('clusterflux/') && /token|secret|password/.test(flag) && !/-file$/.test(flag)) problems.push(`${where}: --${flag} puts a secret in the pod spec`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** The default installation publishes nothing outside the cluster. */
+function exposureProblems(objs: Model[]): string[] {
+  const problems: string[] = [];
+  for (const o of objs) {
+    if (o instanceof Service) {
+      const type = o.spec?.type ?? 'ClusterIP';
+      if (type !== 'ClusterIP') problems.push(`Service/${o.metadata?.name}: type ${type} (only ClusterIP by default; opt-in variants live in kubernetes/variants/)`);
+      if (o.spec?.ports?.some((p) => p.nodePort !== undefined)) problems.push(`Service/${o.metadata?.name}: nodePort set`);
+      if (o.spec?.externalIPs?.length) problems.push(`Service/${o.metadata?.name}: externalIPs set`);
+    }
+  }
+  for (const w of workloadsIn(objs)) {
+    const pod = w.spec?.template.spec;
+    if (pod?.hostNetwork) problems.push(`${w.kind}/${w.metadata?.name}: hostNetwork bypasses the NetworkPolicies`);
+    for (const c of containersOf(pod)) {
+      if (c.ports?.some((p) => p.hostPort !== undefined)) problems.push(`${w.kind}/${w.metadata?.name} ${c.name}: hostPort`);
+    }
+  }
+  return problems;
+}
+
+/** The workloads (by name) whose pods a label selector picks; only matchLabels, and it must pick some. */
+function selectedBy(selector: LabelSelector | undefined, objs: Model[], what: string): string[] {
+  assert.equal(selector?.matchExpressions, undefined, `${what}: use matchLabels (the test resolves only those)`);
+  const labels = selector?.matchLabels;
+  assert.ok(labels && Object.keys(labels).length > 0, `${what}: an empty selector picks every pod of the namespace`);
+  const names = workloadsIn(objs).filter((w) => matches(labels, w.spec?.template.metadata?.labels)).map((w) => w.metadata?.name ?? '');
+  assert.ok(names.length > 0, `${what}: ${JSON.stringify(labels)} selects no pod defined in kubernetes/`);
+  return names;
+}
+function describePeer(peer: INetworkPolicyPeer, objs: Model[], what: string): string[] {
+  if (peer.ipBlock) return [`ip(${peer.ipBlock.cidr}${peer.ipBlock.except?.length ? ` except ${peer.ipBlock.except.join(',')}` : ''})`];
+  if (peer.namespaceSelector) return [`ns(${JSON.stringify(peer.namespaceSelector)})/pods(${JSON.stringify(peer.podSelector ?? {})})`];
+  return selectedBy(peer.podSelector, objs, what);
+}
+const describePorts = (ports: INetworkPolicyPort[] | undefined) =>
+  ports?.length ? ports.map((p) => `${p.port ?? '*'}${p.endPort ? `-${p.endPort}` : ''}/${p.protocol ?? 'TCP'}`) : ['*'];
+/**
+ * Every connection the NetworkPolicies allow, as `from -> to:port/protocol`, with
+ * pods named by the workload whose template their selector matches and `any`
+ * for a rule without peers.
+ */
+function policyFlows(objs: Model[]): { ingress: string[]; egress: string[]; isolated: Map<string, Set<string>> } {
+  const ingress: string[] = [];
+  const egress: string[] = [];
+  const isolated = new Map<string, Set<string>>();
+  for (const np of objs.filter((o): o is NetworkPolicy => o instanceof NetworkPolicy)) {
+    const name = `NetworkPolicy/${np.metadata?.name}`;
+    const targets = selectedBy(np.spec?.podSelector, objs, `${name} podSelector`);
+    const types = np.spec?.policyTypes;
+    assert.ok(types?.length, `${name}: spell out policyTypes`);
+    for (const t of targets) for (const type of types) isolated.set(t, (isolated.get(t) ?? new Set()).add(type));
+    for (const [i, rule] of (np.spec?.ingress ?? []).entries()) {
+      const peers = rule.from?.length ? rule.from.flatMap((p, j) => describePeer(p, objs, `${name} ingress[${i}].from[${j}]`)) : ['any'];
+      for (const t of targets) for (const p of peers) for (const port of describePorts(rule.ports)) ingress.push(`${p} -> ${t}:${port}`);
+    }
+    for (const [i, rule] of (np.spec?.egress ?? []).entries()) {
+      const peers = rule.to?.length ? rule.to.flatMap((p, j) => describePeer(p, objs, `${name} egress[${i}].to[${j}]`)) : ['any'];
+      for (const t of targets) for (const p of peers) for (const port of describePorts(rule.ports)) egress.push(`${t} -> ${p}:${port}`);
+    }
+    assert.ok(types.includes('Ingress') || !np.spec?.ingress, `${name}: ingress rules without policyTypes Ingress are ignored`);
+    assert.ok(types.includes('Egress') || !np.spec?.egress, `${name}: egress rules without policyTypes Egress are ignored`);
+  }
+  return { ingress: ingress.sort(), egress: egress.sort(), isolated };
+}
+
+/** The default installation's network, exactly (README.md, "Security"). */
+const EXPECTED_INGRESS = [
+  'any -> influxdb:8087/TCP', // clients, through the Service influxdb:8086
+  'cflux-manager -> etcd:2379/TCP',
+  'etcd -> etcd:2380/TCP',
+  'influxdb -> cflux-manager:8000/TCP',
+  'influxdb -> influxdb:8888/TCP',
+];
+const DNS = (from: string) => [`${from} -> any:53/TCP`, `${from} -> any:53/UDP`];
+const EXPECTED_EGRESS = [
+  ...DNS('cflux-manager'), 'cflux-manager -> etcd:2379/TCP',
+  ...DNS('etcd'), 'etcd -> etcd:2380/TCP',
+  ...DNS('influxdb'), 'influxdb -> cflux-manager:8000/TCP', 'influxdb -> influxdb:8888/TCP',
+].sort();
+
+// ---------------------------------------------------------------------------
 
 test('every manifest validates against the Kubernetes schema', async (t) => {
-  for (const f of ['etcd.yaml', 'manager.yaml', 'influxdb.yaml']) assert.ok(files.includes(f), `no ${f} in ${files.join(', ')}`);
+  for (const f of ['etcd.yaml', 'manager.yaml', 'influxdb.yaml', 'network-policies.yaml']) assert.ok(files.includes(f), `no ${f} in ${files.join(', ')}`);
+  assert.ok(variantFiles.includes('variants/manager-nodeport.yaml'), `no variants/manager-nodeport.yaml in ${variantFiles.join(', ')}`);
   for (const { file, obj } of loaded) {
     await t.test(`${file}: ${obj.kind}/${obj.metadata?.name}`, () => {
       obj.validate();
@@ -65,8 +256,14 @@ test('every manifest validates against the Kubernetes schema', async (t) => {
       assert.equal(obj.metadata.namespace, undefined, 'manifests must be namespace-less');
     });
   }
-  const ids = loaded.map((l) => `${l.obj.kind}/${l.obj.metadata?.name}`);
+  // The base files must not collide; a variant may replace a base object (same
+  // kind and name: applied after the base), but not repeat one of its own.
+  const ids = base.map((l) => `${l.obj.kind}/${l.obj.metadata?.name}`);
   assert.deepEqual(ids.filter((id, i) => ids.indexOf(id) !== i), [], 'duplicate objects');
+  for (const f of variantFiles) {
+    const own = variants.filter((l) => l.file === f).map((l) => `${l.obj.kind}/${l.obj.metadata?.name}`);
+    assert.deepEqual(own.filter((id, i) => own.indexOf(id) !== i), [], `${f}: duplicate objects`);
+  }
 });
 
 test('selectors find their pods', () => {
@@ -74,12 +271,14 @@ test('selectors find their pods', () => {
     assert.ok(matches(w.spec?.selector.matchLabels, w.spec?.template.metadata?.labels),
       `${w.kind}/${w.metadata?.name}: selector does not match its pod template`);
   }
-  for (const { obj } of loaded) {
-    const selector = obj instanceof Service ? obj.spec?.selector
-      : obj instanceof PodDisruptionBudget ? obj.spec?.selector?.matchLabels : undefined;
-    if (selector === undefined) continue;
-    assert.ok(workloads().some((w) => matches(selector, w.spec?.template.metadata?.labels)),
-      `${obj.kind}/${obj.metadata?.name}: selector matches no workload`);
+  for (const { file, obj } of loaded) {
+    const labels = obj instanceof Service ? obj.spec?.selector
+      : obj instanceof PodDisruptionBudget ? obj.spec?.selector?.matchLabels
+      : obj instanceof NetworkPolicy ? obj.spec?.podSelector.matchLabels : undefined;
+    if (labels === undefined) continue;
+    // Variants select pods of the base installation.
+    assert.ok(workloadsIn(baseObjs).some((w) => matches(labels, w.spec?.template.metadata?.labels)),
+      `${file}: ${obj.kind}/${obj.metadata?.name}: selector matches no workload`);
   }
 });
 
@@ -88,10 +287,53 @@ test('every pod keeps Service env vars out and runs as non-root', () => {
     const pod = w.spec?.template.spec;
     assert.equal(pod?.enableServiceLinks, false, `${w.kind}/${w.metadata?.name}: enableServiceLinks must be false`);
     assert.equal(pod.securityContext?.runAsNonRoot, true, `${w.kind}/${w.metadata?.name}: runAsNonRoot`);
+    // Secret files are mounted 0440 root:fsGroup, so the group must be the one the containers run as.
+    if (pod.volumes?.some((v) => v.secret)) {
+      assert.equal(pod.securityContext.fsGroup, pod.securityContext.runAsGroup, `${w.kind}/${w.metadata?.name}: fsGroup must let the containers read the Secret files`);
+      for (const v of pod.volumes.filter((vol) => vol.secret)) assert.equal(v.secret?.defaultMode, 0o440, `${w.kind}/${w.metadata?.name}: volume ${v.name} mode 0440`);
+    }
   }
 });
 
-test('etcd: 3 members behind the headless Service etcd', () => {
+test('nothing is published outside the cluster by default (no NodePort, LoadBalancer, hostPort)', () => {
+  assert.deepEqual(exposureProblems(baseObjs), []);
+});
+
+test('every secret comes from a Secret; no secret value, no insecure switch', () => {
+  assert.deepEqual(secretProblems(baseObjs), []);
+  assert.deepEqual(secretProblems(variants.map((l) => l.obj)), []);
+  for (const f of [...files, ...variantFiles]) {
+    assert.doesNotMatch(readFileSync(new URL(f, root), 'utf8'), /-----BEGIN|PRIVATE KEY/, `${f}: no certificate or key inside a manifest`);
+  }
+});
+
+test('tokens: the manager has both, the agents only the agent token', () => {
+  const manager = find(Deployment, 'cflux-manager').spec?.template.spec?.containers[0];
+  assert.ok(manager);
+  assert.deepEqual(envOf(manager).get('CFLUX_MANAGER_TOKEN')?.valueFrom?.secretKeyRef, { name: 'cflux-manager-token', key: 'manager-token' });
+  assert.deepEqual(envOf(manager).get('CFLUX_AGENT_TOKEN')?.valueFrom?.secretKeyRef, { name: 'cflux-manager-token', key: 'agent-token' });
+
+  const agent = find(StatefulSet, 'influxdb').spec?.template.spec?.initContainers?.find((c) => c.name === 'agent');
+  assert.ok(agent);
+  assert.deepEqual(envOf(agent).get('CFLUX_AGENT_TOKEN')?.valueFrom?.secretKeyRef, { name: 'cflux-manager-token', key: 'agent-token' });
+  assert.equal(envOf(agent).get('CFLUX_MANAGER_TOKEN'), undefined, 'agents must not get the operator token');
+
+  // Who may read what: the operator token reaches the manager only.
+  const readers = (secret: string, key: string) => [...new Set(secretRefsIn(baseObjs)
+    .filter((r) => r.secret === secret && (r.key === key || r.key === '*')).map((r) => `${r.workload} ${r.container}`))].sort();
+  assert.deepEqual(readers('cflux-manager-token', 'manager-token'), ['Deployment/cflux-manager manager']);
+  assert.deepEqual(readers('cflux-manager-token', 'agent-token'), ['Deployment/cflux-manager manager', 'StatefulSet/influxdb agent']);
+  assert.deepEqual(readers('cflux-secrets', 'peer-token'), ['StatefulSet/influxdb agent']);
+  assert.deepEqual(readers('etcd-tls', 'tls.key'), ['StatefulSet/etcd etcd']);
+  assert.deepEqual(readers('cflux-manager-etcd-client', 'tls.key'), ['Deployment/cflux-manager manager']);
+  assert.deepEqual(readers('cflux-manager-tls', 'tls.key'), ['Deployment/cflux-manager manager']);
+  assert.deepEqual(readers('cflux-peer-tls', 'tls.key'), ['StatefulSet/influxdb agent']);
+  // The Secrets the installation needs, and nothing else (README.md, "Secrets").
+  assert.deepEqual([...new Set(secretRefsIn(baseObjs).map((r) => r.secret))].sort(),
+    ['cflux-manager-etcd-client', 'cflux-manager-tls', 'cflux-manager-token', 'cflux-peer-tls', 'cflux-secrets', 'etcd-tls']);
+});
+
+test('etcd: 3 members behind the headless Service etcd, mutual TLS on both ports', () => {
   const sts = find(StatefulSet, 'etcd');
   assert.equal(sts.spec?.replicas, 3);
   assert.equal(sts.spec?.serviceName, 'etcd');
@@ -101,13 +343,39 @@ test('etcd: 3 members behind the headless Service etcd', () => {
   assert.equal(svc.spec?.publishNotReadyAddresses, true);
   assert.deepEqual(svc.spec?.ports?.map((p) => p.port).sort(), [2379, 2380]);
   assert.equal(find(PodDisruptionBudget, 'etcd').spec?.minAvailable, 2);
+
+  const pod = sts.spec?.template.spec;
+  const c = pod?.containers[0];
+  assert.ok(c);
+  const args = argsOf(c);
+  assert.equal(args.get('listen-client-urls'), 'https://0.0.0.0:2379');
+  assert.equal(args.get('advertise-client-urls'), 'https://$(POD_NAME).etcd:2379');
+  assert.equal(args.get('listen-peer-urls'), 'https://0.0.0.0:2380');
+  assert.equal(args.get('initial-advertise-peer-urls'), 'https://$(POD_NAME).etcd:2380');
+  assert.equal(args.get('initial-cluster'),
+    Array.from({ length: sts.spec?.replicas ?? 0 }, (_, i) => `etcd-${i}=https://etcd-${i}.etcd:2380`).join(','));
+  assert.equal(args.get('client-cert-auth'), 'true', 'clients need a certificate');
+  assert.equal(args.get('peer-client-cert-auth'), 'true', 'peers need a certificate');
+  for (const [flag, key] of [['trusted-ca-file', 'ca.crt'], ['cert-file', 'tls.crt'], ['key-file', 'tls.key'],
+    ['peer-trusted-ca-file', 'ca.crt'], ['peer-cert-file', 'tls.crt'], ['peer-key-file', 'tls.key']] as const) {
+    assert.deepEqual(secretFileAt(pod, c, args.get(flag)), { secret: 'etcd-tls', key }, `--${flag}`);
+  }
+  // The kubelet has no client certificate: probes use the plain-HTTP metrics
+  // listener, never the client or peer port.
+  const metrics = c.ports?.find((p) => p.name === 'metrics')?.containerPort;
+  assert.equal(args.get('listen-metrics-urls'), `http://0.0.0.0:${metrics}`);
+  for (const [which, probe] of Object.entries(probesOf(c))) {
+    assert.equal(probe?.httpGet?.path, '/health', `${which} probe path`);
+    assert.equal(probePort(c, probe), metrics, `${which} probe port`);
+    assert.equal(probe.httpGet?.scheme ?? 'HTTP', 'HTTP', `${which} probe scheme`);
+  }
+  assert.ok(!svc.spec?.ports?.some((p) => p.port === metrics || p.targetPort === metrics), 'no Service for the metrics port');
 });
 
-test('manager: Deployment, NodePort 30000 -> 8000, probes on /health', () => {
+test('manager: Deployment behind a ClusterIP Service :8000, HTTPS, probes on /health', () => {
   const svc = find(Service, 'cflux-manager');
-  assert.equal(svc.spec?.type, 'NodePort');
-  assert.ok(svc.spec?.ports?.some((p) => p.port === 8000 && p.targetPort === 8000 && p.nodePort === 30000),
-    'Service must map nodePort 30000 -> port 8000 -> targetPort 8000');
+  assert.equal(svc.spec?.type ?? 'ClusterIP', 'ClusterIP');
+  assert.ok(svc.spec?.ports?.some((p) => p.port === 8000 && p.targetPort === 8000), 'Service must map port 8000 -> targetPort 8000');
 
   const dep = find(Deployment, 'cflux-manager');
   assert.equal(dep.spec?.replicas, 2);
@@ -116,21 +384,29 @@ test('manager: Deployment, NodePort 30000 -> 8000, probes on /health', () => {
   assert.ok(c);
   assert.equal(c.image, 'clusterflux/cflux:0.1.0');
   assert.deepEqual(c.args, ['manager', '--listen', '0.0.0.0:8000']);
-  for (const [which, probe] of Object.entries({ readiness: c.readinessProbe, liveness: c.livenessProbe, startup: c.startupProbe })) {
+  // /health is the one anonymous path; the port serves TLS.
+  for (const [which, probe] of Object.entries(probesOf(c))) {
     assert.equal(probe?.httpGet?.path, '/health', `${which} probe path`);
     assert.equal(probePort(c, probe), 8000, `${which} probe port`);
+    assert.equal(probe.httpGet?.scheme, 'HTTPS', `${which} probe scheme`);
   }
   const budget = (p: IProbe | undefined) => (p?.periodSeconds ?? 10) * (p?.failureThreshold ?? 3);
   assert.ok(budget(c.livenessProbe) > budget(c.readinessProbe), 'liveness must be more lenient than readiness');
   assert.equal(pod?.securityContext?.runAsNonRoot, true);
   assert.equal(c.securityContext?.readOnlyRootFilesystem, true);
 
-  // The manager's etcd endpoints are exactly the etcd StatefulSet's members.
+  // The manager's etcd endpoints are exactly the etcd StatefulSet's members, over TLS.
   const members = find(StatefulSet, 'etcd').spec?.replicas ?? 0;
-  const env = new Map(c.env?.map((e) => [e.name, e.value]));
-  assert.equal(env.get('CLUSTERFLUX_ETCD_ENDPOINTS'),
-    Array.from({ length: members }, (_, i) => `http://etcd-${i}.etcd:2379`).join(','));
-  assert.equal(env.get('CLUSTERFLUX_ETCD_TTL'), '15');
+  const env = envOf(c);
+  assert.equal(env.get('CLUSTERFLUX_ETCD_ENDPOINTS')?.value,
+    Array.from({ length: members }, (_, i) => `https://etcd-${i}.etcd:2379`).join(','));
+  assert.equal(env.get('CLUSTERFLUX_ETCD_TTL')?.value, '15');
+  const fileOf = (name: string) => secretFileAt(pod, c, env.get(name)?.value);
+  assert.deepEqual(fileOf('CFLUX_ETCD_CA_FILE'), { secret: 'cflux-manager-etcd-client', key: 'ca.crt' });
+  assert.deepEqual(fileOf('CFLUX_ETCD_CERT_FILE'), { secret: 'cflux-manager-etcd-client', key: 'tls.crt' });
+  assert.deepEqual(fileOf('CFLUX_ETCD_KEY_FILE'), { secret: 'cflux-manager-etcd-client', key: 'tls.key' });
+  assert.deepEqual(fileOf('CFLUX_TLS_CERT_FILE'), { secret: 'cflux-manager-tls', key: 'tls.crt' });
+  assert.deepEqual(fileOf('CFLUX_TLS_KEY_FILE'), { secret: 'cflux-manager-tls', key: 'tls.key' });
   assert.equal(find(PodDisruptionBudget, 'cflux-manager').spec?.minAvailable, 1);
 });
 
@@ -148,20 +424,32 @@ test('influxdb: agent as a native sidecar in front of a loopback-only influxd', 
   assert.equal(agent.startupProbe?.httpGet?.path, '/healthz', 'startup must not wait for influxd');
   assert.equal(agent.livenessProbe?.httpGet?.path, '/healthz');
   assert.equal(agent.readinessProbe?.httpGet?.path, '/readyz');
-  for (const p of [agent.startupProbe, agent.livenessProbe, agent.readinessProbe]) assert.equal(probePort(agent, p), 8888);
+  for (const p of Object.values(probesOf(agent))) {
+    assert.equal(probePort(agent, p), 8888);
+    assert.equal(p?.httpGet?.scheme, 'HTTPS', 'the peer port serves TLS');
+  }
   assert.deepEqual([agent.securityContext?.readOnlyRootFilesystem, agent.securityContext?.capabilities?.drop], [true, ['ALL']]);
 
   const env = envOf(agent);
   const names = agent.env?.map((e) => e.name) ?? [];
+  const definedBefore = (defined: string, user: string) => names.indexOf(defined) >= 0 && names.indexOf(defined) < names.indexOf(user);
   assert.equal(env.get('CFLUX_ADVERTISE_ADDRESS')?.value, '$(POD_NAME).influxdb-peers:8888');
-  assert.ok(names.indexOf('POD_NAME') >= 0 && names.indexOf('POD_NAME') < names.indexOf('CFLUX_ADVERTISE_ADDRESS'),
-    'POD_NAME must be defined before $(POD_NAME) is used');
-  for (const [name, path] of [['POD_NAME', 'metadata.name'], ['POD_IP', 'status.podIP'], ['POD_IPS', 'status.podIPs']] as const) {
+  assert.ok(definedBefore('POD_NAME', 'CFLUX_ADVERTISE_ADDRESS'), 'POD_NAME must be defined before $(POD_NAME) is used');
+  for (const [name, path] of [['POD_NAME', 'metadata.name'], ['POD_IP', 'status.podIP'], ['POD_IPS', 'status.podIPs'], ['POD_NAMESPACE', 'metadata.namespace']] as const) {
     assert.equal(env.get(name)?.valueFrom?.fieldRef?.fieldPath, path, `${name} from the Downward API`);
   }
-  assert.deepEqual([env.get('CFLUX_ENDPOINT')?.value, env.get('CLUSTER')?.value], ['http://cflux-manager:8000', 'default']);
+  assert.deepEqual([env.get('CFLUX_ENDPOINT')?.value, env.get('CLUSTER')?.value], ['https://cflux-manager:8000', 'default']);
+  assert.ok(find(Service, 'cflux-manager').spec?.ports?.some((p) => p.port === 8000), 'CFLUX_ENDPOINT names the Service cflux-manager:8000');
   assert.deepEqual(env.get('CFLUX_PEER_TOKEN')?.valueFrom?.secretKeyRef, { name: 'cflux-secrets', key: 'peer-token' }, 'the peer token is required');
   assert.deepEqual(env.get('CFLUX_SECRET')?.valueFrom?.secretKeyRef, { name: 'cflux-secrets', key: 'secret', optional: true });
+  // TLS: one CA bundle for the manager and the peers, one peer certificate for a namespaced name.
+  const fileOf = (name: string) => secretFileAt(pod, agent, env.get(name)?.value);
+  assert.deepEqual(fileOf('CFLUX_CA_FILE'), { secret: 'cflux-peer-tls', key: 'ca.crt' });
+  assert.deepEqual(fileOf('CFLUX_PEER_TLS_CERT_FILE'), { secret: 'cflux-peer-tls', key: 'tls.crt' });
+  assert.deepEqual(fileOf('CFLUX_PEER_TLS_KEY_FILE'), { secret: 'cflux-peer-tls', key: 'tls.key' });
+  assert.equal(env.get('CFLUX_PEER_SERVER_NAME')?.value, 'cflux-peer.$(POD_NAMESPACE).svc');
+  assert.ok(definedBefore('POD_NAMESPACE', 'CFLUX_PEER_SERVER_NAME'), 'POD_NAMESPACE must be defined before $(POD_NAMESPACE) is used');
+  assert.deepEqual(secretRefsIn(baseObjs).filter((r) => r.container === 'influxd'), [], 'influxd sees no Secret (influx-* only once auth is enabled)');
   assert.equal(env.get('CFLUX_DATA_DIR')?.value, '/var/lib/cflux');
   assert.ok(agent.volumeMounts?.some((m) => m.name === 'cflux' && m.mountPath === '/var/lib/cflux'), 'agent data on the cflux PVC');
   assert.deepEqual(sts.spec?.volumeClaimTemplates?.map((v) => v.metadata?.name), ['data', 'cflux']);
@@ -184,6 +472,61 @@ test('influxdb: agent as a native sidecar in front of a loopback-only influxd', 
   assert.equal(find(PodDisruptionBudget, 'influxdb').spec?.maxUnavailable, 1);
 });
 
+test('NetworkPolicies: every pod isolated both ways, exactly the needed connections', () => {
+  const { ingress, egress, isolated } = policyFlows(baseObjs);
+  for (const w of workloadsIn(baseObjs)) {
+    assert.deepEqual([...(isolated.get(w.metadata?.name ?? '') ?? [])].sort(), ['Egress', 'Ingress'],
+      `${w.kind}/${w.metadata?.name}: must be selected by a NetworkPolicy for Ingress and Egress`);
+  }
+  assert.deepEqual(ingress, EXPECTED_INGRESS);
+  assert.deepEqual(egress, EXPECTED_EGRESS);
+
+  // Between our own pods both ends must agree (ingress at one, egress at the other).
+  const workloadNames = new Set(workloadsIn(baseObjs).map((w) => w.metadata?.name));
+  const internal = (flows: string[]) => flows.filter((f) => {
+    const [from, to] = f.split(' -> ');
+    return workloadNames.has(from) && workloadNames.has(to?.split(':')[0]);
+  });
+  assert.deepEqual(internal(ingress), internal(egress), 'ingress and egress rules between the workloads differ');
+
+  // Every allowed port is a port the pods really serve (a typo would pass the API server).
+  for (const f of [...ingress, ...internal(egress)]) {
+    const [, to = ''] = f.split(' -> ');
+    const [name, port = ''] = to.split(':');
+    const w = workloadsIn(baseObjs).find((x) => x.metadata?.name === name);
+    const served = containersOf(w?.spec?.template.spec).flatMap((c) => c.ports?.map((p) => `${p.containerPort}/${p.protocol ?? 'TCP'}`) ?? []);
+    assert.ok(served.includes(port), `${f}: ${name} has no container port ${port}`);
+  }
+  // Every Service's target port lets someone in.
+  for (const svc of baseObjs.filter((o): o is Service => o instanceof Service)) {
+    const w = workloadsIn(baseObjs).find((x) => matches(svc.spec?.selector, x.spec?.template.metadata?.labels));
+    for (const p of svc.spec?.ports ?? []) {
+      const target = typeof p.targetPort === 'string'
+        ? containersOf(w?.spec?.template.spec).flatMap((c) => c.ports ?? []).find((cp) => cp.name === p.targetPort)?.containerPort
+        : p.targetPort ?? p.port;
+      assert.ok(ingress.some((f) => f.endsWith(` -> ${w?.metadata?.name}:${target}/${p.protocol ?? 'TCP'}`)),
+        `Service/${svc.metadata?.name} port ${p.port}: no NetworkPolicy admits ${w?.metadata?.name}:${target}`);
+    }
+  }
+});
+
+test('variant manager-nodeport: NodePort 30000 -> 8000 and the policy that admits it', () => {
+  const file = variants.filter((l) => l.file === 'variants/manager-nodeport.yaml');
+  assert.deepEqual(file.map((l) => `${l.obj.kind}/${l.obj.metadata?.name}`).sort(), ['NetworkPolicy/cflux-manager-nodeport', 'Service/cflux-manager']);
+  const svc = findIn(file, Service, 'cflux-manager');
+  assert.equal(svc.spec?.type, 'NodePort');
+  assert.ok(svc.spec?.ports?.some((p) => p.port === 8000 && p.targetPort === 8000 && p.nodePort === 30000),
+    'Service must map nodePort 30000 -> port 8000 -> targetPort 8000');
+  // It replaces the base Service: same pods, same in-cluster port (agents keep working).
+  const baseSvc = find(Service, 'cflux-manager');
+  assert.deepEqual(svc.spec?.selector, baseSvc.spec?.selector);
+  assert.deepEqual(svc.spec?.ports?.map((p) => [p.name, p.port, p.targetPort]), baseSvc.spec?.ports?.map((p) => [p.name, p.port, p.targetPort]));
+  assert.notDeepEqual(exposureProblems(file.map((l) => l.obj)), [], 'the variant is what the default must not be');
+  // Without its policy the NetworkPolicy cflux-manager would drop the NodePort's clients.
+  const flows = policyFlows([...workloadsIn(baseObjs), findIn(file, NetworkPolicy, 'cflux-manager-nodeport')]);
+  assert.deepEqual([flows.ingress, flows.egress], [['any -> cflux-manager:8000/TCP'], []]);
+});
+
 test('validation catches broken manifests', () => {
   const raw = loaded.find((l) => l.obj instanceof Deployment && l.obj.metadata?.name === 'cflux-manager')?.raw;
   assert.ok(raw);
@@ -203,4 +546,36 @@ test('validation catches broken manifests', () => {
   const sidecar = structuredClone(sts) as { spec: { template: { spec: { initContainers: { restartPolicy?: unknown }[] } } } };
   Object.assign(sidecar.spec.template.spec.initContainers[0] ?? {}, { restartPolicy: ['Always'] });
   assert.throws(() => new StatefulSet(sidecar as never).validate(), /initContainers\/0\/restartPolicy must be string/);
+
+  // The contract checks fail on broken copies.
+  type Pod = { spec: { template: { spec: { containers: IContainer[]; initContainers: IContainer[]; securityContext: Record<string, unknown> } } } };
+  type Policy = { spec: { podSelector: LabelSelector; ingress: { from?: INetworkPolicyPeer[]; ports?: INetworkPolicyPort[] }[]; policyTypes?: string[] } };
+  const literalToken = brokenCopy(StatefulSet, 'influxdb', (s: Pod) => {
+    const e = s.spec.template.spec.initContainers[0]?.env?.find((v) => v.name === 'CFLUX_AGENT_TOKEN');
+    assert.ok(e);
+    delete e.valueFrom;
+    e.value = 'not-so-secret';
+  });
+  assert.match(secretProblems(literalToken).join('\n'), /CFLUX_AGENT_TOKEN must come from a secretKeyRef/);
+  const looseKey = brokenCopy(Deployment, 'cflux-manager', (d: Pod) => {
+    const e = d.spec.template.spec.containers[0]?.env?.find((v) => v.name === 'CFLUX_TLS_KEY_FILE');
+    assert.ok(e);
+    e.value = '/tmp/tls.key';
+  });
+  assert.match(secretProblems(looseKey).join('\n'), /CFLUX_TLS_KEY_FILE=\/tmp\/tls.key is not a file of a mounted Secret/);
+  const insecure = brokenCopy(Deployment, 'cflux-manager', (d: Pod) => { d.spec.template.spec.containers[0]?.args?.push('--insecure'); });
+  assert.match(secretProblems(insecure).join('\n'), /--insecure turns a protection off/);
+  assert.match(secretProblems([...baseObjs, new Secret({ metadata: { name: 'cflux-secrets' }, stringData: { 'peer-token': 'x' } })]).join('\n'), /Secret\/cflux-secrets/);
+  assert.match(exposureProblems(brokenCopy(Service, 'influxdb', (s: { spec: { type: string } }) => { s.spec.type = 'LoadBalancer'; })).join('\n'), /type LoadBalancer/);
+
+  const typo = brokenCopy(NetworkPolicy, 'etcd', (p: Policy) => { p.spec.ingress[0]!.from = [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'cflux-managr' } } }]; });
+  assert.throws(() => policyFlows(typo), /selects no pod defined in kubernetes\//);
+  const everyone = brokenCopy(NetworkPolicy, 'etcd', (p: Policy) => { p.spec.podSelector = {}; });
+  assert.throws(() => policyFlows(everyone), /empty selector picks every pod/);
+  const wrongPort = brokenCopy(NetworkPolicy, 'cflux-manager', (p: Policy) => { p.spec.ingress[0]!.ports = [{ protocol: 'TCP', port: 8080 }]; });
+  assert.notDeepEqual(policyFlows(wrongPort).ingress, EXPECTED_INGRESS);
+  const openEtcd = brokenCopy(NetworkPolicy, 'etcd', (p: Policy) => { delete p.spec.ingress[0]!.from; });
+  assert.ok(policyFlows(openEtcd).ingress.includes('any -> etcd:2379/TCP'));
+  const ingressOnly = brokenCopy(NetworkPolicy, 'influxdb', (p: Policy) => { p.spec.policyTypes = ['Ingress']; });
+  assert.throws(() => policyFlows(ingressOnly), /egress rules without policyTypes Egress are ignored/);
 });

@@ -105,7 +105,7 @@ test('users: passwords sealed, idempotent create, privileges as bit sets, drop d
   assert.equal(user.admin, true);
   assert.deepEqual(user.privileges, { d: 'WRITE' });
   assert.ok(!JSON.stringify(doc).includes('"new"') && !JSON.stringify(doc).includes('pw'), 'no plaintext password in the document');
-  assert.equal(box.open(user.password), 'new');
+  assert.equal(box.open(user.password, user.name), 'new');
   const revokedAll = run([{ op: 'revoke', user: 'u', database: 'd', privilege: 'ALL' }], doc).doc;
   assert.deepEqual(revokedAll.users['u']!.privileges, {});
   const dropped = run([{ op: 'dropDatabase', name: 'd' }, { op: 'createDatabase', name: 'd' }], doc).doc;
@@ -144,8 +144,14 @@ test('operations never mutate their input and report whether anything changed', 
 });
 
 test('a different secret cannot open a sealed password, and says why', () => {
-  const sealed = box.seal('pw');
-  assert.notEqual(box.seal('pw'), sealed, 'a fresh IV each time');
-  assert.throws(() => new SecretBox('another-secret-entirely').open(sealed), /different CFLUX_SECRET/);
+  const sealed = box.seal('pw', 'alice');
+  assert.notEqual(box.seal('pw', 'alice'), sealed, 'a fresh IV each time');
+  assert.equal(box.open(sealed, 'alice'), 'pw');
+  assert.throws(() => new SecretBox('another-secret-entirely').open(sealed, 'alice'), /different CFLUX_SECRET/);
+  assert.throws(() => box.open(sealed, 'mallory'), /sealed for another user/, "a sealed password moved to another user's record does not open");
+  const lengths = new Set(['', 'a', 'correct horse battery staple', 'x'.repeat(126)].map((password) => box.seal(password, 'alice').length));
+  assert.equal(lengths.size, 1, 'passwords up to 126 bytes seal to the same length');
+  assert.equal(box.open(box.seal('x'.repeat(300), 'alice'), 'alice'), 'x'.repeat(300));
+  assert.equal(box.open(box.seal('pässwörd ☃', 'bob'), 'bob'), 'pässwörd ☃');
   assert.throws(() => new SecretBox('short'), /at least 16/);
 });

@@ -21,8 +21,8 @@ function desiredDoc(): ClusterMetadata {
     defaultRetentionPolicy: 'week',
     continuousQueries: { down: { name: 'down', query: 'CREATE CONTINUOUS QUERY down ON telegraf BEGIN SELECT mean(v) INTO year.m FROM m GROUP BY time(1h) END' } },
   };
-  doc.users['admin'] = { name: 'admin', admin: true, privileges: {}, password: box.seal('root-pw') };
-  doc.users['reader'] = { name: 'reader', admin: false, privileges: { telegraf: 'READ' }, password: box.seal('r') };
+  doc.users['admin'] = { name: 'admin', admin: true, privileges: {}, password: box.seal('root-pw', 'admin') };
+  doc.users['reader'] = { name: 'reader', admin: false, privileges: { telegraf: 'READ' }, password: box.seal('r', 'reader') };
   return doc;
 }
 
@@ -76,7 +76,7 @@ test('an influxd that matches needs nothing; differences become ALTER/DROP/GRANT
 
 test('a changed password is set again; awkward names are quoted', () => {
   const desired = emptyMetadata();
-  desired.users['we"ird\\name'] = { name: 'we"ird\\name', admin: false, privileges: {}, password: box.seal("it's") };
+  desired.users['we"ird\\name'] = { name: 'we"ird\\name', admin: false, privileges: {}, password: box.seal("it's", 'we"ird\\name') };
   const local: LocalSnapshot = { databases: {}, users: { 'we"ird\\name': { admin: false, privileges: {} } } };
   const plan = planReconcile(desired, local, { ...noRecord(), passwords: { 'we"ird\\name': 'older-seal' } }, { dropUnmanagedUsers: false, secrets: box });
   assert.deepEqual(texts(plan), [`SET PASSWORD FOR "we\\"ird\\\\name" = 'it\\'s'`]);

@@ -61,7 +61,7 @@ export function planReconcile(desired: ClusterMetadata, local: LocalSnapshot, ap
     const localUser = local.users[name];
     const password = () => {
       if (!options.secrets) throw new Error('a cluster secret is needed to create users (set CFLUX_SECRET)');
-      return quoteString(options.secrets.open(user.password));
+      return quoteString(options.secrets.open(user.password, user.name));
     };
     if (!localUser) {
       newUsers.push({ text: `CREATE USER ${quoteIdentifier(name)} WITH PASSWORD ${password()}${user.admin ? ' WITH ALL PRIVILEGES' : ''}`, sensitive: true, passwordFor: name });
