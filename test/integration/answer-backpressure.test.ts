@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseInfluxRequest, readLimitedBody } from '../../src/agent/influxd/influx-request.ts';
+import { clientGoneSignal, parseInfluxRequest, readLimitedBody } from '../../src/agent/influxd/influx-request.ts';
 import { InfluxdEndpoint } from '../../src/agent/influxd/influxd-endpoint.ts';
 import { LocalPassthrough } from '../../src/agent/influxd/local-passthrough.ts';
 import { PeerClient } from '../../src/agent/peer/peer-client.ts';
@@ -86,7 +86,7 @@ describe('a slow client reading a large answer', () => {
     const passthrough = new LocalPassthrough(endpoint);
     const server = await serve(async (req, res) => {
       const body = await readLimitedBody(req, 1 << 20);
-      await passthrough.forward(parseInfluxRequest(req, body!), res);
+      await passthrough.forward(parseInfluxRequest(req, body!, clientGoneSignal(res)), res);
     });
     try {
       await assertBoundedWhileStalled(server, `/query?${new URLSearchParams({ db: 'big', q: 'SELECT * FROM wide', chunked: 'true', chunk_size: '10000' })}`);

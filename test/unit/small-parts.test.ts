@@ -52,3 +52,15 @@ test('CFLUX_VERSION matches package.json', () => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   assert.equal(CFLUX_VERSION, pkg.version);
 });
+
+test('JSON bodies nested deeper than the limit are refused before parsing; brackets in strings do not count', async () => {
+  const { jsonDepth, parseJsonBody, MAX_JSON_DEPTH } = await import('../../src/shared/http/json-http.ts');
+  assert.equal(jsonDepth('{"a":[1,{"b":2}]}'), 3);
+  assert.equal(jsonDepth('{"a":"[[[[\\"[["}'), 1);
+  assert.equal(jsonDepth('[]'), 1);
+  assert.equal(jsonDepth('"x"'), 0);
+  const deep = '['.repeat(MAX_JSON_DEPTH + 1) + ']'.repeat(MAX_JSON_DEPTH + 1);
+  assert.throws(() => parseJsonBody(Buffer.from(deep)), (err: unknown) => err instanceof CfluxError && err.code === 'BAD_REQUEST' && /nested deeper than 64 levels/.test(err.message));
+  assert.throws(() => parseJsonBody(Buffer.from('['.repeat(1_000_000))), /nested deeper/);
+  assert.deepEqual(parseJsonBody(Buffer.from('['.repeat(MAX_JSON_DEPTH) + ']'.repeat(MAX_JSON_DEPTH))), JSON.parse('['.repeat(MAX_JSON_DEPTH) + ']'.repeat(MAX_JSON_DEPTH)));
+});

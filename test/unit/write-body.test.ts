@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createGzip, gzipSync } from 'node:zlib';
-import { decodeWriteBody, WriteBodyError } from '../../src/agent/proxy/write-body.ts';
+import { decodeWriteBody, WriteBodyError } from '../../src/agent/influxd/write-body.ts';
 
 async function decodeError(fn: () => Promise<unknown>): Promise<WriteBodyError> {
   try {

@@ -14,6 +14,17 @@ export interface InfluxRequest {
   body: Buffer;
   /** Headers to carry to influxd so it still decides authorization (Authorization, content type). */
   forwardHeaders: Record<string, string>;
+  /** Aborted when the client goes away before its answer: every request made for it (influxd, peers) stops. */
+  signal: AbortSignal;
+}
+
+/** A signal aborted when the client's connection closes before the answer was sent in full. */
+export function clientGoneSignal(res: import('node:http').ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('the client went away'));
+  });
+  return controller.signal;
 }
 
 /** Reads a request body up to `limit` bytes; undefined when larger. */
@@ -29,7 +40,7 @@ export async function readLimitedBody(req: IncomingMessage, limit: number): Prom
 }
 
 /** Parses method, path, parameters and forwardable headers of a request whose body was read. */
-export function parseInfluxRequest(req: IncomingMessage, body: Buffer): InfluxRequest {
+export function parseInfluxRequest(req: IncomingMessage, body: Buffer, signal: AbortSignal): InfluxRequest {
   const url = new URL(req.url ?? '/', 'http://proxy');
   const params = new URLSearchParams(url.searchParams);
   const contentType = String(req.headers['content-type'] ?? '');
@@ -37,7 +48,7 @@ export function parseInfluxRequest(req: IncomingMessage, body: Buffer): InfluxRe
     for (const [key, value] of new URLSearchParams(body.toString('utf8'))) params.set(key, value);
   }
   const forwardHeaders = pickHeaders(req.headers, FORWARDED_HEADERS);
-  return { method: req.method ?? 'GET', path: url.pathname, params, body, forwardHeaders };
+  return { method: req.method ?? 'GET', path: url.pathname, params, body, forwardHeaders, signal };
 }
 
 /** The client's credentials as an Authorization header (u/p parameters become Basic auth). */

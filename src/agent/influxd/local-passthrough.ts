@@ -37,17 +37,19 @@ export class LocalPassthrough {
       path: `${request.path}${query}`,
       headers: request.forwardHeaders,
       body: request.method === 'GET' || request.method === 'HEAD' ? null : body,
+      signal: request.signal,
     });
     await relayAnswer(upstream, res);
   }
 
   /** Runs one statement for a client (its own credentials and parameters); returns influxd's status and parsed body. */
-  async query(params: URLSearchParams, headers: Record<string, string>): Promise<{ status: number; body: unknown }> {
+  async query(params: URLSearchParams, headers: Record<string, string>, signal?: AbortSignal): Promise<{ status: number; body: unknown }> {
     const upstream = await this.#endpoint.request({
       method: 'POST',
       path: '/query',
       headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
       body: params.toString(),
+      ...(signal ? { signal } : {}),
     });
     // Not JSON (e.g. chunked or CSV output): handed back as text.
     return { status: upstream.statusCode, body: parseJsonOrText(await upstream.body.text()) };
@@ -70,12 +72,13 @@ export class LocalPassthrough {
   }
 
   /** POST /write with the given parameters and line-protocol body; influxd's status and body. */
-  async write(params: URLSearchParams, body: Buffer, authorization: string | undefined): Promise<{ status: number; body: string }> {
+  async write(params: URLSearchParams, body: Buffer, authorization: string | undefined, signal?: AbortSignal): Promise<{ status: number; body: string }> {
     const upstream = await this.#endpoint.request({
       method: 'POST',
       path: `/write?${params}`,
       headers: { 'content-type': 'text/plain; charset=utf-8', ...(authorization ? { authorization } : {}) },
       body,
+      ...(signal ? { signal } : {}),
     });
     return { status: upstream.statusCode, body: await upstream.body.text() };
   }

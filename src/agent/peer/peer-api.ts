@@ -4,6 +4,8 @@ import type { JsonServerOptions } from '../../shared/http/json-server.ts';
 import { presentedToken, tokensMatch } from '../../shared/http/credentials.ts';
 import type { JsonReply } from '../../shared/http/json-http.ts';
 import { parseInfluxRequest, readLimitedBody, type InfluxRequest } from '../influxd/influx-request.ts';
+import { decodeWriteBody, WriteBodyError } from '../influxd/write-body.ts';
+import { messageOf } from '../../shared/errors.ts';
 import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 
 /** Header that carries the client's own credentials from one agent to another. */
@@ -17,23 +19,34 @@ export const CLIENT_AUTHORIZATION_HEADER = 'x-cflux-client-authorization';
  * `x-cflux-client-authorization` so influxd still decides authorization.
  */
 export function addPeerRoutes(router: Router, options: { influxd: LocalPassthrough; maxBodyBytes: number; refusal?: () => string | undefined }): void {
-  const handle = (target: '/write' | '/query') => async ({ req, res }: { req: IncomingMessage; res: ServerResponse }): Promise<JsonReply> => {
+  const handle = (target: '/write' | '/query') => async ({ req, res, signal }: { req: IncomingMessage; res: ServerResponse; signal: AbortSignal }): Promise<JsonReply> => {
     // A node that may not serve clients may not store or answer for its peers either.
     const refusal = options.refusal?.();
     if (refusal) return { status: 503, body: { error: `peer API: this node does not serve: ${refusal}` } };
     const client = req.headers[CLIENT_AUTHORIZATION_HEADER];
     const length = Number(req.headers['content-length'] ?? NaN);
-    if (target === '/write' && Number.isSafeInteger(length) && length <= options.maxBodyBytes) {
+    const encoded = req.headers['content-encoding'] !== undefined;
+    if (target === '/write' && !encoded && Number.isSafeInteger(length) && length <= options.maxBodyBytes) {
       // A write of known size goes on to influxd as it arrives: nothing buffered here.
       const query = (req.url ?? '').indexOf('?');
       await options.influxd.pipe(req, res, { path: `/write${query < 0 ? '' : (req.url ?? '').slice(query)}`, authorization: typeof client === 'string' ? client : undefined });
       return { status: 0, handled: true };
     }
-    const body = await readLimitedBody(req, options.maxBodyBytes);
-    if (body === undefined) return { status: 413, body: { error: `peer API: request body over ${options.maxBodyBytes} bytes` } };
-    const parsed = parseInfluxRequest(req, body);
+    const raw = await readLimitedBody(req, options.maxBodyBytes);
+    if (raw === undefined) return { status: 413, body: { error: `peer API: request body over ${options.maxBodyBytes} bytes` } };
+    let body = raw;
+    if (target === '/write' && encoded) {
+      // Inflated here within the same bound as the proxy's, then sent on plain: influxd never sees a gzip bomb.
+      try {
+        body = await decodeWriteBody(raw, req.headers['content-encoding'], options.maxBodyBytes);
+      } catch (err) {
+        return { status: err instanceof WriteBodyError ? err.httpStatus : 400, body: { error: `peer API: ${messageOf(err)}` } };
+      }
+    }
+    const parsed = parseInfluxRequest(req, body, signal);
     const forwardHeaders: Record<string, string> = { ...parsed.forwardHeaders };
     delete forwardHeaders['authorization'];
+    delete forwardHeaders['content-encoding'];
     if (typeof client === 'string') forwardHeaders['authorization'] = client;
     const request: InfluxRequest = { ...parsed, method: 'POST', path: target, forwardHeaders };
     await options.influxd.forward(request, res);

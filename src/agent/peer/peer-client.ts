@@ -39,13 +39,13 @@ export class PeerClient {
   }
 
   /** POST /peer/v1/write on the agent at `address` (host:port). */
-  write(address: string, params: URLSearchParams, body: Buffer, clientAuthorization: string | undefined): Promise<PeerAnswer> {
-    return this.#post(address, `/peer/v1/write?${params}`, body, 'text/plain; charset=utf-8', clientAuthorization);
+  write(address: string, params: URLSearchParams, body: Buffer, clientAuthorization: string | undefined, signal?: AbortSignal): Promise<PeerAnswer> {
+    return this.#post(address, `/peer/v1/write?${params}`, body, 'text/plain; charset=utf-8', clientAuthorization, signal);
   }
 
   /** POST /peer/v1/query on the agent at `address`; params travel as a form body. */
-  query(address: string, params: URLSearchParams, clientAuthorization: string | undefined): Promise<PeerAnswer> {
-    return this.#post(address, '/peer/v1/query', Buffer.from(params.toString()), 'application/x-www-form-urlencoded', clientAuthorization);
+  query(address: string, params: URLSearchParams, clientAuthorization: string | undefined, signal?: AbortSignal): Promise<PeerAnswer> {
+    return this.#post(address, '/peer/v1/query', Buffer.from(params.toString()), 'application/x-www-form-urlencoded', clientAuthorization, signal);
   }
 
   /**
@@ -53,11 +53,11 @@ export class PeerClient {
    * content type and body as influxd produced them: chunked output stays
    * chunked). Throws before anything was written when the peer cannot be reached.
    */
-  async pipeQuery(address: string, params: URLSearchParams, clientAuthorization: string | undefined, res: ServerResponse): Promise<void> {
+  async pipeQuery(address: string, params: URLSearchParams, clientAuthorization: string | undefined, res: ServerResponse, signal?: AbortSignal): Promise<void> {
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
     if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#token}`;
     if (clientAuthorization !== undefined) headers[CLIENT_AUTHORIZATION_HEADER] = clientAuthorization;
-    const response = await this.#dispatcher.request({ origin: `${this.#scheme}://${address}`, path: '/peer/v1/query', method: 'POST', headers, body: params.toString() });
+    const response = await this.#dispatcher.request({ origin: `${this.#scheme}://${address}`, path: '/peer/v1/query', method: 'POST', headers, body: params.toString(), ...(signal ? { signal } : {}) });
     if (response.statusCode >= 500) {
       await response.body.dump();
       throw new Error(`peer ${address} answered ${response.statusCode}`);
@@ -66,11 +66,11 @@ export class PeerClient {
     await pipeline(response.body, res);
   }
 
-  async #post(address: string, path: string, body: Buffer, contentType: string, clientAuthorization: string | undefined): Promise<PeerAnswer> {
+  async #post(address: string, path: string, body: Buffer, contentType: string, clientAuthorization: string | undefined, signal: AbortSignal | undefined): Promise<PeerAnswer> {
     const headers: Record<string, string> = { 'content-type': contentType };
     if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#token}`;
     if (clientAuthorization !== undefined) headers[CLIENT_AUTHORIZATION_HEADER] = clientAuthorization;
-    const response = await this.#dispatcher.request({ origin: `${this.#scheme}://${address}`, path, method: 'POST', headers, body });
+    const response = await this.#dispatcher.request({ origin: `${this.#scheme}://${address}`, path, method: 'POST', headers, body, ...(signal ? { signal } : {}) });
     return { status: response.statusCode, body: await response.body.text() };
   }
 

@@ -7,7 +7,7 @@ import type { Logger } from '../../shared/logging.ts';
 import type { QueryHandler } from './query-handler.ts';
 import type { WriteHandler } from './write-handler.ts';
 import { CFLUX_VERSION } from '../../shared/version.ts';
-import { parseInfluxRequest, readLimitedBody } from '../influxd/influx-request.ts';
+import { clientGoneSignal, parseInfluxRequest, readLimitedBody } from '../influxd/influx-request.ts';
 import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 import { FastWritePath } from './fast-path/fast-write-path.ts';
 import type { InfluxdEndpoint } from '../influxd/influxd-endpoint.ts';
@@ -83,6 +83,7 @@ export class ProxyServer {
   }
 
   async #dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const gone = clientGoneSignal(res);
     try {
       const refusal = this.#options.refusal?.();
       if (refusal) {
@@ -102,7 +103,7 @@ export class ProxyServer {
         res.end(JSON.stringify({ error: `request body is over the limit of ${this.#options.maxBodyBytes} bytes` }));
         return;
       }
-      const request = parseInfluxRequest(req, body);
+      const request = parseInfluxRequest(req, body, gone);
       if (request.path === '/health') {
         // influxd 1.6 has no /health; the proxy answers in the shape later influxd versions use.
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -111,6 +112,8 @@ export class ProxyServer {
       else if (request.path === '/write' && request.method === 'POST') await this.#options.writes.handle(request, res);
       else await this.#options.influxd.forward(request, res);
     } catch (err) {
+      // The client left: what it started was cancelled, and nobody is there to answer.
+      if (gone.aborted) return void res.destroy();
       // The path only: the query string may carry a password (p=...).
       this.#options.logger.warn({ reason: messageOf(err), path: (req.url ?? '').split('?')[0] }, 'proxy request failed');
       if (!res.headersSent) {

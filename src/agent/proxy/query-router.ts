@@ -94,10 +94,10 @@ export class QueryRouter {
     params.delete('u');
     params.delete('p');
     try {
-      await this.#options.peers.pipeQuery(peer.address, params, clientAuthorization(request)['authorization'], res);
+      await this.#options.peers.pipeQuery(peer.address, params, clientAuthorization(request)['authorization'], res, request.signal);
       return true;
     } catch (err) {
-      if (res.headersSent) throw err;
+      if (res.headersSent || request.signal.aborted) throw err;
       this.#options.directory.markDown(node);
       return false;
     }
@@ -198,10 +198,10 @@ export class QueryRouter {
     const authorization = clientAuthorization(request);
     const readable = [...new Set(sources.map((source) => source.database ?? database))];
     for (const name of readable) {
-      const { status, body } = await this.#options.influxd.query(new URLSearchParams({ q: `SHOW MEASUREMENTS ON ${quoteIdentifier(name)} LIMIT 1` }), authorization);
+      const { status, body } = await this.#options.influxd.query(new URLSearchParams({ q: `SHOW MEASUREMENTS ON ${quoteIdentifier(name)} LIMIT 1` }), authorization, request.signal);
       if (status !== 200 || (body as { results?: Array<{ error?: string }> }).results?.[0]?.error !== undefined) return false;
     }
-    const written = await this.#options.influxd.write(new URLSearchParams({ db: into.database ?? database }), Buffer.alloc(0), authorization['authorization']);
+    const written = await this.#options.influxd.write(new URLSearchParams({ db: into.database ?? database }), Buffer.alloc(0), authorization['authorization'], request.signal);
     return written.status === 204;
   }
 
@@ -277,11 +277,11 @@ export class QueryRouter {
       let status: number;
       let body: unknown;
       if (node === this.#options.self) {
-        ({ status, body } = await this.#options.influxd.query(params, authorization ? { authorization } : {}));
+        ({ status, body } = await this.#options.influxd.query(params, authorization ? { authorization } : {}, request.signal));
       } else {
         const peer = await this.#options.directory.resolve(node);
         if (!peer) return { result: { statement_id: 0, error: `node ${node} is not known to the manager` } };
-        const answer = await this.#options.peers.query(peer.address, params, authorization);
+        const answer = await this.#options.peers.query(peer.address, params, authorization, request.signal);
         status = answer.status;
         body = JSON.parse(answer.body) as unknown; // not JSON: that node failed (caught below)
       }
@@ -290,7 +290,8 @@ export class QueryRouter {
       const result = (body as { results?: StatementResult[] }).results?.[0];
       return { result: result ?? { statement_id: 0 } };
     } catch (err) {
-      if (node !== this.#options.self) this.#options.directory.markDown(node);
+      // The client went away: not the node's failure.
+      if (node !== this.#options.self && !request.signal.aborted) this.#options.directory.markDown(node);
       return { unavailable: `node ${node}: ${messageOf(err)}`, node };
     }
   }

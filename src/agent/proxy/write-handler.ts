@@ -11,7 +11,7 @@ import { NODE_LOCAL_DATABASE, replicationFactorOf } from '../../cluster/placemen
 import { clientAuthorization, type InfluxRequest } from '../influxd/influx-request.ts';
 import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 import { describeInvalidLines, joinChunks, splitLinesByMeasurement } from './line-protocol-splitter.ts';
-import { decodeWriteBody } from './write-body.ts';
+import { decodeWriteBody } from '../influxd/write-body.ts';
 
 export type Consistency = 'any' | 'one' | 'quorum' | 'all';
 const CONSISTENCIES = new Set<string>(['any', 'one', 'quorum', 'all']);
@@ -132,7 +132,7 @@ export class WriteHandler {
     const outcomes = await Promise.all(
       [...batches.values()].map(async (batch) => {
         const payload = whole ? body : joinChunks(batch.chunks);
-        const answers = await Promise.all(batch.owners.map((owner) => this.#writeTo(owner, forwardParams, payload, authorization)));
+        const answers = await Promise.all(batch.owners.map((owner) => this.#writeTo(owner, forwardParams, payload, authorization, request.signal)));
         return { owners: batch.owners, answers };
       }),
     );
@@ -171,15 +171,16 @@ export class WriteHandler {
     send(res, 204);
   }
 
-  async #writeTo(owner: string, params: URLSearchParams, payload: Buffer, authorization: string | undefined): Promise<OwnerAnswer> {
+  async #writeTo(owner: string, params: URLSearchParams, payload: Buffer, authorization: string | undefined, signal: AbortSignal): Promise<OwnerAnswer> {
     try {
-      if (owner === this.#options.self) return { owner, ...(await this.#options.influxd.write(params, payload, authorization)) };
+      if (owner === this.#options.self) return { owner, ...(await this.#options.influxd.write(params, payload, authorization, signal)) };
       const peer = await this.#options.directory.resolve(owner);
       if (!peer) return { owner, status: 503, body: JSON.stringify({ error: `node ${owner} is not known to the manager` }) };
       if (!this.#options.directory.isAvailable(owner)) return { owner, status: 503, body: JSON.stringify({ error: `node ${owner} is not alive` }) };
-      return { owner, ...(await this.#options.peers.write(peer.address, params, payload, authorization)) };
+      return { owner, ...(await this.#options.peers.write(peer.address, params, payload, authorization, signal)) };
     } catch (err) {
-      if (owner !== this.#options.self) this.#options.directory.markDown(owner);
+      // The client went away: not the owner's failure.
+      if (owner !== this.#options.self && !signal.aborted) this.#options.directory.markDown(owner);
       return { owner, status: 503, body: JSON.stringify({ error: messageOf(err) }) };
     }
   }
