@@ -199,9 +199,9 @@ export function checkSocketLimits(sockets: number, fdsNeeded: number): string[] 
 }
 
 /** GET `url` as text; a failure becomes a `# error` comment (an empty scrape). */
-export async function scrape(url: string): Promise<string> {
+export async function scrape(url: string, headers: Record<string, string> = {}): Promise<string> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
     return await res.text();
   } catch (err) {
     return `# ${err instanceof Error ? err.message : String(err)}`;

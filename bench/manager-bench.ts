@@ -73,6 +73,10 @@ log(`host: ${availableParallelism()} CPUs shared by bench, manager and etcd; loa
 for (const line of checkSocketLimits(N, N + HB_CONNECTIONS + 256)) log(line);
 
 // ---------------------------------------------------------------- setup ---
+// The manager needs its token (inherited by the spawned manager through the environment).
+const TOKEN = 'bench-manager-token-0123456789';
+process.env['CFLUX_MANAGER_TOKEN'] = TOKEN;
+const AUTH = { authorization: `Bearer ${TOKEN}` };
 let etcd: EtcdServer | undefined;
 let manager: ManagerProcess | undefined;
 let origin: string;
@@ -122,7 +126,7 @@ async function register(a: AgentState): Promise<boolean> {
   for (let attempt = 1; attempt <= 3 && !stopping; attempt++) {
     const t0 = performance.now();
     try {
-      const res = await hbPool.request({ path: `/nodes/${CLUSTER}`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await hbPool.request({ path: `/nodes/${CLUSTER}`, method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: JSON.stringify(body) });
       const text = await res.body.text();
       if (res.statusCode === 201) {
         a.id = (JSON.parse(text) as { id: number }).id;
@@ -146,7 +150,7 @@ async function heartbeat(a: AgentState): Promise<void> {
   a.beats++;
   if (counted) hb.maxQueued = Math.max(hb.maxQueued, hbPool.stats.queued);
   try {
-    const res = await hbPool.request({ path: `/nodes/${CLUSTER}/${a.id}`, method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ stats }) });
+    const res = await hbPool.request({ path: `/nodes/${CLUSTER}/${a.id}`, method: 'PUT', headers: { 'content-type': 'application/json', ...AUTH }, body: JSON.stringify({ stats }) });
     await res.body.dump();
     if (res.statusCode === 200) hbTotal.ok++;
     else {
@@ -184,7 +188,7 @@ async function pollLoop(a: AgentState): Promise<void> {
   while (!stopping) {
     polls.open++;
     try {
-      const res = await pollPool.request({ path: `/clusters/${CLUSTER}/versions/${a.known}?timeout=${POLL_TIMEOUT_S}`, method: 'GET' });
+      const res = await pollPool.request({ path: `/clusters/${CLUSTER}/versions/${a.known}?timeout=${POLL_TIMEOUT_S}`, method: 'GET', headers: AUTH });
       polls.open--;
       if (res.statusCode === 200) {
         const { version } = (await res.body.json()) as { version: number };
@@ -244,7 +248,7 @@ await sleep(1000);
 
 // --------------------------------------------------------- steady state ---
 async function metadataVersion(): Promise<number> {
-  const res = await ctrlPool.request({ path: `/clusters/${CLUSTER}`, method: 'GET' });
+  const res = await ctrlPool.request({ path: `/clusters/${CLUSTER}`, method: 'GET', headers: AUTH });
   return ((await res.body.json()) as { version: number }).version;
 }
 async function writeAndFanOut(n: number): Promise<string> {
@@ -254,7 +258,7 @@ async function writeAndFanOut(n: number): Promise<string> {
   const all = new Promise<void>((resolve) => (done = resolve));
   fanout = { version: base + 1, expected, t0: performance.now(), arrivals: [], done };
   const state = fanout;
-  const res = await ctrlPool.request({ path: `/clusters/${CLUSTER}/versions/${base}`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ bench: { write: n, at: new Date().toISOString() } }) });
+  const res = await ctrlPool.request({ path: `/clusters/${CLUSTER}/versions/${base}`, method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: JSON.stringify({ format: 1, databases: {}, users: {}, settings: { replicationFactor: 2, dataMembers: [], pins: {} }, bench: { write: n, at: new Date().toISOString() } }) });
   const writeMs = ms(state.t0);
   await res.body.dump();
   if (res.statusCode !== 200) return `fan-out #${n}: write of version ${base + 1} failed with HTTP ${res.statusCode}`;
@@ -266,7 +270,7 @@ async function writeAndFanOut(n: number): Promise<string> {
 const fanoutAll: number[] = [];
 const fanoutWindows: Array<[number, number]> = [];
 const fanoutLines: string[] = [];
-const [managerMetrics0, etcdMetrics0] = await Promise.all([scrape(`${origin}/metrics`), scrape(`${etcd!.endpoint}/metrics`)]);
+const [managerMetrics0, etcdMetrics0] = await Promise.all([scrape(`${origin}/metrics`, AUTH), scrape(`${etcd!.endpoint}/metrics`)]);
 managerProc.markStart();
 etcdProc.markStart();
 const benchCpu0 = readCpuSeconds(process.pid) ?? NaN;
@@ -285,7 +289,7 @@ etcdProc.markEnd();
 loopDelay.disable();
 const benchCpu = (100 * ((readCpuSeconds(process.pid) ?? NaN) - benchCpu0)) / steadySeconds;
 
-const [metricsText, etcdMetrics] = await Promise.all([scrape(`${origin}/metrics`), scrape(`${etcd!.endpoint}/metrics`)]);
+const [metricsText, etcdMetrics] = await Promise.all([scrape(`${origin}/metrics`, AUTH), scrape(`${etcd!.endpoint}/metrics`)]);
 
 // --------------------------------------------------------------- report ---
 const p99 = hb.latencies.length ? percentile([...hb.latencies].sort((a, b) => a - b), 99) : Infinity;
