@@ -35,6 +35,9 @@ import { closeWithin } from '../shared/closing.ts';
 import { messageOf } from '../shared/errors.ts';
 import { authModeMismatch } from './metadata/auth-mode.ts';
 
+/** How long a write to a database this agent does not know waits for it to arrive from the manager (read-your-DDL). */
+const DDL_CATCH_UP_MS = 5000;
+
 /** How long clients' requests in flight may take to finish on stop before their connections are cut. */
 const PROXY_DRAIN_MS = 2000;
 
@@ -115,6 +118,7 @@ export class Agent {
     this.#peerToken = secrets.peerToken;
     this.#directory = new PeerDirectory({ client, cluster: options.cluster, intervalMs: options.heartbeatInterval, logger: logger.child({ component: 'peers' }) });
     this.#peers = new PeerClient({
+      revision: () => this.#mirror.appliedRevision,
       ...(secrets.peerToken !== undefined ? { token: secrets.peerToken } : {}),
       ...(secrets.peerTls ? { tls: { ...(secrets.ca !== undefined ? { ca: secrets.ca } : {}), ...(options.peerServerName !== undefined ? { servername: options.peerServerName } : {}) } } : {}),
     });
@@ -140,6 +144,7 @@ export class Agent {
         self: this.#nodeName,
         placement,
         metadata: () => this.#mirror.appliedMetadata,
+        awaitDatabase: (database, signal) => this.#mirror.awaitDatabase(database, DDL_CATCH_UP_MS, signal),
         directory: this.#directory,
         peers: this.#peers,
         influxd: this.#passthrough,
@@ -201,7 +206,12 @@ export class Agent {
   /** Opens the peer port and starts the loops; returns at once (the loops run until stop()). */
   async start(): Promise<void> {
     const peerRouter = new Router();
-    addPeerRoutes(peerRouter, { influxd: this.#passthrough, maxBodyBytes: this.options.maxBodySize, refusal: () => this.#authMismatch() });
+    addPeerRoutes(peerRouter, {
+      influxd: this.#passthrough,
+      maxBodyBytes: this.options.maxBodySize,
+      refusal: () => this.#authMismatch(),
+      awaitRevision: (revision, timeoutMs, signal) => this.#mirror.waitForRevision(revision, timeoutMs, signal),
+    });
     this.#http = await startAgentHttp({
       listen: this.options.peerListen,
       logger: this.#logger,

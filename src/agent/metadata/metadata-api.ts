@@ -5,6 +5,8 @@ import type { VersionedDocument } from '../../cluster/document-update.ts';
 
 /** The manager's metadata calls, as a narrow interface. */
 export interface MetadataApi {
+  /** The document now. */
+  get(cluster: string, signal?: AbortSignal): Promise<VersionedDocument>;
   /** Long-poll: the document once its version differs from `known`, or undefined after `waitSeconds`. */
   poll(cluster: string, known: number, waitSeconds: number, signal: AbortSignal): Promise<VersionedDocument | undefined>;
   /** CAS write on `base`: the new version, or the newest document on conflict. */

@@ -14,6 +14,7 @@ import { readLocalSnapshot } from './local-snapshot.ts';
 import type { MetadataApi } from './metadata-api.ts';
 import type { MetadataOperation } from '../../cluster/metadata-operations.ts';
 import { MetadataReconciler } from './metadata-reconciler.ts';
+import { RevisionWaiters } from './revision-waiters.ts';
 import type { SecretBox } from '../../cluster/secret-box.ts';
 
 export type LocalChangesMode = 'push' | 'revert';
@@ -53,6 +54,12 @@ export class MetadataMirror {
   /** Why the newest document from the manager was refused (schema check), if it was. */
   #refused: { version: number; problem: DocumentProblem } | undefined;
   readonly #warnedUsers = new Set<string>();
+  /** influxd is not at the newest good document (a reconcile failed or left statements undone). */
+  #behind = false;
+  #wakeCatchUp: (() => void) | undefined;
+  readonly #revisions = new RevisionWaiters();
+  /** The manager's newest document as last asked for by awaitDatabase, and when. */
+  #newest: { at: number; answer: Promise<VersionedDocument | undefined> } | undefined;
 
   constructor(options: MetadataMirrorOptions) {
     this.#options = options;
@@ -73,7 +80,7 @@ export class MetadataMirror {
 
   /** Polls and checks for drift until aborted; an unreachable manager only delays things. */
   async run(signal: AbortSignal): Promise<void> {
-    await Promise.all([this.#pollLoop(signal), this.#driftLoop(signal)]);
+    await Promise.all([this.#pollLoop(signal), this.#driftLoop(signal), this.#catchUpLoop(signal)]);
   }
 
   /**
@@ -169,7 +176,8 @@ export class MetadataMirror {
     }
     if (document.metadata === null) return;
     if (document.version === this.#state.version && revisionOf(document.metadata) === revisionOf(this.#state.metadata)) return;
-    await this.#reconcileTo(document.version, document.metadata);
+    // A failure is the catch-up loop's to retry; the poll loop goes on listening meanwhile.
+    await this.#reconcileTo(document.version, document.metadata).catch((err: unknown) => this.#logger.warn({ reason: messageOf(err), version: document.version }, 'cannot apply the cluster metadata to influxd yet; retrying'));
   }
 
   /**
@@ -198,10 +206,98 @@ export class MetadataMirror {
     if (!check.ok) throw new CfluxError('UPSTREAM_UNAVAILABLE', `the cluster document is invalid at ${check.field || '(the document)'}: ${check.error}; write a valid version (cflux meta) first`);
   }
 
+  /**
+   * Brings influxd to `metadata`. The applied state moves to it only when
+   * influxd took every statement; otherwise (influxd down, or refusing) the
+   * previous document stays the applied one, so the drift check never reads
+   * the gap as local deletions, and the catch-up loop tries again.
+   */
   async #reconcileTo(version: number, metadata: ClusterMetadata, full = false): Promise<void> {
-    const outcome = await this.#reconciler.reconcile(this.#state, version, metadata, ...(full ? (['all'] as const) : []));
-    this.#state = outcome.state;
+    let outcome;
+    try {
+      outcome = await this.#reconciler.reconcile(this.#state, version, metadata, ...(full ? (['all'] as const) : []));
+    } catch (err) {
+      this.#fellBehind();
+      throw err;
+    }
+    const converged = outcome.remaining === 0;
+    this.#state = converged ? outcome.state : { ...outcome.state, version: this.#state.version, metadata: this.#state.metadata };
     await this.#options.store.save(this.#state);
+    if (converged) {
+      this.#behind = false;
+      this.#revisions.reached(revisionOf(this.#state.metadata));
+    } else {
+      this.#fellBehind();
+    }
+  }
+
+  /** influxd is not at the newest good document: the catch-up loop retries with backoff. */
+  #fellBehind(): void {
+    this.#behind = true;
+    this.#wakeCatchUp?.();
+  }
+
+  /**
+   * Retries the newest good document until influxd took all of it: after a
+   * failed reconcile (influxd down or refusing), within about two seconds of
+   * influxd answering again.
+   */
+  async #catchUpLoop(signal: AbortSignal): Promise<void> {
+    for (let failures = 0; !signal.aborted; ) {
+      if (!this.#behind) {
+        failures = 0;
+        await new Promise<void>((resolve) => {
+          this.#wakeCatchUp = resolve;
+          signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        this.#wakeCatchUp = undefined;
+        continue;
+      }
+      await sleep(Math.max(100, backoffDelay(failures++, { baseMs: 250, capMs: 2000 })), undefined, { signal }).catch(() => undefined);
+      const target = this.#latestGood();
+      try {
+        await this.#exclusive(() => (target?.metadata ? this.#reconcileTo(target.version, target.metadata, true) : this.#reconcileTo(this.#state.version, this.#state.metadata, true)));
+        if (!this.#behind) this.#logger.info({ version: this.#state.version }, 'influxd caught up with the cluster metadata');
+      } catch (err) {
+        if (failures === 1 || failures % 10 === 0) this.#logger.warn({ reason: messageOf(err), attempts: failures }, 'influxd is behind the cluster metadata; retrying');
+      }
+    }
+  }
+
+  /** The revision of the document influxd is at. */
+  get appliedRevision(): number {
+    return revisionOf(this.#state.metadata);
+  }
+
+  /** Waits (at most `timeoutMs`) until the applied document reaches `revision`; false when it did not. */
+  waitForRevision(revision: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    return this.#revisions.waitFor(revision, () => this.appliedRevision, timeoutMs, signal);
+  }
+
+  /**
+   * For a database this agent does not know: asks the manager for its newest
+   * document and, when the database is there, waits (at most `timeoutMs`)
+   * until it is applied here. True when the database is known afterwards.
+   */
+  async awaitDatabase(database: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (database in this.#state.metadata.databases) return true;
+    const revision = await this.#newestRevisionWith(database);
+    if (revision === undefined) return false;
+    await this.waitForRevision(revision, timeoutMs, signal);
+    return database in this.#state.metadata.databases;
+  }
+
+  /**
+   * The revision of the manager's newest document if it has `database`. One
+   * manager call at a time, and its answer is kept for 200 ms: a client
+   * writing to a database that does not exist must not turn every write into
+   * a manager call.
+   */
+  #newestRevisionWith(database: string): Promise<number | undefined> {
+    if (this.#newest && performance.now() - this.#newest.at < 200) return this.#newest.answer.then((doc) => (doc?.metadata && database in (doc.metadata.databases ?? {}) ? revisionOf(doc.metadata) : undefined));
+    const answer = this.#options.api.get(this.#options.cluster, AbortSignal.timeout(2000)).catch(() => undefined);
+    this.#newest = { at: performance.now(), answer };
+    return answer.then((doc) => (doc?.metadata && database in (doc.metadata.databases ?? {}) ? revisionOf(doc.metadata) : undefined));
   }
 
   async #driftLoop(signal: AbortSignal): Promise<void> {

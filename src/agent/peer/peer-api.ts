@@ -10,6 +10,10 @@ import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 
 /** Header that carries the client's own credentials from one agent to another. */
 export const CLIENT_AUTHORIZATION_HEADER = 'x-cflux-client-authorization';
+/** Header that carries the revision of the cluster document the sending agent has applied (read-your-DDL). */
+export const METADATA_REVISION_HEADER = 'x-cflux-metadata-revision';
+/** How long a peer request waits for this agent to apply the sender's metadata revision. */
+const REVISION_WAIT_MS = 5000;
 
 /**
  * The peer API: other agents write into and query this node's influxd. Never
@@ -18,11 +22,23 @@ export const CLIENT_AUTHORIZATION_HEADER = 'x-cflux-client-authorization';
  * --insecure-peer); the client's own credentials travel in
  * `x-cflux-client-authorization` so influxd still decides authorization.
  */
-export function addPeerRoutes(router: Router, options: { influxd: LocalPassthrough; maxBodyBytes: number; refusal?: () => string | undefined }): void {
+export function addPeerRoutes(
+  router: Router,
+  options: {
+    influxd: LocalPassthrough;
+    maxBodyBytes: number;
+    refusal?: () => string | undefined;
+    /** Waits until this agent applied at least the given revision (bounded); the request goes on either way. */
+    awaitRevision?: (revision: number, timeoutMs: number, signal: AbortSignal) => Promise<boolean>;
+  },
+): void {
   const handle = (target: '/write' | '/query') => async ({ req, res, signal }: { req: IncomingMessage; res: ServerResponse; signal: AbortSignal }): Promise<JsonReply> => {
     // A node that may not serve clients may not store or answer for its peers either.
     const refusal = options.refusal?.();
     if (refusal) return { status: 503, body: { error: `peer API: this node does not serve: ${refusal}` } };
+    // The sender applied DDL this agent may not have yet (a write right after CREATE DATABASE): catch up first.
+    const revision = Number(req.headers[METADATA_REVISION_HEADER]);
+    if (Number.isSafeInteger(revision) && revision > 0 && options.awaitRevision) await options.awaitRevision(revision, REVISION_WAIT_MS, signal);
     const client = req.headers[CLIENT_AUTHORIZATION_HEADER];
     const length = Number(req.headers['content-length'] ?? NaN);
     const encoded = req.headers['content-encoding'] !== undefined;

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { Agent as UndiciAgent } from 'undici';
 import { pickHeaders } from '../../shared/http/header-copy.ts';
 import { RETURNED_HEADERS } from '../influxd/local-passthrough.ts';
-import { CLIENT_AUTHORIZATION_HEADER } from './peer-api.ts';
+import { CLIENT_AUTHORIZATION_HEADER, METADATA_REVISION_HEADER } from './peer-api.ts';
 import { trustedCertificates } from '../../shared/http/trusted-certificates.ts';
 
 /** What another agent (or the local influxd) answered. */
@@ -19,6 +19,8 @@ export interface PeerAnswer {
 export class PeerClient {
   readonly #dispatcher: UndiciAgent;
   readonly #token: string | undefined;
+  /** The revision of the cluster document this agent has applied, sent with every request (read-your-DDL). */
+  readonly #revision: (() => number) | undefined;
   /** `https` when the peers serve TLS (this agent does: all agents of a cluster do or none). */
   readonly #scheme: 'http' | 'https';
   #closing: Promise<void> | undefined;
@@ -30,8 +32,9 @@ export class PeerClient {
    * certificate against `servername` (one shared peer certificate) or else
    * the peer's own host.
    */
-  constructor(options: { token?: string; tls?: { ca?: string; servername?: string } } = {}) {
+  constructor(options: { token?: string; tls?: { ca?: string; servername?: string }; revision?: () => number } = {}) {
     this.#token = options.token;
+    this.#revision = options.revision;
     this.#scheme = options.tls ? 'https' : 'http';
     const ca = trustedCertificates(options.tls?.ca);
     const connect = options.tls ? { ...(ca ? { ca } : {}), ...(options.tls.servername ? { servername: options.tls.servername } : {}) } : undefined;
@@ -57,6 +60,7 @@ export class PeerClient {
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
     if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#token}`;
     if (clientAuthorization !== undefined) headers[CLIENT_AUTHORIZATION_HEADER] = clientAuthorization;
+    if (this.#revision) headers[METADATA_REVISION_HEADER] = String(this.#revision());
     const response = await this.#dispatcher.request({ origin: `${this.#scheme}://${address}`, path: '/peer/v1/query', method: 'POST', headers, body: params.toString(), ...(signal ? { signal } : {}) });
     if (response.statusCode >= 500) {
       await response.body.dump();
@@ -70,6 +74,7 @@ export class PeerClient {
     const headers: Record<string, string> = { 'content-type': contentType };
     if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#token}`;
     if (clientAuthorization !== undefined) headers[CLIENT_AUTHORIZATION_HEADER] = clientAuthorization;
+    if (this.#revision) headers[METADATA_REVISION_HEADER] = String(this.#revision());
     const response = await this.#dispatcher.request({ origin: `${this.#scheme}://${address}`, path, method: 'POST', headers, body, ...(signal ? { signal } : {}) });
     return { status: response.statusCode, body: await response.body.text() };
   }

@@ -43,6 +43,8 @@ export interface WriteHandlerOptions {
   self: string;
   placement: () => Placement;
   metadata: () => ClusterMetadata;
+  /** For a database not known here: whether it exists in the cluster after all (then it is applied here before this returns). */
+  awaitDatabase?: (database: string, signal: AbortSignal) => Promise<boolean>;
   directory: PeerDirectory;
   peers: PeerClient;
   influxd: LocalPassthrough;
@@ -91,7 +93,9 @@ export class WriteHandler {
     const consistency = (params.get('consistency') ?? 'one').toLowerCase();
     if (!CONSISTENCIES.has(consistency)) return send(res, 400, { error: `invalid consistency "${consistency}": use any, one, quorum or all` });
     if (database !== NODE_LOCAL_DATABASE && !(database in this.#options.metadata().databases)) {
-      return send(res, 404, { error: `database not found: "${database}"` });
+      // Created a moment ago through another agent (read-your-DDL)? Ask the manager before answering 404.
+      const known = (await this.#options.awaitDatabase?.(database, request.signal)) ?? false;
+      if (!known) return send(res, 404, { error: `database not found: "${database}"` });
     }
     let body: Buffer;
     try {
