@@ -1,5 +1,6 @@
 import { NO_SECRET_MESSAGE, type SecretBox } from './secret-box.ts';
 import { unitKey } from './placement.ts';
+import { nameProblem } from './document-check.ts';
 import { sameRetentionPolicy, type ClusterMetadata, type DatabaseMeta, type Privilege, type RetentionPolicyMeta, type UserMeta } from './cluster-metadata.ts';
 import type { MetadataOperation } from './metadata-operations.ts';
 
@@ -81,6 +82,8 @@ function mutate(doc: ClusterMetadata, op: MetadataOperation, secrets: SecretBox 
     case 'createDatabase': {
       const spec = op.retentionPolicy;
       const name = spec?.name ?? AUTOGEN;
+      // influxd's meta store refuses these names with exactly this text (services/meta/data.go).
+      if (nameProblem(op.name) !== undefined || nameProblem(name) !== undefined) return 'invalid name';
       const duration = spec?.duration ?? 0;
       const policy: RetentionPolicyMeta = {
         name,
@@ -108,6 +111,7 @@ function mutate(doc: ClusterMetadata, op: MetadataOperation, secrets: SecretBox 
     case 'createRetentionPolicy': {
       const db = doc.databases[op.database];
       if (!db) return `database not found: ${op.database}`;
+      if (nameProblem(op.name) !== undefined) return 'invalid name';
       const policy: RetentionPolicyMeta = {
         name: op.name,
         duration: op.duration,

@@ -220,7 +220,7 @@ function checkSettings(value: unknown): void {
  * of UTF-8, not "." or "..", no "/" or "\" (the name is a directory on disk),
  * and every character printable (Go's unicode.IsPrint).
  */
-function nameProblem(name: string): string | undefined {
+export function nameProblem(name: string): string | undefined {
   if (name === '') return 'must not be empty';
   // UTF-16 length never exceeds UTF-8 length: a cheap first cut for huge keys.
   if (name.length > MAX_NAME_BYTES || utf8Length(name) > MAX_NAME_BYTES) return `must be at most ${MAX_NAME_BYTES} bytes of UTF-8`;

@@ -1,6 +1,6 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
-import { Pool, type Dispatcher } from 'undici';
+import { HttpClient, type HttpRequestOptions, type HttpResponse } from '../../shared/http/http-client.ts';
 import { trustedCertificates } from '../../shared/http/trusted-certificates.ts';
 
 /** How the agent reaches its influxd: the URL (http or https) and whom to trust for https. */
@@ -16,8 +16,6 @@ export interface InfluxdEndpointOptions {
   connections?: number;
 }
 
-/** A request to influxd through the pool (undici's options, minus the origin). */
-export type InfluxdRequest = Omit<Dispatcher.RequestOptions, 'origin'>;
 
 /**
  * The one way the agent reaches its influxd. It knows the URL's scheme and
@@ -31,9 +29,7 @@ export class InfluxdEndpoint {
   readonly #host: string;
   readonly #port: number;
   readonly #tls: { ca?: string[]; servername?: string } | undefined;
-  readonly #pool: Pool;
-  #closing: Promise<void> | undefined;
-  #destroying: Promise<void> | undefined;
+  readonly #pool: HttpClient;
 
   constructor(options: InfluxdEndpointOptions) {
     const url = new URL(options.url);
@@ -45,15 +41,15 @@ export class InfluxdEndpoint {
     const servername = /^[\d.]+$|:/.test(this.#host) ? undefined : this.#host;
     const ca = trustedCertificates(options.ca);
     this.#tls = secure ? { ...(ca ? { ca } : {}), ...(servername ? { servername } : {}) } : undefined;
-    this.#pool = new Pool(url.origin, { connections: options.connections ?? 16, keepAliveTimeout: 30_000, ...(this.#tls ? { connect: this.#tls } : {}) });
+    this.#pool = new HttpClient(url.origin, { maxSockets: options.connections ?? 16, ...(ca ? { ca } : {}), ...(servername && secure ? { servername } : {}) });
   }
 
   get secure(): boolean {
     return this.#tls !== undefined;
   }
 
-  /** Sends one request over the keep-alive pool; the caller reads or dumps the body. */
-  request(options: InfluxdRequest): Promise<Dispatcher.ResponseData> {
+  /** Sends one request over the keep-alive pool; the caller reads or drops the body. */
+  request(options: HttpRequestOptions): Promise<HttpResponse> {
     return this.#pool.request(options);
   }
 
@@ -66,13 +62,11 @@ export class InfluxdEndpoint {
 
   /** Lets requests in flight finish, then closes the pool's connections. Safe twice. */
   close(): Promise<void> {
-    this.#closing ??= this.#pool.close().catch(() => undefined);
-    return this.#closing;
+    return this.#pool.close();
   }
 
   /** Aborts requests in flight and closes every connection now. Safe twice. */
   destroy(): Promise<void> {
-    this.#destroying ??= this.#pool.destroy().catch(() => undefined);
-    return this.#destroying;
+    return this.#pool.destroy();
   }
 }

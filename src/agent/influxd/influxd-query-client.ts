@@ -4,6 +4,7 @@ import type { QueryResponse, StatementResult } from '../../influxql/query-result
 import { basicAuthorization, type InfluxdCredentials } from './influxd-credentials.ts';
 import type { InfluxdEndpoint } from './influxd-endpoint.ts';
 import { deadline, unreachable } from './local-influxd.ts';
+import { readBodyText } from '../../shared/http/http-client.ts';
 
 /** influxd answered with a request-level error (parse error, auth...). */
 export class InfluxdRequestError extends CfluxError {
@@ -52,7 +53,7 @@ export class InfluxdQueryClient {
         signal: deadline(this.#timeoutMs),
       });
       status = response.statusCode;
-      text = await response.body.text();
+      text = await readBodyText(response.body);
     } catch (err) {
       throw unreachable(this.url, err);
     }

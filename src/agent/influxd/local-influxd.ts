@@ -1,6 +1,7 @@
 import { CfluxError, messageOf } from '../../shared/errors.ts';
 import { basicAuthorization, type InfluxdCredentials } from './influxd-credentials.ts';
 import type { InfluxdEndpoint } from './influxd-endpoint.ts';
+import { readBodyText } from '../../shared/http/http-client.ts';
 
 /** influxd's answer when auth is on and no user exists yet. */
 export const NO_USERS_YET = 'create admin user first';
@@ -72,7 +73,7 @@ export class LocalInfluxd {
   async #get(path: string, signal?: AbortSignal, headers = this.#headers): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
     try {
       const response = await this.#endpoint.request({ method: 'GET', path, headers, signal: deadline(this.#timeoutMs, signal) });
-      return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
+      return { status: response.statusCode, headers: response.headers, text: await readBodyText(response.body) };
     } catch (err) {
       throw unreachable(this.url, err);
     }

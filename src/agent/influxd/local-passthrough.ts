@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { Dispatcher } from 'undici';
 import { pickHeaders } from '../../shared/http/header-copy.ts';
 import { parseJsonOrText } from '../../shared/http/json-http.ts';
 import { CFLUX_VERSION } from '../../shared/version.ts';
 import type { InfluxRequest } from './influx-request.ts';
 import type { InfluxdEndpoint } from './influxd-endpoint.ts';
+import { readBodyText, type HttpResponse } from '../../shared/http/http-client.ts';
 
 /** Response headers of influxd worth handing back to the client. */
 export const RETURNED_HEADERS = ['content-type', 'content-encoding', 'x-influxdb-version', 'x-influxdb-build', 'x-influxdb-error', 'request-id', 'x-request-id'];
@@ -33,10 +33,11 @@ export class LocalPassthrough {
     const query = inUrl.size === 0 ? '' : `?${inUrl.toString()}`;
     const body = isForm ? Buffer.from(withoutCredentials(params).toString()) : request.body;
     const upstream = await this.#endpoint.request({
-      method: request.method as Dispatcher.HttpMethod,
+      method: request.method,
       path: `${request.path}${query}`,
       headers: request.forwardHeaders,
-      body: request.method === 'GET' || request.method === 'HEAD' ? null : body,
+      // influxd reads a body only on POST; anything else it answers without reading one.
+      body: request.method === 'POST' ? body : null,
       signal: request.signal,
     });
     await relayAnswer(upstream, res);
@@ -52,7 +53,7 @@ export class LocalPassthrough {
       ...(signal ? { signal } : {}),
     });
     // Not JSON (e.g. chunked or CSV output): handed back as text.
-    return { status: upstream.statusCode, body: parseJsonOrText(await upstream.body.text()) };
+    return { status: upstream.statusCode, body: parseJsonOrText(await readBodyText(upstream.body)) };
   }
 
   /**
@@ -68,7 +69,7 @@ export class LocalPassthrough {
       if (override.authorization !== undefined) headers['authorization'] = override.authorization;
     }
     const upstream = await this.#endpoint.request({ method: 'POST', path: override?.path ?? req.url ?? '/write', headers, body: req });
-    await relayAnswer(upstream, res);
+    await relayAnswer(upstream, res, req);
   }
 
   /** POST /write with the given parameters and line-protocol body; influxd's status and body. */
@@ -80,13 +81,16 @@ export class LocalPassthrough {
       body,
       ...(signal ? { signal } : {}),
     });
-    return { status: upstream.statusCode, body: await upstream.body.text() };
+    return { status: upstream.statusCode, body: await readBodyText(upstream.body) };
   }
 }
 
 /** influxd's answer to the client: status, the headers worth keeping, and the body streamed with backpressure. */
-async function relayAnswer(upstream: Dispatcher.ResponseData, res: ServerResponse): Promise<void> {
-  res.writeHead(upstream.statusCode, { ...pickHeaders(upstream.headers, RETURNED_HEADERS), 'x-clusterflux-version': CFLUX_VERSION });
+async function relayAnswer(upstream: HttpResponse, res: ServerResponse, streamed?: IncomingMessage): Promise<void> {
+  // influxd answered before it read the whole body (a refusal): the rest of the body is still on the
+  // client's connection, so it cannot carry another request: close it after this answer.
+  const unread = streamed !== undefined && !streamed.complete;
+  res.writeHead(upstream.statusCode, { ...pickHeaders(upstream.headers, RETURNED_HEADERS), 'x-clusterflux-version': CFLUX_VERSION, ...(unread ? { connection: 'close' } : {}) });
   await pipeline(upstream.body, res);
 }
 

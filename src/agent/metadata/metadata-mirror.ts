@@ -54,8 +54,8 @@ export class MetadataMirror {
   /** Why the newest document from the manager was refused (schema check), if it was. */
   #refused: { version: number; problem: DocumentProblem } | undefined;
   readonly #warnedUsers = new Set<string>();
-  /** influxd is not at the newest good document (a reconcile failed or left statements undone). */
-  #behind = false;
+  /** influxd is not at the newest good document: a reconcile could not reach it, or it refused statements. */
+  #behind: false | 'unreachable' | 'refused' = false;
   #wakeCatchUp: (() => void) | undefined;
   readonly #revisions = new RevisionWaiters();
   /** The manager's newest document as last asked for by awaitDatabase, and when. */
@@ -217,7 +217,7 @@ export class MetadataMirror {
     try {
       outcome = await this.#reconciler.reconcile(this.#state, version, metadata, ...(full ? (['all'] as const) : []));
     } catch (err) {
-      this.#fellBehind();
+      this.#fellBehind('unreachable');
       throw err;
     }
     const converged = outcome.remaining === 0;
@@ -227,13 +227,18 @@ export class MetadataMirror {
       this.#behind = false;
       this.#revisions.reached(revisionOf(this.#state.metadata));
     } else {
-      this.#fellBehind();
+      this.#fellBehind('refused');
     }
   }
 
-  /** influxd is not at the newest good document: the catch-up loop retries with backoff. */
-  #fellBehind(): void {
-    this.#behind = true;
+  /**
+   * influxd is not at the newest good document: the catch-up loop retries
+   * with backoff, quickly while influxd is unreachable (it may be back any
+   * moment), slowly while it refuses statements (that will not change until
+   * the document does).
+   */
+  #fellBehind(why: 'unreachable' | 'refused'): void {
+    this.#behind = why;
     this.#wakeCatchUp?.();
   }
 
@@ -253,7 +258,8 @@ export class MetadataMirror {
         this.#wakeCatchUp = undefined;
         continue;
       }
-      await sleep(Math.max(100, backoffDelay(failures++, { baseMs: 250, capMs: 2000 })), undefined, { signal }).catch(() => undefined);
+      const capMs = this.#behind === 'refused' ? 60_000 : 2000;
+      await sleep(Math.max(100, backoffDelay(failures++, { baseMs: 250, capMs })), undefined, { signal }).catch(() => undefined);
       const target = this.#latestGood();
       try {
         await this.#exclusive(() => (target?.metadata ? this.#reconcileTo(target.version, target.metadata, true) : this.#reconcileTo(this.#state.version, this.#state.metadata, true)));

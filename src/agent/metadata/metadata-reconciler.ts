@@ -1,5 +1,5 @@
 import type { Logger } from '../../shared/logging.ts';
-import { redactPasswords, type InfluxdQueryClient } from '../influxd/influxd-query-client.ts';
+import { InfluxdRequestError, redactPasswords, type InfluxdQueryClient } from '../influxd/influxd-query-client.ts';
 import type { AppliedState } from './applied-state-store.ts';
 import type { ClusterMetadata } from '../../cluster/cluster-metadata.ts';
 import { readLocalSnapshot, type LocalSnapshot, type SnapshotScope } from './local-snapshot.ts';
@@ -42,7 +42,15 @@ export class MetadataReconciler {
     let applied = 0;
     const passwordsSet = new Set<string>();
     for (const statement of plan) {
-      const result = await this.#influxd.run(statement.text);
+      let result;
+      try {
+        result = await this.#influxd.run(statement.text);
+      } catch (err) {
+        // influxd refused the text itself (a parse error, e.g. a continuous query written into the
+        // document behind the proxy): skip it like a statement error, do not stop the rest.
+        if (!(err instanceof InfluxdRequestError) || err.status !== 400) throw err;
+        result = { statement_id: 0, error: err.message };
+      }
       if (result.error) {
         this.#logger.warn({ statement: shown(statement), error: result.error }, 'influxd refused a reconcile statement');
         continue;

@@ -1,10 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { Agent as UndiciAgent } from 'undici';
 import { pickHeaders } from '../../shared/http/header-copy.ts';
+import { HttpClient, readBodyText, type HttpResponse } from '../../shared/http/http-client.ts';
+import { trustedCertificates } from '../../shared/http/trusted-certificates.ts';
 import { RETURNED_HEADERS } from '../influxd/local-passthrough.ts';
 import { CLIENT_AUTHORIZATION_HEADER, METADATA_REVISION_HEADER } from './peer-api.ts';
-import { trustedCertificates } from '../../shared/http/trusted-certificates.ts';
 
 /** What another agent (or the local influxd) answered. */
 export interface PeerAnswer {
@@ -13,18 +13,27 @@ export interface PeerAnswer {
 }
 
 /**
- * Calls other agents' peer APIs over keep-alive connection pools (undici):
- * the data path, where per-request cost shows.
+ * A peer that does not answer a write or query for this long (no byte) is
+ * given up on: the write counts as failed (and is queued for it), the query
+ * goes to another owner.
+ */
+const PEER_IDLE_TIMEOUT_MS = 30_000;
+
+/**
+ * Calls other agents' peer APIs over one keep-alive client per peer (the
+ * data path, where per-request cost shows), with the peer token, the
+ * client's own credentials and this agent's applied metadata revision.
  */
 export class PeerClient {
-  readonly #dispatcher: UndiciAgent;
   readonly #token: string | undefined;
   /** The revision of the cluster document this agent has applied, sent with every request (read-your-DDL). */
   readonly #revision: (() => number) | undefined;
   /** `https` when the peers serve TLS (this agent does: all agents of a cluster do or none). */
   readonly #scheme: 'http' | 'https';
-  #closing: Promise<void> | undefined;
-  #destroying: Promise<void> | undefined;
+  readonly #ca: string[] | undefined;
+  readonly #servername: string | undefined;
+  readonly #clients = new Map<string, HttpClient>();
+  #closed = false;
 
   /**
    * `token`: the peer token (none with --insecure-peer). `tls`: dial peers
@@ -36,19 +45,18 @@ export class PeerClient {
     this.#token = options.token;
     this.#revision = options.revision;
     this.#scheme = options.tls ? 'https' : 'http';
-    const ca = trustedCertificates(options.tls?.ca);
-    const connect = options.tls ? { ...(ca ? { ca } : {}), ...(options.tls.servername ? { servername: options.tls.servername } : {}) } : undefined;
-    this.#dispatcher = new UndiciAgent({ connections: 16, keepAliveTimeout: 30_000, headersTimeout: 30_000, bodyTimeout: 60_000, ...(connect ? { connect } : {}) });
+    this.#ca = options.tls ? trustedCertificates(options.tls.ca) : undefined;
+    this.#servername = options.tls?.servername;
   }
 
   /** POST /peer/v1/write on the agent at `address` (host:port). */
-  write(address: string, params: URLSearchParams, body: Buffer, clientAuthorization: string | undefined, signal?: AbortSignal): Promise<PeerAnswer> {
-    return this.#post(address, `/peer/v1/write?${params}`, body, 'text/plain; charset=utf-8', clientAuthorization, signal);
+  async write(address: string, params: URLSearchParams, body: Buffer, clientAuthorization: string | undefined, signal?: AbortSignal): Promise<PeerAnswer> {
+    return this.#text(await this.#post(address, `/peer/v1/write?${params}`, body, 'text/plain; charset=utf-8', clientAuthorization, signal));
   }
 
   /** POST /peer/v1/query on the agent at `address`; params travel as a form body. */
-  query(address: string, params: URLSearchParams, clientAuthorization: string | undefined, signal?: AbortSignal): Promise<PeerAnswer> {
-    return this.#post(address, '/peer/v1/query', Buffer.from(params.toString()), 'application/x-www-form-urlencoded', clientAuthorization, signal);
+  async query(address: string, params: URLSearchParams, clientAuthorization: string | undefined, signal?: AbortSignal): Promise<PeerAnswer> {
+    return this.#text(await this.#post(address, '/peer/v1/query', Buffer.from(params.toString()), 'application/x-www-form-urlencoded', clientAuthorization, signal));
   }
 
   /**
@@ -57,37 +65,46 @@ export class PeerClient {
    * chunked). Throws before anything was written when the peer cannot be reached.
    */
   async pipeQuery(address: string, params: URLSearchParams, clientAuthorization: string | undefined, res: ServerResponse, signal?: AbortSignal): Promise<void> {
-    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-    if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#token}`;
-    if (clientAuthorization !== undefined) headers[CLIENT_AUTHORIZATION_HEADER] = clientAuthorization;
-    if (this.#revision) headers[METADATA_REVISION_HEADER] = String(this.#revision());
-    const response = await this.#dispatcher.request({ origin: `${this.#scheme}://${address}`, path: '/peer/v1/query', method: 'POST', headers, body: params.toString(), ...(signal ? { signal } : {}) });
+    const response = await this.#post(address, '/peer/v1/query', Buffer.from(params.toString()), 'application/x-www-form-urlencoded', clientAuthorization, signal);
     if (response.statusCode >= 500) {
-      await response.body.dump();
+      response.body.resume();
       throw new Error(`peer ${address} answered ${response.statusCode}`);
     }
     res.writeHead(response.statusCode, pickHeaders(response.headers, [...RETURNED_HEADERS, 'x-clusterflux-version']));
     await pipeline(response.body, res);
   }
 
-  async #post(address: string, path: string, body: Buffer, contentType: string, clientAuthorization: string | undefined, signal: AbortSignal | undefined): Promise<PeerAnswer> {
+  #post(address: string, path: string, body: Buffer, contentType: string, clientAuthorization: string | undefined, signal: AbortSignal | undefined): Promise<HttpResponse> {
     const headers: Record<string, string> = { 'content-type': contentType };
     if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#token}`;
     if (clientAuthorization !== undefined) headers[CLIENT_AUTHORIZATION_HEADER] = clientAuthorization;
     if (this.#revision) headers[METADATA_REVISION_HEADER] = String(this.#revision());
-    const response = await this.#dispatcher.request({ origin: `${this.#scheme}://${address}`, path, method: 'POST', headers, body, ...(signal ? { signal } : {}) });
-    return { status: response.statusCode, body: await response.body.text() };
+    return this.#client(address).request({ method: 'POST', path, headers, body, ...(signal ? { signal } : {}) });
   }
 
-  /** Lets requests in flight finish, then closes the pools. */
-  close(): Promise<void> {
-    this.#closing ??= this.#dispatcher.close().catch(() => undefined);
-    return this.#closing;
+  async #text(response: HttpResponse): Promise<PeerAnswer> {
+    return { status: response.statusCode, body: await readBodyText(response.body) };
+  }
+
+  #client(address: string): HttpClient {
+    if (this.#closed) throw new Error('peer client is closed');
+    let client = this.#clients.get(address);
+    if (!client) {
+      client = new HttpClient(`${this.#scheme}://${address}`, { maxSockets: 16, idleTimeoutMs: PEER_IDLE_TIMEOUT_MS, ...(this.#ca ? { ca: this.#ca } : {}), ...(this.#servername ? { servername: this.#servername } : {}) });
+      this.#clients.set(address, client);
+    }
+    return client;
+  }
+
+  /** Lets requests in flight finish, then closes every connection. Safe twice. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#clients.values()].map((client) => client.close()));
   }
 
   /** Aborts requests in flight and closes every connection now. */
-  destroy(): Promise<void> {
-    this.#destroying ??= this.#dispatcher.destroy().catch(() => undefined);
-    return this.#destroying;
+  async destroy(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#clients.values()].map((client) => client.destroy()));
   }
 }

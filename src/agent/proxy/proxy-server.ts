@@ -12,6 +12,9 @@ import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 import { FastWritePath } from './fast-path/fast-write-path.ts';
 import type { InfluxdEndpoint } from '../influxd/influxd-endpoint.ts';
 
+/** The largest request head accepted (influxd's: Go's default MaxHeaderBytes). */
+const MAX_HEAD_BYTES = 1024 * 1024;
+
 export interface ProxyServerOptions {
   listen: HostPort;
   maxBodyBytes: number;
@@ -30,7 +33,8 @@ export interface ProxyServerOptions {
 /** The client-facing InfluxDB 1.x endpoint (`--listen`, default :8087). */
 export class ProxyServer {
   readonly #options: ProxyServerOptions;
-  readonly #server = createServer((req, res) => void this.#dispatch(req, res));
+  // influxd (Go) takes request heads up to 1 MiB: long GET queries must fit here too.
+  readonly #server = createServer({ maxHeaderSize: MAX_HEAD_BYTES }, (req, res) => void this.#dispatch(req, res));
   readonly #fastWrites: FastWritePath;
   #closing: Promise<void> | undefined;
 
@@ -38,6 +42,14 @@ export class ProxyServer {
     this.#options = options;
     this.#server.headersTimeout = 20_000;
     this.#server.requestTimeout = 0;
+    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      // A request Node cannot parse still gets a status and a JSON error, as every other answer.
+      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+      const body = JSON.stringify({ error: tooLarge ? 'request header fields too large' : 'malformed HTTP request' });
+      const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      else socket.destroy();
+    });
     this.#fastWrites = new FastWritePath({
       influxd: options.influxdEndpoint,
       streamsLocally: (params, length) => !options.refusal?.() && options.writes.streamsLocally(params, length),

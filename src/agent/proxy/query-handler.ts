@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { locateStatements } from '../../influxql/influxql-splitter.ts';
-import { classifyStatement, type StatementClass } from '../../influxql/influxql-ddl.ts';
+import { classifyStatement, InfluxqlSyntaxError, type StatementClass } from '../../influxql/influxql-ddl.ts';
 import type { QueryRouter } from './query-router.ts';
 import { statementSources } from '../../influxql/influxql-sources.ts';
 import type { MetadataOperation } from '../../cluster/metadata-operations.ts';
@@ -62,6 +63,16 @@ export class QueryHandler {
   }
 
   async handle(request: InfluxRequest, res: ServerResponse): Promise<void> {
+    try {
+      await this.#handle(request, res);
+    } catch (err) {
+      // The sources reader is stricter than the statement classifier on some SELECTs: still a parse error, as influxd says.
+      if (!(err instanceof InfluxqlSyntaxError) || res.headersSent) throw err;
+      sendJson(res, 400, { error: `error parsing query: ${err.message}` }, request.params.get('pretty') === 'true');
+    }
+  }
+
+  async #handle(request: InfluxRequest, res: ServerResponse): Promise<void> {
     const pretty = request.params.get('pretty') === 'true';
     const q = request.params.get('q');
     if (q === null || q.trim() === '') return this.#influxd.forward(request, res);
@@ -70,8 +81,14 @@ export class QueryHandler {
     const statements = located.map((statement) => statement.text);
     const classes = located.map((statement) => classifyStatement(statement));
     const parseError = classes.find((c) => c.kind === 'error');
-    if (parseError && parseError.kind === 'error') return sendJson(res, 400, { error: `error parsing query: ${parseError.message}` }, pretty);
     const hasDdl = classes.some((c) => c.kind === 'ddl');
+    // influxd's own parser has the last word on syntax: its exact message for a query ours refuses,
+    // and a check of every query with DDL before anything reaches the cluster document.
+    if (parseError || hasDdl) {
+      const influxdSays = await this.#influxdParseError(q, request);
+      if (influxdSays) return sendJson(res, 400, { error: influxdSays }, pretty);
+      if (parseError && parseError.kind === 'error') return sendJson(res, 400, { error: `error parsing query: ${parseError.message}` }, pretty);
+    }
     // Everything local (single node, or node-local statements): influxd answers, streaming and all.
     if (!hasDdl && classes.every((c) => c.kind !== 'ddl' && c.kind !== 'error' && this.#router.isLocalOnly(c))) return this.#influxd.forward(request, res);
     if (!hasDdl) return this.#answerRouted(request, res, statements, classes, pretty);
@@ -110,6 +127,25 @@ export class QueryHandler {
       if (result.error) break;
     }
     sendJson(res, 200, { results }, pretty);
+  }
+
+  /**
+   * influxd's parse error for `q`, without running any of it: influxd parses a
+   * whole request before executing it, so `q` goes after a statement that
+   * parses but always fails (a database that does not exist), which stops
+   * execution before `q`. The probe sits on its own line, so influxd's
+   * positions are moved back by one line.
+   */
+  async #influxdParseError(q: string, request: InfluxRequest): Promise<string | undefined> {
+    const probe = `SHOW RETENTION POLICIES ON "cflux-syntax-probe-${randomUUID()}";\n`;
+    try {
+      const { status, body } = await this.#influxd.query(new URLSearchParams({ q: probe + q }), clientAuthorization(request), request.signal);
+      const error = (body as { error?: unknown } | undefined)?.error;
+      if (status !== 400 || typeof error !== 'string' || !error.startsWith('error parsing query: ')) return undefined;
+      return error.replace(/ at line (\d+), char (\d+)$/, (_, line: string, char: string) => ` at line ${Math.max(1, Number(line) - 1)}, char ${char}`);
+    } catch {
+      return undefined; // influxd unreachable: the statement's own path reports that
+    }
   }
 
   /** Statements routed to the nodes holding their data, answered in order; the first error stops the rest. */

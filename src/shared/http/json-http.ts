@@ -18,6 +18,36 @@ export interface JsonReply {
  */
 const DRAIN_ALLOWANCE_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Reads and drops what is left of a request body, up to `maxBytes` or
+ * `timeoutMs`, so a client still sending gets the early answer (401, 400)
+ * instead of a broken pipe. Beyond either bound the connection is simply
+ * closed after the answer.
+ */
+export async function drainRequest(req: IncomingMessage, maxBytes = DRAIN_ALLOWANCE_BYTES, timeoutMs = 2000): Promise<void> {
+  if (req.complete || req.destroyed) return;
+  await new Promise<void>((resolve) => {
+    let seen = 0;
+    const done = () => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', done);
+      req.off('error', done);
+      req.pause();
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > maxBytes) done();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    req.on('data', onData);
+    req.on('end', done);
+    req.on('error', done);
+    req.resume();
+  });
+}
+
 /** Reads a request body up to `limit` bytes; larger bodies are refused with 413. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const tooLarge = (size: string) => new CfluxError('PAYLOAD_TOO_LARGE', `request body of ${size} is over the limit of ${limit} bytes`);

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { httpStatusOf, messageOf } from '../errors.ts';
 import type { Logger } from '../logging.ts';
 import type { HostPort } from '../config/parsers.ts';
-import { errorReply, sendReply, type JsonReply } from './json-http.ts';
+import { drainRequest, errorReply, sendReply, type JsonReply } from './json-http.ts';
 import type { Principal, Router } from './router.ts';
 
 export interface JsonServerOptions {
@@ -85,8 +85,9 @@ export async function startJsonServer(options: JsonServerOptions): Promise<JsonS
       reply = errorReply(status, status === 500 ? `internal error: ${messageOf(err)}` : messageOf(err));
     }
     // A body left unread (refused, or answered before it was read) may still be
-    // arriving, and a closing server must not keep sockets alive: close the
-    // connection after this answer.
+    // arriving: read and drop it (bounded) so the client sees the answer, then
+    // close the connection; a closing server must not keep sockets alive either.
+    if (!reply.handled && !req.complete && reply.status >= 400 && reply.status !== 413) await drainRequest(req);
     const extra: Record<string, string> = reply.status === 413 || !req.complete || closing ? { connection: 'close' } : {};
     sendReply(res, reply, extra);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
