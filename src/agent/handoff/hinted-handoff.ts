@@ -1,0 +1,329 @@
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay } from '../../shared/backoff.ts';
+import { messageOf } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logging.ts';
+import { decodeHint, encodeHint, type Hint } from './hint.ts';
+import { SegmentLog, type LogRecord } from './segment-log.ts';
+
+/** How a replayed batch ended at its target. */
+export type DeliveryOutcome = { result: 'ok' } | { result: 'drop'; reason: string } | { result: 'retry'; reason: string };
+
+/** A batch of hints for one target, joined (same database, retention policy and precision). */
+export interface ReplayBatch {
+  database: string;
+  retentionPolicy: string | null;
+  precision: string | null;
+  body: Buffer;
+}
+
+/** Where hints go on replay (the agent wires peers and its own influxd). */
+export interface HintDelivery {
+  /** Whether the target takes writes now (alive at the manager; this node: influxd reachable). */
+  available(target: string): boolean;
+  /** 'ok': stored (lines influxd refuses are its verdict); 'drop': can never be stored (database gone); 'retry': later. */
+  deliver(target: string, batch: ReplayBatch, signal: AbortSignal): Promise<DeliveryOutcome>;
+}
+
+/** What the metrics and status see. */
+export interface HandoffEvents {
+  replayed(target: string, points: number, bytes: number): void;
+  dropped(target: string, reason: 'age' | 'size' | 'unstorable' | 'corrupt', records: number, bytes: number): void;
+}
+
+export interface HintedHandoffOptions {
+  /** `<data-dir>/hinted-handoff`. */
+  dir: string;
+  /** Bound of one target's queue on disk (`--hh-max-size`). */
+  maxBytes: number;
+  /** Hints older than this are dropped on replay (`--hh-max-age`). */
+  maxAgeMs: number;
+  /** Replay rate per target, bytes of line protocol per second (`--hh-replay-rate`). */
+  replayBytesPerSecond: number;
+  delivery: HintDelivery;
+  logger: Logger;
+  events?: HandoffEvents;
+}
+
+/** One target's queue. */
+export interface QueueStatus {
+  target: string;
+  records: number;
+  bytes: number;
+  /** Age of the oldest hint not replayed yet, ms; undefined when empty or not known yet. */
+  oldestAgeMs: number | undefined;
+}
+
+/** A batch joins consecutive hints up to this much line protocol. */
+const REPLAY_BATCH_BYTES = 4 * 1024 * 1024;
+
+class TargetQueue {
+  readonly target: string;
+  readonly log: SegmentLog;
+  /** How many queued hints touch each unit (`db\0measurement`, `db\0*` for unsplit batches). */
+  readonly units = new Map<string, number>();
+  oldestAt: number | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(target: string, log: SegmentLog) {
+    this.target = target;
+    this.log = log;
+  }
+
+  count(hint: Hint, delta: number): void {
+    for (const unit of hint.units === '*' ? ['*'] : hint.units) {
+      const key = `${hint.database}\u0000${unit}`;
+      const next = (this.units.get(key) ?? 0) + delta;
+      if (next > 0) this.units.set(key, next);
+      else this.units.delete(key);
+    }
+    if (this.log.pendingRecords === 0) this.units.clear();
+  }
+
+  wake(): void {
+    this.#wake?.();
+  }
+
+  /** Resolves at the next enqueue (or abort). */
+  waitForWork(signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.#wake = undefined;
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.#wake = done;
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
+/**
+ * Hinted handoff: one durable queue per target node (segment-log.ts), filled
+ * with write batches an owner did not store, and replayed to it in order once
+ * it takes writes again, with backoff and a rate limit. Nothing queued is
+ * acknowledged before it is on disk; a replay that cannot ever succeed
+ * (database gone) or a hint past the age bound is dropped with an error log,
+ * never blocking the queue.
+ */
+export class HintedHandoff {
+  readonly #options: HintedHandoffOptions;
+  readonly #queues = new Map<string, TargetQueue>();
+  readonly #opening = new Map<string, Promise<TargetQueue>>();
+  #signal: AbortSignal | undefined;
+  readonly #loops: Promise<void>[] = [];
+
+  private constructor(options: HintedHandoffOptions) {
+    this.#options = options;
+  }
+
+  /** Opens every queue found under the directory (queues left by an earlier run). */
+  static async open(options: HintedHandoffOptions): Promise<HintedHandoff> {
+    const handoff = new HintedHandoff(options);
+    await mkdir(options.dir, { recursive: true });
+    for (const entry of await readdir(options.dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) await handoff.#queue(decodeURIComponent(entry.name));
+    }
+    return handoff;
+  }
+
+  async #queue(target: string): Promise<TargetQueue> {
+    const existing = this.#queues.get(target);
+    if (existing) return existing;
+    let opening = this.#opening.get(target);
+    if (!opening) {
+      opening = (async () => {
+        let queue!: TargetQueue;
+        const pending: Hint[] = [];
+        const dir = join(this.#options.dir, encodeURIComponent(target).replace(/\./g, '%2E'));
+        const log = await SegmentLog.open(dir, {
+          maxSegmentBytes: Math.max(1024 * 1024, Math.min(64 * 1024 * 1024, Math.floor(this.#options.maxBytes / 8))),
+          onRecord: (payload) => {
+            const hint = decodeHint(payload);
+            if (hint) pending.push({ ...hint, body: Buffer.alloc(0) });
+          },
+        });
+        queue = new TargetQueue(target, log);
+        for (const hint of pending) queue.count(hint, 1);
+        queue.oldestAt = pending[0]?.at;
+        this.#queues.set(target, queue);
+        if (this.#signal) this.#loops.push(this.#replayLoop(queue, this.#signal));
+        return queue;
+      })();
+      this.#opening.set(target, opening);
+    }
+    return opening;
+  }
+
+  /**
+   * Queues a hint for `target`; resolves once it is on disk. Over the size
+   * bound the oldest segments are dropped first (error log, metric); a hint
+   * that cannot fit even then is refused (throws), so the write it belongs to
+   * does not count it as kept.
+   */
+  async enqueue(target: string, hint: Hint): Promise<void> {
+    const queue = await this.#queue(target);
+    const payload = encodeHint(hint);
+    if (payload.length + 8 > this.#options.maxBytes) throw new Error(`hinted-handoff queue for ${target}: a batch of ${payload.length} bytes is over --hh-max-size`);
+    while (queue.log.pendingBytes + payload.length + 8 > this.#options.maxBytes && queue.log.pendingRecords > 0) {
+      const dropped = await queue.log.dropOldest();
+      this.#options.logger.error({ target, records: dropped.records, bytes: dropped.bytes, maxBytes: this.#options.maxBytes }, 'hinted-handoff queue full: oldest hints dropped (anti-entropy repair restores them from the other replicas)');
+      this.#options.events?.dropped(target, 'size', dropped.records, dropped.bytes);
+      if (dropped.records === 0 && dropped.bytes === 0) break;
+    }
+    await queue.log.append([payload]);
+    queue.count(hint, 1);
+    queue.oldestAt ??= hint.at;
+    queue.wake();
+  }
+
+  /** Replays every queue until aborted (queues created later get their loop at once). */
+  async run(signal: AbortSignal): Promise<void> {
+    this.#signal = signal;
+    for (const queue of this.#queues.values()) this.#loops.push(this.#replayLoop(queue, signal));
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    await Promise.all(this.#loops);
+  }
+
+  /** Every queue's size and age. */
+  status(): QueueStatus[] {
+    const now = Date.now();
+    return [...this.#queues.values()]
+      .map((queue) => ({ target: queue.target, records: queue.log.pendingRecords, bytes: queue.log.pendingBytes, oldestAgeMs: queue.log.pendingRecords > 0 && queue.oldestAt !== undefined ? now - queue.oldestAt : undefined }))
+      .sort((a, b) => (a.target < b.target ? -1 : 1));
+  }
+
+  /** The units each target has queued hints for: `{target: {database: [measurement...] | '*'}}`, at most `limit` names per database. */
+  behind(limit = 1000): Record<string, Record<string, string[] | '*'>> {
+    const out: Record<string, Record<string, string[] | '*'>> = {};
+    for (const queue of this.#queues.values()) {
+      if (queue.log.pendingRecords === 0) continue;
+      const databases: Record<string, string[] | '*'> = {};
+      for (const key of queue.units.keys()) {
+        const [database, measurement] = key.split('\u0000') as [string, string];
+        const current = databases[database];
+        if (current === '*') continue;
+        if (measurement === '*' || (current?.length ?? 0) >= limit) databases[database] = '*';
+        else databases[database] = [...(current ?? []), measurement];
+      }
+      out[queue.target] = databases;
+    }
+    return out;
+  }
+
+  /** Whether `target` has queued hints for the unit. */
+  isBehind(target: string, database: string, measurement: string): boolean {
+    const queue = this.#queues.get(target);
+    if (!queue || queue.log.pendingRecords === 0) return false;
+    return queue.units.has(`${database}\u0000${measurement}`) || queue.units.has(`${database}\u0000*`);
+  }
+
+  async #replayLoop(queue: TargetQueue, signal: AbortSignal): Promise<void> {
+    const { delivery, logger } = this.#options;
+    let failures = 0;
+    let nextAllowed = 0;
+    while (!signal.aborted) {
+      if (queue.log.pendingRecords === 0) {
+        queue.oldestAt = undefined;
+        await queue.waitForWork(signal);
+        continue;
+      }
+      if (!delivery.available(queue.target)) {
+        await sleep(Math.max(200, backoffDelay(failures++, { baseMs: 500, capMs: 5000 })), undefined, { signal }).catch(() => undefined);
+        continue;
+      }
+      let records: LogRecord[];
+      try {
+        records = await queue.log.read(512, REPLAY_BATCH_BYTES);
+      } catch (err) {
+        logger.error({ target: queue.target, reason: messageOf(err) }, 'cannot read the hinted-handoff queue');
+        await sleep(5000, undefined, { signal }).catch(() => undefined);
+        continue;
+      }
+      if (records.length === 0) {
+        await sleep(200, undefined, { signal }).catch(() => undefined);
+        continue;
+      }
+      queue.oldestAt = decodeHint(records[0]!.payload)?.at ?? queue.oldestAt;
+      const outcome = await this.#replayRecords(queue, records, signal);
+      if (outcome.retry) {
+        if (failures === 0 || failures % 10 === 9) logger.warn({ target: queue.target, reason: outcome.retry, queued: queue.log.pendingRecords }, 'hinted-handoff replay failed; retrying');
+        await sleep(Math.max(200, backoffDelay(failures++, { baseMs: 500, capMs: 10_000 })), undefined, { signal }).catch(() => undefined);
+        continue;
+      }
+      failures = 0;
+      // The rate limit: the next batch waits until this one's bytes fit the budget.
+      const now = performance.now();
+      nextAllowed = Math.max(now, nextAllowed) + (outcome.bytes / this.#options.replayBytesPerSecond) * 1000;
+      if (nextAllowed - now > 1) await sleep(nextAllowed - now, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  /** Replays records in order, joined into batches; stops at the first batch to retry. */
+  async #replayRecords(queue: TargetQueue, records: LogRecord[], signal: AbortSignal): Promise<{ bytes: number; retry?: string }> {
+    const { delivery, logger, events } = this.#options;
+    let bytes = 0;
+    for (let i = 0; i < records.length && !signal.aborted; ) {
+      const first = decodeHint(records[i]!.payload);
+      if (!first) {
+        await this.#consume(queue, [records[i]!], []);
+        logger.error({ target: queue.target }, 'unreadable hinted-handoff record dropped');
+        events?.dropped(queue.target, 'corrupt', 1, records[i]!.size);
+        i++;
+        continue;
+      }
+      const group: LogRecord[] = [records[i]!];
+      const hints: Hint[] = [first];
+      let size = first.body.length;
+      for (let j = i + 1; j < records.length; j++) {
+        const next = decodeHint(records[j]!.payload);
+        if (!next || next.database !== first.database || next.retentionPolicy !== first.retentionPolicy || next.precision !== first.precision || size + next.body.length > REPLAY_BATCH_BYTES) break;
+        group.push(records[j]!);
+        hints.push(next);
+        size += next.body.length;
+      }
+      const diskBytes = group.reduce((sum, record) => sum + record.size, 0);
+      if (first.at < Date.now() - this.#options.maxAgeMs) {
+        logger.error({ target: queue.target, database: first.database, records: group.length, queuedAt: new Date(first.at).toISOString() }, 'hinted-handoff hints older than --hh-max-age dropped (anti-entropy repair restores them from the other replicas)');
+        events?.dropped(queue.target, 'age', group.length, diskBytes);
+      } else {
+        const body = hints.length === 1 ? first.body : Buffer.concat(hints.map((hint) => (hint.body.at(-1) === 10 ? hint.body : Buffer.concat([hint.body, Buffer.from('\n')]))));
+        let outcome: DeliveryOutcome;
+        try {
+          outcome = await delivery.deliver(queue.target, { database: first.database, retentionPolicy: first.retentionPolicy, precision: first.precision, body }, signal);
+        } catch (err) {
+          outcome = { result: 'retry', reason: messageOf(err) };
+        }
+        if (outcome.result === 'retry') return { bytes, retry: outcome.reason };
+        if (outcome.result === 'drop') {
+          logger.error({ target: queue.target, database: first.database, records: group.length, reason: outcome.reason }, 'hinted-handoff batch can never be stored; dropped');
+          events?.dropped(queue.target, 'unstorable', group.length, diskBytes);
+        } else {
+          events?.replayed(queue.target, countLines(body), body.length);
+        }
+        bytes += body.length;
+      }
+      await this.#consume(queue, group, hints);
+      i += group.length;
+    }
+    return { bytes };
+  }
+
+  async #consume(queue: TargetQueue, records: LogRecord[], hints: Hint[]): Promise<void> {
+    await queue.log.consume(records.at(-1)!.next, records.length, records.reduce((sum, record) => sum + record.size, 0));
+    for (const hint of hints) queue.count(hint, -1);
+    if (queue.log.pendingRecords === 0) queue.oldestAt = undefined;
+  }
+
+  /** Stops taking hints and closes every queue (appends in progress finish first). */
+  async close(): Promise<void> {
+    await Promise.all([...this.#queues.values()].map((queue) => queue.log.close()));
+  }
+}
+
+function countLines(body: Buffer): number {
+  let lines = 0;
+  for (let i = body.indexOf(10); i >= 0; i = body.indexOf(10, i + 1)) lines++;
+  return body.length > 0 && body.at(-1) !== 10 ? lines + 1 : lines;
+}
