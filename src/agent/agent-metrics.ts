@@ -2,9 +2,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { AGENT_STATES, type AgentState } from './agent-lifecycle.ts';
 import type { MembershipEvents } from './membership/membership-loop.ts';
 import type { RegisteredNode } from './membership/membership-api.ts';
+import type { HandoffEvents, QueueStatus } from './handoff/hinted-handoff.ts';
 
 /** Prometheus metrics of one agent, on its own registry (served on the peer port). */
-export class AgentMetrics implements MembershipEvents {
+export class AgentMetrics implements MembershipEvents, HandoffEvents {
   readonly registry = new Registry();
   readonly #heartbeats: Counter<'outcome'>;
   readonly #managerSeconds: Histogram;
@@ -12,6 +13,10 @@ export class AgentMetrics implements MembershipEvents {
   readonly #registrations: Counter;
   readonly #fastWrites: Counter;
   readonly #refusedDocuments: Counter;
+  readonly #replayedPoints: Counter<'target'>;
+  readonly #replayedBytes: Counter<'target'>;
+  readonly #droppedHints: Counter<'target' | 'reason'>;
+  #handoffStatus: () => QueueStatus[] = () => [];
   readonly #refusedField: Gauge<'field'>;
 
   constructor() {
@@ -43,7 +48,60 @@ export class AgentMetrics implements MembershipEvents {
       labelNames: ['field'],
       registers,
     });
+    this.#replayedPoints = new Counter({ name: 'cflux_agent_hh_replayed_points_total', help: 'Points replayed from hinted-handoff queues, by target node', labelNames: ['target'], registers });
+    this.#replayedBytes = new Counter({ name: 'cflux_agent_hh_replayed_bytes_total', help: 'Line protocol bytes replayed from hinted-handoff queues, by target node', labelNames: ['target'], registers });
+    this.#droppedHints = new Counter({
+      name: 'cflux_agent_hh_dropped_records_total',
+      help: 'Hinted-handoff records dropped, by target and reason (age, size, unstorable, corrupt)',
+      labelNames: ['target', 'reason'],
+      registers,
+    });
+    const status = () => this.#handoffStatus();
+    new Gauge({
+      name: 'cflux_agent_hh_queue_bytes',
+      help: 'Bytes queued for each target node (hinted handoff)',
+      labelNames: ['target'],
+      registers,
+      collect() {
+        this.reset();
+        for (const queue of status()) this.set({ target: queue.target }, queue.bytes);
+      },
+    });
+    new Gauge({
+      name: 'cflux_agent_hh_queue_records',
+      help: 'Write batches queued for each target node (hinted handoff)',
+      labelNames: ['target'],
+      registers,
+      collect() {
+        this.reset();
+        for (const queue of status()) this.set({ target: queue.target }, queue.records);
+      },
+    });
+    new Gauge({
+      name: 'cflux_agent_hh_oldest_age_seconds',
+      help: 'Age of the oldest hint not replayed yet, per target node (0 when the queue is empty)',
+      labelNames: ['target'],
+      registers,
+      collect() {
+        this.reset();
+        for (const queue of status()) this.set({ target: queue.target }, (queue.oldestAgeMs ?? 0) / 1000);
+      },
+    });
     this.setState('starting');
+  }
+
+  /** Where the hinted-handoff gauges read their values at scrape time. */
+  watchHandoff(status: () => QueueStatus[]): void {
+    this.#handoffStatus = status;
+  }
+
+  replayed(target: string, points: number, bytes: number): void {
+    this.#replayedPoints.inc({ target }, points);
+    this.#replayedBytes.inc({ target }, bytes);
+  }
+
+  dropped(target: string, reason: 'age' | 'size' | 'unstorable' | 'corrupt', records: number): void {
+    this.#droppedHints.inc({ target, reason }, records);
   }
 
   /** The newest document was refused at `field` (undefined: the newest document is valid again). */

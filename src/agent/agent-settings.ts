@@ -76,6 +76,12 @@ export const agentSettings = {
   peerServerName: optionalTextSetting({ name: 'peer-server-name', env: 'CFLUX_PEER_SERVER_NAME', description: 'name that peer certificates must carry', maxLength: 253, defaultLabel: "each peer's host" }),
   /** Largest request body the proxy accepts. */
   maxBodySize: maxBodySizeSetting('largest proxy request body in bytes', 25 * 1000 * 1000),
+  /** Bound of one target's hinted-handoff queue on disk; beyond it the oldest hints are dropped (repair restores them). */
+  hhMaxSize: integerSetting({ name: 'hh-max-size', env: 'CFLUX_HH_MAX_SIZE', description: 'hinted-handoff queue bound per target node, bytes', defaultValue: 10 * 1024 * 1024 * 1024, min: 1024 * 1024, max: 2 ** 50, unit: 'bytes' }),
+  /** Hints older than this are dropped on replay. */
+  hhMaxAge: secondsSetting({ name: 'hh-max-age', env: 'CFLUX_HH_MAX_AGE', description: 'hinted-handoff hints older than this are dropped', defaultSeconds: 168 * 3600, min: 60, max: 365 * 86_400 }),
+  /** Replay rate per target, so live traffic stays fast. */
+  hhReplayRate: integerSetting({ name: 'hh-replay-rate', env: 'CFLUX_HH_REPLAY_RATE', description: 'hinted-handoff replay rate per target node, bytes of line protocol per second', defaultValue: 64 * 1024 * 1024, min: 64 * 1024, max: 2 ** 40, unit: 'bytes per second' }),
   /** Register, check influxd, print the registration, deregister, exit. */
   once: switchSetting({ name: 'once', env: 'CFLUX_ONCE', description: 'register once, print the registration as JSON, deregister and exit' }),
   logLevel: logLevelSetting,

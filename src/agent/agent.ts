@@ -32,6 +32,10 @@ import { Placement } from '../cluster/placement.ts';
 import { Router } from '../shared/http/router.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closeWithin } from '../shared/closing.ts';
+import { join } from 'node:path';
+import { HintedHandoff } from './handoff/hinted-handoff.ts';
+import { handoffDelivery } from './handoff/handoff-delivery.ts';
+import { basicAuthorization } from './influxd/influxd-credentials.ts';
 import { messageOf } from '../shared/errors.ts';
 import { authModeMismatch } from './metadata/auth-mode.ts';
 
@@ -66,6 +70,9 @@ export class Agent {
   readonly #directory: PeerDirectory;
   readonly #peers: PeerClient;
   readonly #peerTls: { cert: string; key: string } | undefined;
+  /** The agent's own influxd credentials as an Authorization header (replayed hints are written with them). */
+  readonly #agentAuthorization: string | undefined;
+  #handoff: HintedHandoff | undefined;
   #placementCache: Placement | undefined;
   #http: JsonServer | undefined;
   #loops: Promise<unknown> | undefined;
@@ -73,6 +80,7 @@ export class Agent {
 
   constructor(options: AgentOptions, logger: Logger, secrets: AgentSecrets, env: Record<string, string | undefined> = process.env) {
     const credentials = secrets.influxdCredentials;
+    this.#agentAuthorization = basicAuthorization(credentials)['authorization'];
     this.options = options;
     this.#env = env;
     this.#logger = logger.child({ component: 'agent' });
@@ -97,7 +105,7 @@ export class Agent {
       lifecycle: this.lifecycle,
       logger: logger.child({ component: 'membership' }),
       describe: (version) => this.#describe(version),
-      collectStats: async () => ({ ...(await this.#stats.latest()) }),
+      collectStats: async () => ({ ...(await this.#stats.latest()), ...this.#handoffStats() }),
       heartbeatIntervalMs: options.heartbeatInterval,
       events: this.#metrics,
     });
@@ -137,6 +145,7 @@ export class Agent {
           peers: this.#peers,
           influxd: this.#passthrough,
           pin: (operation) => this.#mirror.applyOperations([operation]),
+          isBehind: (node, database, measurement) => this.#handoff?.isBehind(node, database, measurement) === true || this.#directory.isBehind(node, database, measurement),
         }),
         logger.child({ component: 'proxy' }),
       ),
@@ -148,6 +157,10 @@ export class Agent {
         directory: this.#directory,
         peers: this.#peers,
         influxd: this.#passthrough,
+        keep: (owner, hint) => {
+          if (!this.#handoff) throw new Error('hinted handoff is not open yet');
+          return this.#handoff.enqueue(owner, hint);
+        },
         maxBodyBytes: options.maxBodySize,
         logger: logger.child({ component: 'writes' }),
       }),
@@ -198,6 +211,12 @@ export class Agent {
     return { ...readiness, ready: reasons.length === 0, reasons, dataMember: this.isDataMember, ...(this.isDataMember ? {} : { note: 'registered, not a data member' }) };
   }
 
+  /** What heartbeats tell the cluster about this node's hinted-handoff queues (other agents avoid owners behind). */
+  #handoffStats(): Record<string, unknown> {
+    if (!this.#handoff) return {};
+    return { hintedHandoff: { queues: this.#handoff.status(), behind: this.#handoff.behind() } };
+  }
+
   /** Why this node must not serve while its influxd's auth mode differs from the cluster's (see auth-mode.ts). */
   #authMismatch(): string | undefined {
     return authModeMismatch(this.#mirror.appliedMetadata.settings.influxdAuth, this.#monitor.status.authEnabled);
@@ -206,7 +225,26 @@ export class Agent {
   /** Opens the peer port and starts the loops; returns at once (the loops run until stop()). */
   async start(): Promise<void> {
     const peerRouter = new Router();
+    this.#handoff = await HintedHandoff.open({
+      dir: join(this.options.dataDir, 'hinted-handoff'),
+      maxBytes: this.options.hhMaxSize,
+      maxAgeMs: this.options.hhMaxAge,
+      replayBytesPerSecond: this.options.hhReplayRate,
+      delivery: handoffDelivery({
+        self: this.#nodeName,
+        influxdReachable: () => this.#monitor.status.reachable,
+        directory: this.#directory,
+        peers: this.#peers,
+        influxd: this.#passthrough,
+        agentAuthorization: this.#agentAuthorization,
+      }),
+      logger: this.#logger.child({ component: 'hinted-handoff' }),
+      events: this.#metrics,
+    });
+    const handoff = this.#handoff;
+    this.#metrics.watchHandoff(() => handoff.status());
     addPeerRoutes(peerRouter, {
+      agentAuthorization: this.#agentAuthorization,
       influxd: this.#passthrough,
       maxBodyBytes: this.options.maxBodySize,
       refusal: () => this.#authMismatch(),
@@ -228,6 +266,7 @@ export class Agent {
       this.#membership.run(signal).catch((err: unknown) => this.#logger.error({ err }, 'membership loop failed')),
       this.#runMirror(signal).catch((err: unknown) => this.#logger.error({ err }, 'metadata mirror failed')),
       this.#directory.run(signal),
+      handoff.run(signal),
     ]);
   }
 
@@ -295,6 +334,8 @@ export class Agent {
       await this.#loops;
       await this.#membership.deregister(this.options.shutdownTimeout);
       await closeWithin(this.#proxy, PROXY_DRAIN_MS);
+      // After the proxy: writes that finish while it drains may still keep copies.
+      await this.#handoff?.close();
       await Promise.all([closeWithin(this.#influxd, 1000), closeWithin(this.#peers, 1000)]);
       if (this.#http) await closeWithin(this.#http, 1000);
       this.lifecycle.set('stopped');
@@ -312,7 +353,7 @@ export class Agent {
       'bind-address': resolveAdvertisedAddress(this.options.advertiseAddress, host.ips, { ...this.options.peerListen, port: peerPort }),
       'proxy-address': resolveAdvertisedAddress(undefined, host.ips, this.#proxyAddress ? { ...this.options.listen, port: Number(this.#proxyAddress.split(':').pop()) } : this.options.listen),
       version: influxdVersion,
-      stats: { ...(await this.#stats.latest()), cfluxVersion: CFLUX_VERSION },
+      stats: { ...(await this.#stats.latest()), cfluxVersion: CFLUX_VERSION, ...this.#handoffStats() },
     };
   }
 }

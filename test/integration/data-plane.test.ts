@@ -28,7 +28,8 @@ function lineProtocol(): string[] {
   return batches;
 }
 
-async function write(url: string, body: string, params = 'db=lab&precision=s'): Promise<Response> {
+// consistency=all: the tests read every replica right after writing (with one, the answer comes once one owner stored it).
+async function write(url: string, body: string, params = 'db=lab&precision=s&consistency=all'): Promise<Response> {
   return fetch(`${url}/write?${params}`, { method: 'POST', body });
 }
 

@@ -158,7 +158,7 @@ describe('attacks through the manager against a running cluster (agents use the 
 
     await influxQuery(cluster.agents[0]!.proxyUrl, 'CREATE DATABASE stolen WITH REPLICATION 2');
     await sleep(300);
-    const written = await fetch(`${cluster.agents[0]!.proxyUrl}/write?db=stolen&u=client&p=client-password`, { method: 'POST', body: Array.from({ length: 100 }, (_, i) => `m value=${i} ${i}`).join('\n') });
+    const written = await fetch(`${cluster.agents[0]!.proxyUrl}/write?db=stolen&consistency=all&u=client&p=client-password`, { method: 'POST', body: Array.from({ length: 100 }, (_, i) => `m value=${i} ${i}`).join('\n') });
     assert.equal(written.status, 204, await written.text());
     await sleep(300);
     assert.equal(Buffer.concat(received).length, 0, 'the fake peer received nothing');

@@ -39,7 +39,7 @@ test('a node that joins after the first database is not a data member until `cfl
     // With three members and RF 2 some of 30 measurements land on the new node.
     const lines = Array.from({ length: 30 }, (_, i) => `unit_${i} value=${i}`).join('\n');
     await sleep(1000); // every agent applies the new member list
-    const written = await fetch(`${late.proxyUrl}/write?db=placed`, { method: 'POST', body: lines });
+    const written = await fetch(`${late.proxyUrl}/write?db=placed&consistency=all`, { method: 'POST', body: lines });
     assert.equal(written.status, 204, await written.text());
     const held = await influxQuery(influxd.url, 'SHOW MEASUREMENTS', { db: 'placed' });
     assert.ok((held.results[0].series?.[0]?.values ?? []).length > 0, 'the new member holds data');

@@ -16,7 +16,7 @@ describe('peer writes on auth-enabled influxd (2 nodes, RF 2)', () => {
           await sleep(50);
         }
       }
-      const write = (query: string, body: string) => fetch(`${proxy}/write?db=shared&precision=s${query}`, { method: 'POST', body });
+      const write = (query: string, body: string) => fetch(`${proxy}/write?db=shared&precision=s&consistency=all${query}`, { method: 'POST', body });
       const lines = Array.from({ length: 2000 }, (_, i) => `peered,host=h${i % 4} value=${i} ${1_700_000_000 + i}`).join('\n');
       assert.equal((await write('&u=writer&p=wr1ter-pw', lines)).status, 204);
       for (const influxd of cluster.influxds) {

@@ -15,7 +15,7 @@ describe('privilege before side effects (auth-enabled influxd, 2 nodes)', () => 
     await influxQuery(proxy, "CREATE DATABASE src WITH REPLICATION 1; CREATE USER reader WITH PASSWORD 'r3ader-pw'; GRANT READ ON src TO reader", TEST_ADMIN);
     await sleep(500);
     const lines = Array.from({ length: 50 }, (_, i) => `m,host=h${i % 5} value=${i} ${1_700_000_000 + i}`).join('\n');
-    assert.equal((await fetch(`${proxy}/write?db=src&precision=s&u=${TEST_ADMIN.u}&p=${TEST_ADMIN.p}`, { method: 'POST', body: lines })).status, 204);
+    assert.equal((await fetch(`${proxy}/write?db=src&precision=s&consistency=all&u=${TEST_ADMIN.u}&p=${TEST_ADMIN.p}`, { method: 'POST', body: lines })).status, 204);
   });
   after(() => cluster.stop());
 

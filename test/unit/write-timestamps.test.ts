@@ -13,6 +13,7 @@ test('points without a timestamp get the one stamp; points with one, blanks and 
   assert.equal(stamp('cpu s="text 123"\n'), 'cpu s="text 123" 42\n', 'digits at the end of a string field are not a timestamp');
   assert.equal(stamp('cpu s="text 123" 99\n'), 'cpu s="text 123" 99\n');
   assert.equal(stamp('cpu value=12\n'), 'cpu value=12 42\n', 'a number field is not a timestamp');
+  assert.equal(stamp('no_fields_here\ncpu,host=a\ncpu value=\n'), 'no_fields_here\ncpu,host=a\ncpu value=\n', 'lines influxd refuses are left as sent');
   const unchanged = Buffer.from('a v=1 1\nb v=2 2\n');
   assert.equal(stampMissingTimestamps(unchanged, '42'), unchanged, 'no copy when every point has a timestamp');
 });

@@ -6,6 +6,7 @@ import type { JsonReply } from '../../shared/http/json-http.ts';
 import { parseInfluxRequest, readLimitedBody, type InfluxRequest } from '../influxd/influx-request.ts';
 import { decodeWriteBody, WriteBodyError } from '../influxd/write-body.ts';
 import { messageOf } from '../../shared/errors.ts';
+import { parseJsonOrText } from '../../shared/http/json-http.ts';
 import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 
 /** Header that carries the client's own credentials from one agent to another. */
@@ -30,6 +31,8 @@ export function addPeerRoutes(
     refusal?: () => string | undefined;
     /** Waits until this agent applied at least the given revision (bounded); the request goes on either way. */
     awaitRevision?: (revision: number, timeoutMs: number, signal: AbortSignal) => Promise<boolean>;
+    /** This agent's own influxd credentials (Authorization header), for replayed hints. */
+    agentAuthorization?: string | undefined;
   },
 ): void {
   const handle = (target: '/write' | '/query') => async ({ req, res, signal }: { req: IncomingMessage; res: ServerResponse; signal: AbortSignal }): Promise<JsonReply> => {
@@ -68,6 +71,24 @@ export function addPeerRoutes(
     await options.influxd.forward(request, res);
     return { status: 0, handled: true };
   };
+  // A hinted-handoff batch from another agent: written with this agent's own identity (hints carry
+  // no client credentials; the client's right to write was checked before the hint was kept).
+  router.add('POST', '/peer/v1/replay', async ({ req, signal }) => {
+    const refusal = options.refusal?.();
+    if (refusal) return { status: 503, body: { error: `peer API: this node does not serve: ${refusal}` } };
+    const revision = Number(req.headers[METADATA_REVISION_HEADER]);
+    if (Number.isSafeInteger(revision) && revision > 0 && options.awaitRevision) await options.awaitRevision(revision, REVISION_WAIT_MS, signal);
+    const body = await readLimitedBody(req, options.maxBodyBytes);
+    if (body === undefined) return { status: 413, body: { error: `peer API: request body over ${options.maxBodyBytes} bytes` } };
+    const url = new URL(req.url ?? '/', 'http://peer');
+    const params = new URLSearchParams();
+    for (const name of ['db', 'rp', 'precision']) {
+      const value = url.searchParams.get(name);
+      if (value !== null) params.set(name, value);
+    }
+    const answer = await options.influxd.write(params, body, options.agentAuthorization, signal);
+    return answer.status === 204 ? { status: 204 } : { status: answer.status, body: parseJsonOrText(answer.body) ?? { error: `influxd answered ${answer.status}` } };
+  });
   router.add('POST', '/peer/v1/write', handle('/write'));
   router.add('POST', '/peer/v1/query', handle('/query'));
 }

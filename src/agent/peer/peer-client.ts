@@ -54,6 +54,11 @@ export class PeerClient {
     return this.#text(await this.#post(address, `/peer/v1/write?${params}`, body, 'text/plain; charset=utf-8', clientAuthorization, signal));
   }
 
+  /** POST /peer/v1/replay on the agent at `address`: a hinted-handoff batch, written with that agent's own identity. */
+  async replay(address: string, params: URLSearchParams, body: Buffer, signal?: AbortSignal): Promise<PeerAnswer> {
+    return this.#text(await this.#post(address, `/peer/v1/replay?${params}`, body, 'text/plain; charset=utf-8', undefined, signal));
+  }
+
   /** POST /peer/v1/query on the agent at `address`; params travel as a form body. */
   async query(address: string, params: URLSearchParams, clientAuthorization: string | undefined, signal?: AbortSignal): Promise<PeerAnswer> {
     return this.#text(await this.#post(address, '/peer/v1/query', Buffer.from(params.toString()), 'application/x-www-form-urlencoded', clientAuthorization, signal));

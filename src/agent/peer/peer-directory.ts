@@ -21,6 +21,8 @@ export class PeerDirectory {
   readonly #intervalMs: number;
   readonly #logger: Logger;
   #peers = new Map<string, PeerEntry>();
+  /** Per target node, the units some node has queued hints for (from every node's heartbeat stats). */
+  #behind = new Map<string, Map<string, Set<string> | '*'>>();
   #down = new Set<string>();
   #refreshedAt = 0;
   #refreshing: Promise<void> | undefined;
@@ -54,15 +56,22 @@ export class PeerDirectory {
     return peer !== undefined && peer.alive && !this.#down.has(name);
   }
 
+  /** Whether some node reported hints queued for `node` that touch the unit (as of the last refresh). */
+  isBehind(node: string, database: string, measurement: string): boolean {
+    const units = this.#behind.get(node)?.get(database);
+    return units === '*' || (units !== undefined && units.has(measurement));
+  }
+
   /** A request to `name` failed at the network level: skip it until the next refresh. */
   markDown(name: string): void {
     this.#down.add(name);
   }
 
   async refresh(signal?: AbortSignal): Promise<void> {
-    const reply = await this.#client.request<Array<{ name: string; 'bind-address': string; alive: boolean }>>('GET', `/nodes/${encodeURIComponent(this.#cluster)}`, signal ? { signal } : {});
+    const reply = await this.#client.request<Array<{ name: string; 'bind-address': string; alive: boolean; stats?: { hintedHandoff?: { behind?: unknown } } }>>('GET', `/nodes/${encodeURIComponent(this.#cluster)}`, signal ? { signal } : {});
     if (reply.status !== 200) throw new Error(`manager answered ${reply.status} to the node list`);
     this.#peers = new Map(reply.body.map((node) => [node.name, { name: node.name, address: node['bind-address'], alive: node.alive }]));
+    this.#behind = mergeBehind(reply.body.filter((node) => node.alive).map((node) => node.stats?.hintedHandoff?.behind));
     this.#down = new Set();
     this.#refreshedAt = Date.now();
   }
@@ -77,4 +86,24 @@ export class PeerDirectory {
       await sleep(this.#intervalMs, undefined, { signal }).catch(() => undefined);
     }
   }
+}
+
+/** Every node's report of `{target: {database: [measurement...] | '*'}}`, merged (reports of any shape are skipped). */
+function mergeBehind(reports: unknown[]): Map<string, Map<string, Set<string> | '*'>> {
+  const merged = new Map<string, Map<string, Set<string> | '*'>>();
+  for (const report of reports) {
+    if (typeof report !== 'object' || report === null) continue;
+    for (const [target, databases] of Object.entries(report)) {
+      if (typeof databases !== 'object' || databases === null) continue;
+      const forTarget = merged.get(target) ?? new Map<string, Set<string> | '*'>();
+      merged.set(target, forTarget);
+      for (const [database, units] of Object.entries(databases as Record<string, unknown>)) {
+        const current = forTarget.get(database);
+        if (current === '*') continue;
+        if (units === '*' || !Array.isArray(units)) forTarget.set(database, '*');
+        else forTarget.set(database, new Set([...(current ?? []), ...units.filter((unit): unit is string => typeof unit === 'string')]));
+      }
+    }
+  }
+  return merged;
 }

@@ -35,6 +35,8 @@ export interface QueryRouterOptions {
   influxd: LocalPassthrough;
   /** Writes a placement pin (SELECT ... INTO keeps its target with its source). */
   pin: (operation: MetadataOperation) => Promise<unknown>;
+  /** Whether a node has writes for the unit still queued somewhere (hinted handoff): reads avoid it while another owner is current. */
+  isBehind?: (node: string, database: string, measurement: string) => boolean;
 }
 
 /**
@@ -237,14 +239,28 @@ export class QueryRouter {
       common = common.filter((owner) => owners.has(owner));
       if (common.length === 0) return undefined;
     }
+    // Only an owner current on every measurement answers the statement whole.
+    common = common.filter((owner) => measurements.every((name) => !this.#behind(owner, database, name)));
     if (common.includes(this.#options.self)) return this.#options.self;
     return common.find((owner) => this.#options.directory.isAvailable(owner));
   }
 
+  /**
+   * The owner that answers reads of a unit: one with no hints queued for it
+   * (anywhere in the cluster) while such an owner is available, this node
+   * first; an owner that is behind only when no current one is.
+   */
   #chooseOwner(database: string, measurement: string, excluded: ReadonlySet<string>): string | undefined {
     const owners = this.#options.placement().owners(database, measurement).filter((owner) => !excluded.has(owner));
-    if (owners.includes(this.#options.self)) return this.#options.self;
-    return owners.find((owner) => this.#options.directory.isAvailable(owner));
+    const available = (owner: string) => owner === this.#options.self || this.#options.directory.isAvailable(owner);
+    const current = owners.filter((owner) => available(owner) && !this.#behind(owner, database, measurement));
+    const candidates = current.length > 0 ? current : owners.filter(available);
+    if (candidates.includes(this.#options.self)) return this.#options.self;
+    return candidates[0];
+  }
+
+  #behind(node: string, database: string, measurement: string): boolean {
+    return this.#options.isBehind?.(node, database, measurement) ?? false;
   }
 
   #ownersOfAll(database: string, sources: readonly MeasurementSource[], includeUnavailable = false): string[] {

@@ -1,7 +1,5 @@
 import type { ServerResponse } from 'node:http';
 import { messageOf } from '../../shared/errors.ts';
-import { errorTextOf } from '../../shared/http/json-http.ts';
-import { isRecoverableStatus } from '../../shared/recoverable.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { ClusterMetadata } from '../../cluster/cluster-metadata.ts';
 import type { PeerClient } from '../peer/peer-client.ts';
@@ -10,24 +8,15 @@ import type { Placement } from '../../cluster/placement.ts';
 import { NODE_LOCAL_DATABASE, replicationFactorOf } from '../../cluster/placement.ts';
 import { clientAuthorization, type InfluxRequest } from '../influxd/influx-request.ts';
 import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
+import type { Hint } from '../handoff/hint.ts';
 import { describeInvalidLines, joinChunks, splitLinesByMeasurement } from './line-protocol-splitter.ts';
 import { decodeWriteBody } from '../influxd/write-body.ts';
+import { answerText, classify, fanOut, type Batch, type BatchOutcome, type Consistency, type OwnerAnswer } from './write-fanout.ts';
+import { nowNanoseconds, stampMissingTimestamps, timestampIn } from './write-timestamps.ts';
 
-export type Consistency = 'any' | 'one' | 'quorum' | 'all';
 const CONSISTENCIES = new Set<string>(['any', 'one', 'quorum', 'all']);
-
-/** How many of `owners` must store a batch for the write to count. */
-function requiredAcks(consistency: Consistency, owners: number): number {
-  if (consistency === 'all') return owners;
-  if (consistency === 'quorum') return Math.floor(owners / 2) + 1;
-  return 1;
-}
-
-interface OwnerAnswer {
-  owner: string;
-  status: number;
-  body: string;
-}
+/** Requests to one owner still unanswered beyond which its batches go straight to its queue (a blackholed peer). */
+const MAX_IN_FLIGHT_PER_OWNER = 8;
 
 function send(res: ServerResponse, status: number, body?: unknown): void {
   if (body === undefined) {
@@ -48,18 +37,23 @@ export interface WriteHandlerOptions {
   directory: PeerDirectory;
   peers: PeerClient;
   influxd: LocalPassthrough;
+  /** Keeps a batch for an owner that did not store it (hinted handoff); resolves once it is on disk. */
+  keep?: (owner: string, hint: Hint) => Promise<void>;
   maxBodyBytes: number;
   logger: Logger;
 }
 
 /**
- * `POST /write`: splits the body by measurement, sends each group to the
- * owners of its (database, measurement) — the local influxd directly, other
- * nodes through their peer API — and answers per `consistency` (default
- * one). Never reports success for data nobody stored.
+ * `POST /write`: stamps points that have no timestamp, splits the body by
+ * measurement, sends each group to the owners of its (database,
+ * measurement) — the local influxd directly, other nodes through their peer
+ * API — and answers per `consistency` (default one) as soon as that is
+ * decided (write-fanout.ts). Owners that miss a batch get it from their
+ * hinted-handoff queue. Never reports success for data nobody stored or kept.
  */
 export class WriteHandler {
   readonly #options: WriteHandlerOptions;
+  readonly #inFlight = new Map<string, number>();
 
   constructor(options: WriteHandlerOptions) {
     this.#options = options;
@@ -104,93 +98,113 @@ export class WriteHandler {
       const tooLarge = (err as { code?: string }).code === 'TOO_LARGE';
       return send(res, tooLarge ? 413 : 400, { error: messageOf(err) });
     }
+    // One time for every point without one, before the copies part ways.
+    const stamp = timestampIn(params.get('precision'), nowNanoseconds());
+    if (stamp !== undefined) body = stampMissingTimestamps(body, stamp);
     const forwardParams = new URLSearchParams();
     for (const name of ['db', 'rp', 'precision']) {
       const value = params.get(name);
       if (value !== null) forwardParams.set(name, value);
     }
     const authorization = clientAuthorization(request)['authorization'];
-    const placement = this.#options.placement();
+    const { batches, invalid } = this.#batches(database, body);
 
+    const outcomes = await fanOut(batches, consistency as Consistency, {
+      target: { database, retentionPolicy: params.get('rp'), precision: params.get('precision') },
+      // Not cancelled when the client leaves: a copy cut short on one owner would leave the replicas apart.
+      write: (owner, payload) => this.#writeTo(owner, forwardParams, payload, authorization),
+      mayWrite: async () => (await this.#options.influxd.write(new URLSearchParams({ db: database }), Buffer.alloc(0), authorization, request.signal)).status === 204,
+      keep: async (owner, hint) => {
+        if (!this.#options.keep) throw new Error('no hinted handoff');
+        await this.#options.keep(owner, { ...hint, at: Date.now() });
+      },
+    });
+    this.#answer(res, database, consistency, outcomes, invalid);
+  }
+
+  /** The write's batches: one per owner set (the body unsplit when every member owns every unit). */
+  #batches(database: string, body: Buffer): { batches: Batch[]; invalid: ReturnType<typeof splitLinesByMeasurement>['invalid'] } {
+    const placement = this.#options.placement();
+    const members = placement.members;
     // When every member owns every unit (RF >= members, or no members yet) nothing needs
     // splitting: the body goes as it came to all of them, and influxd reports bad lines itself.
-    const members = placement.members;
-    const everyoneOwnsAll = database === NODE_LOCAL_DATABASE || members.length === 0 || replicationFactorOf(placement.metadata, database) >= members.length;
-    const split = everyoneOwnsAll ? { groups: new Map(), invalid: [], lineCount: 0 } : splitLinesByMeasurement(body);
-    const batches = new Map<string, { owners: string[]; chunks: Buffer[] }>();
-    if (everyoneOwnsAll) {
+    if (database === NODE_LOCAL_DATABASE || members.length === 0 || replicationFactorOf(placement.metadata, database) >= members.length) {
       const owners = database === NODE_LOCAL_DATABASE || members.length === 0 ? [this.#options.self] : [...members];
-      batches.set('all', { owners, chunks: [body] });
+      return { batches: [{ owners, payload: body, units: '*' }], invalid: [] };
     }
+    const split = splitLinesByMeasurement(body);
+    const byOwners = new Map<string, { owners: string[]; chunks: Buffer[]; units: string[] }>();
     for (const group of split.groups.values()) {
       const owners = placement.owners(database, group.measurement);
       const targets = owners.length === 0 ? [this.#options.self] : owners;
       const key = targets.join('\u0000');
-      let batch = batches.get(key);
-      if (!batch) batches.set(key, (batch = { owners: targets, chunks: [] }));
+      let batch = byOwners.get(key);
+      if (!batch) byOwners.set(key, (batch = { owners: targets, chunks: [], units: [] }));
       batch.chunks.push(group.body);
+      batch.units.push(group.measurement);
     }
+    // One owner set and no line refused here (the usual case): the body as it came, no copy.
+    const whole = byOwners.size === 1 && split.invalid.length === 0;
+    const batches = [...byOwners.values()].map((batch) => ({ owners: batch.owners, payload: whole ? body : joinChunks(batch.chunks), units: batch.units }));
+    return { batches, invalid: split.invalid };
+  }
 
-    // One owner set and no line refused here (the usual case): send the body as it came, no copy.
-    const whole = batches.size === 1 && split.invalid.length === 0;
-    const outcomes = await Promise.all(
-      [...batches.values()].map(async (batch) => {
-        const payload = whole ? body : joinChunks(batch.chunks);
-        const answers = await Promise.all(batch.owners.map((owner) => this.#writeTo(owner, forwardParams, payload, authorization, request.signal)));
-        return { owners: batch.owners, answers };
-      }),
-    );
-
-    // A verdict of influxd on the request (auth, unknown database...) is the answer, as influxd gave it.
-    // A 400 "partial write" stored the valid lines and is judged below; 5xx means that owner could not store.
-    for (const { answers } of outcomes) {
-      const refused = answers.find((answer) => answer.status >= 401 && !isRecoverableStatus(answer.status));
-      if (refused) return this.#relay(res, refused);
-    }
+  #answer(res: ServerResponse, database: string, consistency: string, outcomes: BatchOutcome[], invalid: ReturnType<typeof splitLinesByMeasurement>['invalid']): void {
+    const answers = outcomes.flatMap((outcome) => outcome.answers);
+    // influxd's verdict on the request (auth, a missing retention policy...) is the answer, as influxd gave it.
+    const refusals = answers.filter((answer) => classify(answer) === 'refused');
+    const authRefusal = refusals.find((answer) => answer.status === 401 || answer.status === 403);
+    if (authRefusal) return relay(res, authRefusal);
+    if (refusals.length > 0 && refusals.length === answers.length) return relay(res, refusals[0]!);
+    // Every owner lags the metadata or says the database is gone: influxd's 404.
+    if (answers.length > 0 && answers.every((answer) => answer.status === 404)) return relay(res, answers[0]!);
     const failures: string[] = [];
     const partialErrors: string[] = [];
-    for (const { owners, answers } of outcomes) {
-      // A 400 "partial write" stored the valid lines: it counts as stored.
-      const stored = answers.filter((answer) => answer.status === 204 || answer.status === 400);
+    for (const { batch, answers: batchAnswers, stored, kept, needed } of outcomes) {
       // Every owner of a batch refuses the same lines: one report per batch.
-      const partial = answers.find((answer) => answer.status === 400);
-      if (partial) partialErrors.push(errorTextOf(partial.body));
-      const needed = requiredAcks(consistency as Consistency, owners.length);
-      if (stored.length < needed) {
-        const why = answers.filter((answer) => answer.status !== 204 && answer.status !== 400).map((answer) => `${answer.owner}: ${errorTextOf(answer.body)}`);
-        failures.push(`${stored.length} of ${owners.length} owners stored the batch, consistency ${consistency} needs ${needed} (${why.join('; ')})`);
+      const partial = batchAnswers.find((answer) => answer.status === 400);
+      if (partial) partialErrors.push(answerText(partial));
+      const counted = consistency === 'any' ? stored + kept.length : stored;
+      if (counted < needed) {
+        const why = batchAnswers.filter((answer) => classify(answer) !== 'stored').map((answer) => `${answer.owner}: ${answerText(answer)}`);
+        const queued = kept.length > 0 ? `; queued for ${kept.join(', ')}` : '';
+        failures.push(`${stored} of ${batch.owners.length} owners stored the batch, consistency ${consistency} needs ${needed} (${why.join('; ')}${queued})`);
       }
     }
     if (failures.length > 0) {
       this.#options.logger.warn({ database, failures }, 'write failed consistency');
       return send(res, 503, { error: `write failed: ${failures.join('; ')}` });
     }
-    if (split.invalid.length > 0 || partialErrors.length > 0) {
+    if (invalid.length > 0 || partialErrors.length > 0) {
       // influxd's shape: `partial write: unable to parse '<line>': <reason>` lines, then ` dropped=N`.
       const fromOwners = [...new Set(partialErrors.map((error) => error.replace(/^partial write: /, '').replace(/ dropped=\d+$/, '')))];
-      const lines = [describeInvalidLines(split.invalid), ...fromOwners].filter((text) => text !== '');
-      const dropped = split.invalid.length + partialErrors.reduce((sum, error) => sum + Number(/dropped=(\d+)$/.exec(error)?.[1] ?? 0), 0);
+      const lines = [describeInvalidLines(invalid), ...fromOwners].filter((text) => text !== '');
+      const dropped = invalid.length + partialErrors.reduce((sum, error) => sum + Number(/dropped=(\d+)$/.exec(error)?.[1] ?? 0), 0);
       return send(res, 400, { error: `partial write: ${lines.join('\n')} dropped=${dropped}` });
     }
     send(res, 204);
   }
 
-  async #writeTo(owner: string, params: URLSearchParams, payload: Buffer, authorization: string | undefined, signal: AbortSignal): Promise<OwnerAnswer> {
+  async #writeTo(owner: string, params: URLSearchParams, payload: Buffer, authorization: string | undefined): Promise<OwnerAnswer> {
+    const busy = this.#inFlight.get(owner) ?? 0;
+    if (busy >= MAX_IN_FLIGHT_PER_OWNER) return { owner, status: 503, body: JSON.stringify({ error: `node ${owner} has ${busy} writes unanswered` }) };
+    this.#inFlight.set(owner, busy + 1);
     try {
-      if (owner === this.#options.self) return { owner, ...(await this.#options.influxd.write(params, payload, authorization, signal)) };
+      if (owner === this.#options.self) return { owner, ...(await this.#options.influxd.write(params, payload, authorization)) };
       const peer = await this.#options.directory.resolve(owner);
       if (!peer) return { owner, status: 503, body: JSON.stringify({ error: `node ${owner} is not known to the manager` }) };
       if (!this.#options.directory.isAvailable(owner)) return { owner, status: 503, body: JSON.stringify({ error: `node ${owner} is not alive` }) };
-      return { owner, ...(await this.#options.peers.write(peer.address, params, payload, authorization, signal)) };
+      return { owner, ...(await this.#options.peers.write(peer.address, params, payload, authorization)) };
     } catch (err) {
-      // The client went away: not the owner's failure.
-      if (owner !== this.#options.self && !signal.aborted) this.#options.directory.markDown(owner);
+      if (owner !== this.#options.self) this.#options.directory.markDown(owner);
       return { owner, status: 503, body: JSON.stringify({ error: messageOf(err) }) };
+    } finally {
+      this.#inFlight.set(owner, (this.#inFlight.get(owner) ?? 1) - 1);
     }
   }
+}
 
-  #relay(res: ServerResponse, answer: OwnerAnswer): void {
-    res.writeHead(answer.status, { 'content-type': 'application/json' });
-    res.end(answer.body);
-  }
+function relay(res: ServerResponse, answer: OwnerAnswer): void {
+  res.writeHead(answer.status, { 'content-type': 'application/json' });
+  res.end(answer.body);
 }

@@ -30,6 +30,19 @@ export function nowNanoseconds(): bigint {
  * always hold `=`; a string value ends with `"`; so an all-digit last token
  * is the timestamp. (A string left unclosed makes the line invalid anyway.)
  */
+/**
+ * Whether a line without a timestamp is worth stamping: it has a series key
+ * and fields (an unescaped space, then `key=value`). A line influxd will
+ * refuse anyway is left as it is, so influxd's error quotes it as sent.
+ */
+function hasFields(body: Buffer, start: number, end: number): boolean {
+  let space = start;
+  for (; space < end; space++) if (body[space] === SPACE && body[space - 1] !== BACKSLASH) break;
+  if (space >= end) return false;
+  const equals = body.indexOf(61 /* = */, space);
+  return equals > space && equals + 1 < end && body[equals + 1] !== SPACE;
+}
+
 function endsWithTimestamp(body: Buffer, start: number, end: number): boolean {
   let space = end - 1;
   while (space >= start && body[space] !== SPACE) space--;
@@ -65,7 +78,7 @@ export function stampMissingTimestamps(body: Buffer, timestamp: string): Buffer 
     const end = contentEnd(body, start, newline);
     let first = start;
     while (first < end && (body[first] === SPACE || body[first] === 9)) first++;
-    if (first < end && body[first] !== HASH && !endsWithTimestamp(body, first, end)) missing.push(end);
+    if (first < end && body[first] !== HASH && !endsWithTimestamp(body, first, end) && hasFields(body, first, end)) missing.push(end);
     start = newline + 1;
   }
   if (missing.length === 0) return body;
