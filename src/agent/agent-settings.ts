@@ -80,6 +80,8 @@ export const agentSettings = {
   hhMaxSize: integerSetting({ name: 'hh-max-size', env: 'CFLUX_HH_MAX_SIZE', description: 'hinted-handoff queue bound per target node, bytes', defaultValue: 10 * 1024 * 1024 * 1024, min: 1024 * 1024, max: 2 ** 50, unit: 'bytes' }),
   /** Hints older than this are dropped on replay. */
   hhMaxAge: secondsSetting({ name: 'hh-max-age', env: 'CFLUX_HH_MAX_AGE', description: 'hinted-handoff hints older than this are dropped', defaultSeconds: 168 * 3600, min: 60, max: 365 * 86_400 }),
+  /** Background anti-entropy: each unit compared by its first owner this often; 0 turns it off. */
+  repairInterval: secondsSetting({ name: 'repair-interval', env: 'CFLUX_REPAIR_INTERVAL', description: 'period of the background repair pass (0: off)', defaultSeconds: 3600, min: 0, max: 30 * 86_400 }),
   /** Replay rate per target, so live traffic stays fast. */
   hhReplayRate: integerSetting({ name: 'hh-replay-rate', env: 'CFLUX_HH_REPLAY_RATE', description: 'hinted-handoff replay rate per target node, bytes of line protocol per second', defaultValue: 64 * 1024 * 1024, min: 64 * 1024, max: 2 ** 40, unit: 'bytes per second' }),
   /** Register, check influxd, print the registration, deregister, exit. */

@@ -32,9 +32,8 @@ import { Placement } from '../cluster/placement.ts';
 import { Router } from '../shared/http/router.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closeWithin } from '../shared/closing.ts';
-import { join } from 'node:path';
-import { HintedHandoff } from './handoff/hinted-handoff.ts';
-import { handoffDelivery } from './handoff/handoff-delivery.ts';
+import { Replication } from './replication.ts';
+import { addRepairRoute } from './repair/repair-route.ts';
 import { basicAuthorization } from './influxd/influxd-credentials.ts';
 import { messageOf } from '../shared/errors.ts';
 import { authModeMismatch } from './metadata/auth-mode.ts';
@@ -72,7 +71,7 @@ export class Agent {
   readonly #peerTls: { cert: string; key: string } | undefined;
   /** The agent's own influxd credentials as an Authorization header (replayed hints are written with them). */
   readonly #agentAuthorization: string | undefined;
-  #handoff: HintedHandoff | undefined;
+  #replication: Replication | undefined;
   #placementCache: Placement | undefined;
   #http: JsonServer | undefined;
   #loops: Promise<unknown> | undefined;
@@ -107,7 +106,6 @@ export class Agent {
       describe: (version) => this.#describe(version),
       collectStats: async () => ({ ...(await this.#stats.latest()), ...this.#handoffStats() }),
       heartbeatIntervalMs: options.heartbeatInterval,
-      events: this.#metrics,
     });
     this.#mirror = new MetadataMirror({
       cluster: options.cluster,
@@ -145,7 +143,7 @@ export class Agent {
           peers: this.#peers,
           influxd: this.#passthrough,
           pin: (operation) => this.#mirror.applyOperations([operation]),
-          isBehind: (node, database, measurement) => this.#handoff?.isBehind(node, database, measurement) === true || this.#directory.isBehind(node, database, measurement),
+          isBehind: (node, database, measurement) => this.#replication?.handoff.isBehind(node, database, measurement) === true || this.#directory.isBehind(node, database, measurement),
         }),
         logger.child({ component: 'proxy' }),
       ),
@@ -158,8 +156,8 @@ export class Agent {
         peers: this.#peers,
         influxd: this.#passthrough,
         keep: (owner, hint) => {
-          if (!this.#handoff) throw new Error('hinted handoff is not open yet');
-          return this.#handoff.enqueue(owner, hint);
+          if (!this.#replication) throw new Error('hinted handoff is not open yet');
+          return this.#replication.handoff.enqueue(owner, hint);
         },
         maxBodyBytes: options.maxBodySize,
         logger: logger.child({ component: 'writes' }),
@@ -213,8 +211,9 @@ export class Agent {
 
   /** What heartbeats tell the cluster about this node's hinted-handoff queues (other agents avoid owners behind). */
   #handoffStats(): Record<string, unknown> {
-    if (!this.#handoff) return {};
-    return { hintedHandoff: { queues: this.#handoff.status(), behind: this.#handoff.behind() } };
+    if (!this.#replication) return {};
+    const { handoff } = this.#replication;
+    return { hintedHandoff: { queues: handoff.status(), behind: handoff.behind() } };
   }
 
   /** Why this node must not serve while its influxd's auth mode differs from the cluster's (see auth-mode.ts). */
@@ -225,24 +224,21 @@ export class Agent {
   /** Opens the peer port and starts the loops; returns at once (the loops run until stop()). */
   async start(): Promise<void> {
     const peerRouter = new Router();
-    this.#handoff = await HintedHandoff.open({
-      dir: join(this.options.dataDir, 'hinted-handoff'),
-      maxBytes: this.options.hhMaxSize,
-      maxAgeMs: this.options.hhMaxAge,
-      replayBytesPerSecond: this.options.hhReplayRate,
-      delivery: handoffDelivery({
-        self: this.#nodeName,
-        influxdReachable: () => this.#monitor.status.reachable,
-        directory: this.#directory,
-        peers: this.#peers,
-        influxd: this.#passthrough,
-        agentAuthorization: this.#agentAuthorization,
-      }),
-      logger: this.#logger.child({ component: 'hinted-handoff' }),
-      events: this.#metrics,
+    this.#replication = await Replication.open({
+      self: this.#nodeName,
+      options: this.options,
+      influxdReachable: () => this.#monitor.status.reachable,
+      directory: this.#directory,
+      peers: this.#peers,
+      influxd: this.#passthrough,
+      agentAuthorization: this.#agentAuthorization,
+      placement: () => this.#placement(),
+      metadata: () => this.#mirror.appliedMetadata,
+      metrics: this.#metrics,
+      logger: this.#logger,
     });
-    const handoff = this.#handoff;
-    this.#metrics.watchHandoff(() => handoff.status());
+    const replication = this.#replication;
+    addRepairRoute(peerRouter, () => this.#replication?.repair);
     addPeerRoutes(peerRouter, {
       agentAuthorization: this.#agentAuthorization,
       influxd: this.#passthrough,
@@ -266,7 +262,7 @@ export class Agent {
       this.#membership.run(signal).catch((err: unknown) => this.#logger.error({ err }, 'membership loop failed')),
       this.#runMirror(signal).catch((err: unknown) => this.#logger.error({ err }, 'metadata mirror failed')),
       this.#directory.run(signal),
-      handoff.run(signal),
+      replication.run(signal),
     ]);
   }
 
@@ -335,7 +331,7 @@ export class Agent {
       await this.#membership.deregister(this.options.shutdownTimeout);
       await closeWithin(this.#proxy, PROXY_DRAIN_MS);
       // After the proxy: writes that finish while it drains may still keep copies.
-      await this.#handoff?.close();
+      await this.#replication?.close();
       await Promise.all([closeWithin(this.#influxd, 1000), closeWithin(this.#peers, 1000)]);
       if (this.#http) await closeWithin(this.#http, 1000);
       this.lifecycle.set('stopped');

@@ -43,6 +43,18 @@ export class LocalPassthrough {
     await relayAnswer(upstream, res);
   }
 
+  /** Runs one statement; influxd's status and its answer as text (for readers that must keep exact numbers). */
+  async queryText(params: URLSearchParams, headers: Record<string, string>, signal?: AbortSignal): Promise<{ status: number; body: string }> {
+    const upstream = await this.#endpoint.request({
+      method: 'POST',
+      path: '/query',
+      headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+      body: params.toString(),
+      ...(signal ? { signal } : {}),
+    });
+    return { status: upstream.statusCode, body: await readBodyText(upstream.body) };
+  }
+
   /** Runs one statement for a client (its own credentials and parameters); returns influxd's status and parsed body. */
   async query(params: URLSearchParams, headers: Record<string, string>, signal?: AbortSignal): Promise<{ status: number; body: unknown }> {
     const upstream = await this.#endpoint.request({
