@@ -223,6 +223,8 @@ export class Agent {
 
   /** Opens the peer port and starts the loops; returns at once (the loops run until stop()). */
   async start(): Promise<void> {
+    // The last applied metadata first: the proxy then knows the databases from its first request on.
+    await this.#mirror.load();
     const peerRouter = new Router();
     this.#replication = await Replication.open({
       self: this.#nodeName,
@@ -272,7 +274,6 @@ export class Agent {
     } catch {
       return; // stopped before influxd answered
     }
-    await this.#mirror.load();
     await Promise.all([this.#mirror.run(signal), this.#joinLoop(signal), this.#recordAuthMode(signal)]);
   }
 

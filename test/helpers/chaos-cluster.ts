@@ -10,7 +10,7 @@ import { ownersOf } from '../../src/cluster/placement.ts';
 import { startAgentProcess, type AgentProcess } from './agent-process.ts';
 import { influxQuery, TEST_SECRET } from './cluster-fixture.ts';
 import { managerFetch, startManagerProcess, type ManagerProcess } from './manager-process.ts';
-import { freePort, startEtcd, startInfluxd, type EtcdServer, type InfluxdServer } from './servers.ts';
+import { freePort, startEtcdCluster, startInfluxd, type EtcdCluster, type InfluxdServer } from './servers.ts';
 import { startTcpFaultProxy, type TcpFaultProxy } from './tcp-fault-proxy.ts';
 
 export const CHAOS_DATABASE = 'chaos';
@@ -20,7 +20,9 @@ export const MEMBERS = ['node-0', 'node-1', 'node-2'];
 
 export interface ChaosCluster {
   manager: ManagerProcess;
-  etcd: EtcdServer | undefined;
+  etcd: EtcdCluster | undefined;
+  /** Stops the manager for `ms`, then starts it again on the same port (and store). */
+  stopManagerFor(ms: number): Promise<void>;
   influxds: InfluxdServer[];
   agents: AgentProcess[];
   /** Between the cluster and agent 2's peer port. */
@@ -33,13 +35,15 @@ export interface ChaosCluster {
 }
 
 export interface ChaosClusterOptions {
-  etcd?: boolean;
+  /** Members of an etcd cluster for the manager; none: the in-memory store. */
+  etcdMembers?: number;
   agentArgs?: string[];
 }
 
 export async function startChaosCluster(options: ChaosClusterOptions = {}): Promise<ChaosCluster> {
-  const etcd = options.etcd ? await startEtcd() : undefined;
-  const manager = await startManagerProcess(etcd ? { etcdEndpoints: [etcd.endpoint] } : {});
+  const etcd = options.etcdMembers ? await startEtcdCluster(options.etcdMembers) : undefined;
+  const managerOptions = { port: await freePort(), ...(etcd ? { etcdEndpoints: etcd.endpoints } : {}) };
+  let manager = await startManagerProcess(managerOptions);
   const influxds = await Promise.all([startInfluxd(), startInfluxd(), startInfluxd()]);
   const peerPort = await freePort();
   const peerProxy = await startTcpFaultProxy({ host: '127.0.0.1', port: peerPort });
@@ -68,6 +72,12 @@ export async function startChaosCluster(options: ChaosClusterOptions = {}): Prom
   const cluster: ChaosCluster = {
     manager,
     etcd,
+    async stopManagerFor(ms) {
+      await cluster.manager.stop();
+      await sleep(ms);
+      manager = await startManagerProcess(managerOptions);
+      cluster.manager = manager;
+    },
     influxds,
     agents,
     peerProxy,
@@ -79,7 +89,7 @@ export async function startChaosCluster(options: ChaosClusterOptions = {}): Prom
     ownersOf: (measurement) => ownersOf(CHAOS_DATABASE, measurement, MEMBERS, 2).map((name) => MEMBERS.indexOf(name)),
     async stop() {
       await Promise.all(agents.map((agent) => agent.stop().catch(() => undefined)));
-      await manager.stop().catch(() => undefined);
+      await cluster.manager.stop().catch(() => undefined);
       await peerProxy.close();
       await Promise.all(influxds.map((influxd) => influxd.destroy()));
       await etcd?.destroy();
