@@ -106,6 +106,7 @@ export class Agent {
       describe: (version) => this.#describe(version),
       collectStats: async () => ({ ...(await this.#stats.latest()), ...this.#handoffStats() }),
       heartbeatIntervalMs: options.heartbeatInterval,
+      events: this.#metrics,
     });
     this.#mirror = new MetadataMirror({
       cluster: options.cluster,
