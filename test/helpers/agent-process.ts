@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanEnv, stopControls, TEST_MANAGER_TOKEN } from './manager-process.ts';
 
-const CFLUX_BIN = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
+/** The cflux entry point: the TypeScript source, or a build (`CFLUX_BIN=dist/bin/cflux.js`, what operators run) for the benchmarks. */
+const CFLUX_BIN = process.env['CFLUX_BIN'] ? resolve(process.env['CFLUX_BIN']) : fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
 
 /** The peer token every test agent gets unless the test passes its own environment value. */
 export const TEST_PEER_TOKEN = 'test-peer-token-0123456789';

@@ -60,8 +60,14 @@ export async function startClusterFixture(options: ClusterFixtureOptions = {}): 
     influxds: influxds as InfluxdServer[],
     agents,
     async restartAgent(index, args = []) {
-      await agents[index]!.stop();
-      agents[index] = await startAgentProcess([...argsFor(index), ...args], { env });
+      // A restarted agent keeps its ports, as a real one does (its address in the node list stays right).
+      const previous = agents[index]!;
+      await previous.stop();
+      const ports = [
+        ...(args.includes('--peer-listen') ? [] : ['--peer-listen', new URL(previous.peerUrl).host]),
+        ...(args.includes('--listen') ? [] : ['--listen', new URL(previous.proxyUrl).host]),
+      ];
+      agents[index] = await startAgentProcess([...argsFor(index), ...ports, ...args], { env });
       return agents[index]!;
     },
     async stop() {

@@ -1,9 +1,11 @@
+import { resolve } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-const CFLUX_BIN = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
+/** The cflux entry point: the TypeScript source, or a build (`CFLUX_BIN=dist/bin/cflux.js`, what operators run) for the benchmarks. */
+const CFLUX_BIN = process.env['CFLUX_BIN'] ? resolve(process.env['CFLUX_BIN']) : fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
 
 /** The manager token every test manager, agent and command gets unless the test says otherwise. */
 export const TEST_MANAGER_TOKEN = 'test-manager-token-0123456789';

@@ -130,3 +130,66 @@ test('hints past the age bound are dropped with a metric; over the size bound th
   await running;
   await handoff.close();
 });
+
+test('a large batch goes as concurrent lanes split by measurement: each measurement in one lane, its lines in queue order', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cflux-hh-'));
+  const node = target();
+  node.state.up = true;
+  let inFlight = 0;
+  let mostInFlight = 0;
+  const deliver = node.delivery.deliver;
+  node.delivery.deliver = async (name, batch) => {
+    mostInFlight = Math.max(mostInFlight, ++inFlight);
+    await sleep(20);
+    inFlight--;
+    return deliver(name, batch);
+  };
+  const handoff = await HintedHandoff.open({ dir, maxBytes: 1 << 26, maxAgeMs: 3_600_000, replayBytesPerSecond: 1e9, delivery: node.delivery, logger });
+  // Every hint writes the same eight points again with a higher value: the last write must win.
+  for (let round = 0; round < 40; round++) {
+    const lines = Array.from({ length: 8 }, (_, m) => `m${m},host=h v=${round}i,pad="${'x'.repeat(1000)}" 1`);
+    await handoff.enqueue('n2', hint(`${lines.join('\n')}\n`, { units: lines.map((_, m) => `m${m}`) }));
+  }
+  const stop = new AbortController();
+  const running = handoff.run(stop.signal);
+  await until(() => handoff.status()[0]?.records === 0, 'the queue to drain');
+  stop.abort();
+  await running;
+  await handoff.close();
+  assert.ok(mostInFlight > 1, `lanes went concurrently (at most ${mostInFlight} in flight)`);
+  assert.equal(node.delivered.length, 4, 'one batch (320 KB) in four lanes');
+  const laneOf = new Map<string, number>();
+  node.delivered.forEach((body, lane) => {
+    const values = new Map<string, number[]>();
+    for (const line of body.trimEnd().split('\n')) {
+      const measurement = line.slice(0, line.indexOf(','));
+      assert.ok(!laneOf.has(measurement) || laneOf.get(measurement) === lane, `${measurement} is in one lane`);
+      laneOf.set(measurement, lane);
+      values.set(measurement, [...(values.get(measurement) ?? []), Number(/ v=(\d+)i/.exec(line)![1])]);
+    }
+    for (const [measurement, seen] of values) assert.deepEqual(seen, [...seen].sort((a, b) => a - b), `${measurement} keeps queue order in its lane`);
+  });
+  const all = node.delivered.join('');
+  for (let m = 0; m < 8; m++) assert.equal(all.split(`m${m},`).length - 1, 40, `every write of m${m} was delivered once`);
+});
+
+test('a target missing from the node list is asked itself (probe) and replay starts when it answers', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cflux-hh-'));
+  const node = target();
+  let back = false;
+  let probes = 0;
+  const handoff = await HintedHandoff.open({
+    dir, maxBytes: 1 << 20, maxAgeMs: 3_600_000, replayBytesPerSecond: 1e9, logger,
+    delivery: { ...node.delivery, probe: async () => (probes++, back) },
+  });
+  const stop = new AbortController();
+  const running = handoff.run(stop.signal);
+  await handoff.enqueue('n2', hint('m v=1 1\n'));
+  await until(() => probes >= 2, 'probes while the target is away');
+  assert.deepEqual(node.delivered, []);
+  back = true; // node.state.up stays false: only the probe says it is back
+  await until(() => node.delivered.length === 1, 'the replay after the probe');
+  stop.abort();
+  await running;
+  await handoff.close();
+});

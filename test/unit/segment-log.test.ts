@@ -86,3 +86,14 @@ test('appends made at the same time share one flush, and all of them are durable
   assert.deepEqual(new Set(texts(await reopened.read(100, 1 << 20))), new Set(Array.from({ length: 50 }, (_, i) => `c${i}`)));
   await reopened.close();
 });
+
+test('a read stays within its byte budget (one record at least), so the next read starts on a record boundary', async () => {
+  const dir = await temp();
+  const log = await SegmentLog.open(dir, { maxSegmentBytes: 1 << 20 });
+  await log.append(['a', 'b', 'c', 'd'].map((letter) => Buffer.from(letter.repeat(100))));
+  const first = await log.read(100, 250); // two records of 108 bytes fit, a third would not
+  assert.equal(first.length, 2);
+  await log.consume(first.at(-1)!.next, first.length, first.reduce((sum, record) => sum + record.size, 0));
+  assert.deepEqual(texts(await log.read(100, 50)).map((text) => text[0]), ['c'], 'a record over the budget still comes alone');
+  await log.close();
+});

@@ -5,6 +5,9 @@ import type { PeerClient } from '../peer/peer-client.ts';
 import type { PeerDirectory } from '../peer/peer-directory.ts';
 import type { DeliveryOutcome, HintDelivery, ReplayBatch } from './hinted-handoff.ts';
 
+/** A returning node's readiness is asked for this long at most. */
+const PROBE_TIMEOUT_MS = 1000;
+
 /**
  * Where replayed hints go: this node's own influxd (written with the
  * agent's identity), or another agent's replay endpoint, which writes with
@@ -20,8 +23,17 @@ export function handoffDelivery(parts: {
   /** The agent's own influxd credentials as an Authorization header (none when influxd has no auth). */
   agentAuthorization: string | undefined;
 }): HintDelivery {
+  const lastAddress = new Map<string, string>();
   return {
     available: (target) => (target === parts.self ? parts.influxdReachable() : parts.directory.isAvailable(target)),
+    async probe(target: string, signal: AbortSignal): Promise<boolean> {
+      if (target === parts.self) return false;
+      // A node gone long enough leaves the manager's list: its last address is asked instead.
+      const address = parts.directory.get(target)?.address ?? lastAddress.get(target);
+      if (address === undefined) return false;
+      lastAddress.set(target, address);
+      return parts.peers.ready(address, PROBE_TIMEOUT_MS, signal);
+    },
     async deliver(target: string, batch: ReplayBatch, signal: AbortSignal): Promise<DeliveryOutcome> {
       const params = new URLSearchParams({ db: batch.database });
       if (batch.retentionPolicy !== null) params.set('rp', batch.retentionPolicy);

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from '../../shared/backoff.ts';
 import { messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
+import { joinChunks, splitLinesByMeasurement } from '../proxy/line-protocol-splitter.ts';
 import { decodeHint, encodeHint, type Hint } from './hint.ts';
 import { SegmentLog, type LogRecord } from './segment-log.ts';
 
@@ -22,6 +23,11 @@ export interface ReplayBatch {
 export interface HintDelivery {
   /** Whether the target takes writes now (alive at the manager; this node: influxd reachable). */
   available(target: string): boolean;
+  /**
+   * Asks a target that is not available whether it is back (its own
+   * readiness), so replay starts before the node list says so.
+   */
+  probe?(target: string, signal: AbortSignal): Promise<boolean>;
   /** 'ok': stored (lines influxd refuses are its verdict); 'drop': can never be stored (database gone); 'retry': later. */
   deliver(target: string, batch: ReplayBatch, signal: AbortSignal): Promise<DeliveryOutcome>;
 }
@@ -57,6 +63,14 @@ export interface QueueStatus {
 
 /** A batch joins consecutive hints up to this much line protocol. */
 const REPLAY_BATCH_BYTES = 4 * 1024 * 1024;
+/** Concurrent requests one replayed batch is split into (by measurement), like a client writing with several connections. */
+const REPLAY_LANES = 4;
+/** Smaller batches go whole. */
+const LANE_MIN_BYTES = 256 * 1024;
+/** How often a queue whose target is away checks the node list again. */
+const AVAILABILITY_POLL_MS = 250;
+/** How often the target itself is asked whether it is back. */
+const PROBE_INTERVAL_MS = 250;
 
 class TargetQueue {
   readonly target: string;
@@ -223,6 +237,7 @@ export class HintedHandoff {
     const { delivery, logger } = this.#options;
     let failures = 0;
     let nextAllowed = 0;
+    let probedAt = -Infinity;
     while (!signal.aborted) {
       if (queue.log.pendingRecords === 0) {
         queue.oldestAt = undefined;
@@ -230,8 +245,18 @@ export class HintedHandoff {
         continue;
       }
       if (!delivery.available(queue.target)) {
-        await sleep(Math.max(200, backoffDelay(failures++, { baseMs: 500, capMs: 5000 })), undefined, { signal }).catch(() => undefined);
-        continue;
+        // The node list is polled often (a local check), and the target itself is asked (GET /readyz)
+        // as often, so replay starts within moments of its return.
+        let back = false;
+        if (delivery.probe && performance.now() - probedAt >= PROBE_INTERVAL_MS) {
+          probedAt = performance.now();
+          back = await delivery.probe(queue.target, signal);
+        }
+        if (back) logger.info({ target: queue.target }, 'target answers again; replaying its queue');
+        if (!back) {
+          await sleep(AVAILABILITY_POLL_MS, undefined, { signal }).catch(() => undefined);
+          continue;
+        }
       }
       let records: LogRecord[];
       try {
@@ -246,6 +271,7 @@ export class HintedHandoff {
         continue;
       }
       queue.oldestAt = decodeHint(records[0]!.payload)?.at ?? queue.oldestAt;
+      const startedAt = performance.now();
       const outcome = await this.#replayRecords(queue, records, signal);
       if (outcome.retry) {
         if (failures === 0 || failures % 10 === 9) logger.warn({ target: queue.target, reason: outcome.retry, queued: queue.log.pendingRecords }, 'hinted-handoff replay failed; retrying');
@@ -253,9 +279,10 @@ export class HintedHandoff {
         continue;
       }
       failures = 0;
-      // The rate limit: the next batch waits until this one's bytes fit the budget.
+      // The rate limit: the next batch waits until this one's bytes fit the budget, counted from
+      // when it was sent (the time it took counts toward it).
       const now = performance.now();
-      nextAllowed = Math.max(now, nextAllowed) + (outcome.bytes / this.#options.replayBytesPerSecond) * 1000;
+      nextAllowed = Math.max(startedAt, nextAllowed) + (outcome.bytes / this.#options.replayBytesPerSecond) * 1000;
       if (nextAllowed - now > 1) await sleep(nextAllowed - now, undefined, { signal }).catch(() => undefined);
     }
   }
@@ -289,12 +316,7 @@ export class HintedHandoff {
         events?.dropped(queue.target, 'age', group.length, diskBytes);
       } else {
         const body = hints.length === 1 ? first.body : Buffer.concat(hints.map((hint) => (hint.body.at(-1) === 10 ? hint.body : Buffer.concat([hint.body, Buffer.from('\n')]))));
-        let outcome: DeliveryOutcome;
-        try {
-          outcome = await delivery.deliver(queue.target, { database: first.database, retentionPolicy: first.retentionPolicy, precision: first.precision, body }, signal);
-        } catch (err) {
-          outcome = { result: 'retry', reason: messageOf(err) };
-        }
+        const outcome = await deliverInLanes(delivery, queue.target, { database: first.database, retentionPolicy: first.retentionPolicy, precision: first.precision, body }, signal);
         if (outcome.result === 'retry') return { bytes, retry: outcome.reason };
         if (outcome.result === 'drop') {
           logger.error({ target: queue.target, database: first.database, records: group.length, reason: outcome.reason }, 'hinted-handoff batch can never be stored; dropped');
@@ -320,6 +342,31 @@ export class HintedHandoff {
   async close(): Promise<void> {
     await Promise.all([...this.#queues.values()].map((queue) => queue.log.close()));
   }
+}
+
+/**
+ * Delivers a batch as up to {@link REPLAY_LANES} concurrent requests, its
+ * lines split by measurement (each measurement in one lane, so the writes of
+ * one point keep their queue order). The worst outcome wins: a lane to retry
+ * retries the whole batch (lanes already stored are written again, which
+ * influxd takes as the same points), a lane that can never be stored drops it.
+ */
+async function deliverInLanes(delivery: HintDelivery, target: string, batch: ReplayBatch, signal: AbortSignal): Promise<DeliveryOutcome> {
+  const deliverOne = async (body: Buffer): Promise<DeliveryOutcome> => {
+    try {
+      return await delivery.deliver(target, { ...batch, body }, signal);
+    } catch (err) {
+      return { result: 'retry', reason: messageOf(err) };
+    }
+  };
+  if (batch.body.length < LANE_MIN_BYTES) return deliverOne(batch.body);
+  const split = splitLinesByMeasurement(batch.body);
+  if (split.invalid.length > 0 || split.groups.size < 2) return deliverOne(batch.body);
+  const lanes: Buffer[][] = Array.from({ length: Math.min(REPLAY_LANES, split.groups.size) }, () => []);
+  let index = 0;
+  for (const group of split.groups.values()) lanes[index++ % lanes.length]!.push(group.body);
+  const outcomes = await Promise.all(lanes.map((chunks) => deliverOne(joinChunks(chunks))));
+  return outcomes.find((outcome) => outcome.result === 'retry') ?? outcomes.find((outcome) => outcome.result === 'drop') ?? { result: 'ok' };
 }
 
 function countLines(body: Buffer): number {

@@ -177,8 +177,9 @@ export class SegmentLog {
   }
 
   /**
-   * Up to `maxRecords` records (and about `maxBytes`) from the cursor on, in
-   * order, without consuming them. Empty when everything was read.
+   * Up to `maxRecords` records and `maxBytes` (at least one record, however
+   * large) from the cursor on, in order, without consuming them. Empty when
+   * everything was read.
    */
   async read(maxRecords: number, maxBytes: number): Promise<LogRecord[]> {
     const records: LogRecord[] = [];
@@ -203,6 +204,7 @@ export class SegmentLog {
             position = { segment: position.segment, offset: end }; // unreadable rest: skipped, never blocking
             break;
           }
+          if (records.length > 0 && bytes + RECORD_HEADER + length > maxBytes) return records; // the next read starts here
           const payload = Buffer.alloc(length);
           await file.read(payload, 0, length, position.offset + RECORD_HEADER);
           const size = RECORD_HEADER + length;

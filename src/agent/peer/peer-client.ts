@@ -59,6 +59,18 @@ export class PeerClient {
     return this.#text(await this.#post(address, `/peer/v1/replay?${params}`, body, 'text/plain; charset=utf-8', undefined, signal));
   }
 
+  /** Whether the agent at `address` says it is ready (GET /readyz answers 200 within `timeoutMs`). */
+  async ready(address: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    try {
+      const response = await this.#client(address).request({ method: 'GET', path: '/readyz', signal: signal ? AbortSignal.any([signal, deadline]) : deadline });
+      response.body.resume();
+      return response.statusCode === 200;
+    } catch {
+      return false;
+    }
+  }
+
   /** POST /peer/v1/query on the agent at `address`; params travel as a form body. */
   async query(address: string, params: URLSearchParams, clientAuthorization: string | undefined, signal?: AbortSignal): Promise<PeerAnswer> {
     return this.#text(await this.#post(address, '/peer/v1/query', Buffer.from(params.toString()), 'application/x-www-form-urlencoded', clientAuthorization, signal));

@@ -1,7 +1,7 @@
-import got, { type Method } from 'got';
 import { CfluxError, messageOf } from '../errors.ts';
 import { isRecoverable, isRecoverableStatus, UnavailableAnswerError } from '../recoverable.ts';
 import { withRetries, type RetryPolicy } from '../retry-policy.ts';
+import { HttpClient, readBodyText } from './http-client.ts';
 import { errorTextOf, parseJsonOrText } from './json-http.ts';
 import { bearer } from './credentials.ts';
 import { trustedCertificates } from './trusted-certificates.ts';
@@ -48,8 +48,11 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+/** The HTTP methods the manager API uses. */
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
 /**
- * HTTP client of the manager API (control plane, so got). Tries the
+ * HTTP client of the manager API (one keep-alive HttpClient per endpoint). Tries the
  * endpoints in turn, starting from the last one that answered, with
  * exponential backoff and full jitter between attempts (the shared retry
  * policy: what is worth another attempt is decided by `isRecoverable`).
@@ -58,7 +61,7 @@ export class ManagerClient {
   readonly #options: ManagerClientOptions;
   readonly #policy: RetryPolicy;
   readonly #headers: Record<string, string>;
-  readonly #ca: string[] | undefined;
+  readonly #clients: HttpClient[];
   #preferred = 0;
 
   constructor(options: ManagerClientOptions) {
@@ -66,7 +69,8 @@ export class ManagerClient {
     this.#options = options;
     this.#policy = { attempts: options.attempts, baseMs: options.backoffBaseMs, capMs: options.backoffCapMs, ...(options.random ? { random: options.random } : {}) };
     this.#headers = bearer(options.token);
-    this.#ca = trustedCertificates(options.ca);
+    const ca = trustedCertificates(options.ca);
+    this.#clients = options.endpoints.map((endpoint) => new HttpClient(new URL(endpoint).origin, { maxSockets: 4, ...(ca ? { ca } : {}) }));
   }
 
   /** The endpoint tried first on the next call. */
@@ -91,31 +95,37 @@ export class ManagerClient {
     }
   }
 
-  /** One attempt on one endpoint; got's errors become ClusterFlux errors here (the boundary). */
+  /** One attempt on one endpoint, within its deadline; network errors become ClusterFlux errors here (the boundary). */
   async #attempt<T>(index: number, method: Method, path: string, options: RequestOptions): Promise<ManagerReply<T>> {
     const endpoint = this.#options.endpoints[index]!;
-    let response;
+    const timeoutMs = this.#options.timeoutMs + (options.extraTimeoutMs ?? 0);
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    const headers: Record<string, string> = { accept: 'application/json', ...this.#headers, ...options.headers };
+    const body = options.json === undefined ? undefined : JSON.stringify(options.json);
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let status: number;
+    let text: string;
     try {
-      response = await got(endpoint + path, {
-        method,
-        headers: { ...this.#headers, ...options.headers },
-        ...(this.#ca ? { https: { certificateAuthority: this.#ca } } : {}),
-        ...(options.json === undefined ? {} : { json: options.json }),
-        throwHttpErrors: false,
-        retry: { limit: 0 },
-        timeout: { request: this.#options.timeoutMs + (options.extraTimeoutMs ?? 0) },
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
+      const response = await this.#clients[index]!.request({ method, path: new URL(endpoint).pathname.replace(/\/$/, '') + path, headers, body, signal });
+      status = response.statusCode;
+      text = await readBodyText(response.body);
     } catch (err) {
       if (options.signal?.aborted) throw err;
-      throw new CfluxError('UPSTREAM_UNAVAILABLE', `${endpoint}: ${messageOf(err)}`, { cause: err });
+      const reason = deadline.aborted ? `no answer within ${timeoutMs} ms` : messageOf(err);
+      throw new CfluxError('UPSTREAM_UNAVAILABLE', `${endpoint}: ${reason}`, { cause: err });
     }
-    const body = parseJsonOrText(response.body);
-    if (isRecoverableStatus(response.statusCode)) {
-      const says = typeof body === 'object' && body !== null && 'error' in body ? `: ${errorTextOf(body)}` : '';
-      throw new UnavailableAnswerError(response.statusCode, `${endpoint} answered ${response.statusCode}${says}`);
+    const parsed = parseJsonOrText(text);
+    if (isRecoverableStatus(status)) {
+      const says = typeof parsed === 'object' && parsed !== null && 'error' in parsed ? `: ${errorTextOf(parsed)}` : '';
+      throw new UnavailableAnswerError(status, `${endpoint} answered ${status}${says}`);
     }
     this.#preferred = index;
-    return { status: response.statusCode, body: body as T, endpoint };
+    return { status, body: parsed as T, endpoint };
+  }
+
+  /** Closes the keep-alive connections (calls in flight finish first). Safe twice. */
+  async close(): Promise<void> {
+    await Promise.all(this.#clients.map((client) => client.close()));
   }
 }
