@@ -4,6 +4,7 @@ import type { HostPort } from '../shared/config/parsers.ts';
 import type { Logger } from '../shared/logging.ts';
 import type { AgentState } from './agent-lifecycle.ts';
 import type { AgentMetrics } from './agent-metrics.ts';
+import type { QueueStatus } from './handoff/hinted-handoff.ts';
 import type { InfluxdStatus } from './influxd/influxd-monitor.ts';
 
 /** What /readyz reports. */
@@ -18,6 +19,8 @@ export interface Readiness {
   dataMember?: boolean;
   /** e.g. "registered, not a data member". */
   note?: string;
+  /** This node's hinted-handoff queues (informational: hints kept for other nodes never make this one unready). */
+  hintedHandoff?: { queues: QueueStatus[] };
 }
 
 /**

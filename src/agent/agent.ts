@@ -207,7 +207,14 @@ export class Agent {
     const readiness = computeReadiness(this.state, node ? { id: node.id, name: node.name, cluster: node.cluster } : undefined, this.#monitor.status);
     const mismatch = this.#authMismatch();
     const reasons = mismatch ? [...readiness.reasons, mismatch] : readiness.reasons;
-    return { ...readiness, ready: reasons.length === 0, reasons, dataMember: this.isDataMember, ...(this.isDataMember ? {} : { note: 'registered, not a data member' }) };
+    return {
+      ...readiness,
+      ready: reasons.length === 0,
+      reasons,
+      dataMember: this.isDataMember,
+      ...(this.isDataMember ? {} : { note: 'registered, not a data member' }),
+      ...(this.#replication ? { hintedHandoff: { queues: this.#replication.handoff.status() } } : {}),
+    };
   }
 
   /** What heartbeats tell the cluster about this node's hinted-handoff queues (other agents avoid owners behind). */

@@ -10,6 +10,8 @@ interface QueueStatus {
   records: number;
   bytes: number;
   oldestAgeMs?: number;
+  replayedPoints?: number;
+  droppedRecords?: number;
 }
 
 /** `cflux hh status`: every node's hinted-handoff queues, as the nodes report them in their heartbeats. */
@@ -26,8 +28,16 @@ export function hhCommand(): Command {
         process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
         return;
       }
-      const shown = rows.map((row) => [row.node + (row.alive ? '' : ' (dead)'), row.target, String(row.records), formatBytes(row.bytes), row.oldestAgeMs === undefined ? '-' : `${Math.round(row.oldestAgeMs / 1000)}s`]);
-      process.stdout.write(formatTable(['NODE', 'QUEUED FOR', 'BATCHES', 'BYTES', 'OLDEST'], shown));
+      const shown = rows.map((row) => [
+        row.node + (row.alive ? '' : ' (dead)'),
+        row.target,
+        String(row.records),
+        formatBytes(row.bytes),
+        row.oldestAgeMs === undefined ? '-' : `${Math.round(row.oldestAgeMs / 1000)}s`,
+        String(row.replayedPoints ?? 0),
+        String(row.droppedRecords ?? 0),
+      ]);
+      process.stdout.write(formatTable(['NODE', 'QUEUED FOR', 'BATCHES', 'BYTES', 'OLDEST', 'REPLAYED POINTS', 'DROPPED BATCHES'], shown));
       if (rows.every((row) => row.records === 0)) process.stderr.write('every queue is empty: all replicas have what was written\n');
     } catch (err) {
       process.stderr.write(`cflux hh: ${messageOf(err)}\n`);

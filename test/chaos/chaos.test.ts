@@ -65,6 +65,30 @@ describe(`chaos (scale ${SCALE}): memory manager`, () => {
     });
   });
 
+  test('SIGKILL the influxd of node 2 for 10 s', async (t) => {
+    await underFault(t, cluster, 'SIGKILL influxd 10 s', [0, 1], async () => {
+      await cluster.influxds[2]!.kill('SIGKILL');
+      await sleep(seconds(10));
+      await cluster.influxds[2]!.restart();
+    });
+  });
+
+  test('SIGKILL the agent of node 2, restart it with the same data dir', async (t) => {
+    await underFault(t, cluster, 'SIGKILL an agent, restart it', [0, 1], async () => {
+      await cluster.agents[2]!.kill();
+      await sleep(seconds(10));
+      await cluster.restartAgent(2);
+    });
+  });
+
+  test("node 2's peer port blackholes every connection for 15 s", async (t) => {
+    await underFault(t, cluster, 'peer port blackholes connections', [0, 1], async () => {
+      cluster.peerProxy.setMode('blackhole');
+      await sleep(seconds(15));
+      cluster.peerProxy.setMode('pass');
+    });
+  });
+
   test("node 2's peer port resets every connection", async (t) => {
     await underFault(t, cluster, 'peer port resets connections', [0, 1], async () => {
       cluster.peerProxy.setMode('refuse');
@@ -77,8 +101,13 @@ describe(`chaos (scale ${SCALE}): memory manager`, () => {
     await underFault(t, cluster, 'manager stopped (memory)', [0, 1, 2], async () => {
       await cluster.stopManagerFor(seconds(20));
     });
-    const document = (await (await fetch(`${cluster.manager.url}/clusters/chaos`, { headers: { authorization: 'Bearer test-manager-token-0123456789' } })).json()) as { metadata: { databases: Record<string, unknown> } };
-    assert.ok('chaos' in document.metadata.databases, 'the agents gave the manager its document back');
+    // The agents poll a manager that was away with a backoff of at most 3 s; the first to see it empty pushes its document.
+    let document: { metadata: { databases: Record<string, unknown> } | null } = { metadata: null };
+    for (let waited = 0; waited < 10_000 && !document.metadata; waited += 250) {
+      document = (await (await fetch(`${cluster.manager.url}/clusters/chaos`, { headers: { authorization: 'Bearer test-manager-token-0123456789' } })).json()) as typeof document;
+      if (!document.metadata) await sleep(250);
+    }
+    assert.ok(document.metadata && 'chaos' in document.metadata.databases, 'the agents gave the manager its document back');
   });
 
   test('an agent restarted while its queue holds hints replays them after the restart', async (t) => {

@@ -82,8 +82,12 @@ export async function startChaosCluster(options: ChaosClusterOptions = {}): Prom
     agents,
     peerProxy,
     async restartAgent(index) {
-      await agents[index]!.stop().catch(() => undefined);
-      agents[index] = await startAgentProcess(argsFor(index), { env });
+      // Same ports, as a real restart keeps them.
+      const previous = agents[index]!;
+      await previous.stop().catch(() => undefined);
+      const args = argsFor(index);
+      const ports = [...(args.includes('--peer-listen') ? [] : ['--peer-listen', new URL(previous.peerUrl).host]), '--listen', new URL(previous.proxyUrl).host];
+      agents[index] = await startAgentProcess([...args, ...ports], { env });
       return agents[index]!;
     },
     ownersOf: (measurement) => ownersOf(CHAOS_DATABASE, measurement, MEMBERS, 2).map((name) => MEMBERS.indexOf(name)),

@@ -59,6 +59,10 @@ export interface QueueStatus {
   bytes: number;
   /** Age of the oldest hint not replayed yet, ms; undefined when empty or not known yet. */
   oldestAgeMs: number | undefined;
+  /** Points replayed to the target since this agent started. */
+  replayedPoints: number;
+  /** Records dropped (age, size, unstorable, corrupt) since this agent started. */
+  droppedRecords: number;
 }
 
 /** A batch joins consecutive hints up to this much line protocol. */
@@ -78,6 +82,9 @@ class TargetQueue {
   /** How many queued hints touch each unit (`db\0measurement`, `db\0*` for unsplit batches). */
   readonly units = new Map<string, number>();
   oldestAt: number | undefined;
+  /** Since this process started. */
+  replayedPoints = 0;
+  droppedRecords = 0;
   #wake: (() => void) | undefined;
 
   constructor(target: string, log: SegmentLog) {
@@ -183,7 +190,7 @@ export class HintedHandoff {
     while (queue.log.pendingBytes + payload.length + 8 > this.#options.maxBytes && queue.log.pendingRecords > 0) {
       const dropped = await queue.log.dropOldest();
       this.#options.logger.error({ target, records: dropped.records, bytes: dropped.bytes, maxBytes: this.#options.maxBytes }, 'hinted-handoff queue full: oldest hints dropped (anti-entropy repair restores them from the other replicas)');
-      this.#options.events?.dropped(target, 'size', dropped.records, dropped.bytes);
+      this.#dropped(queue, 'size', dropped.records, dropped.bytes);
       if (dropped.records === 0 && dropped.bytes === 0) break;
     }
     await queue.log.append([payload]);
@@ -204,7 +211,14 @@ export class HintedHandoff {
   status(): QueueStatus[] {
     const now = Date.now();
     return [...this.#queues.values()]
-      .map((queue) => ({ target: queue.target, records: queue.log.pendingRecords, bytes: queue.log.pendingBytes, oldestAgeMs: queue.log.pendingRecords > 0 && queue.oldestAt !== undefined ? now - queue.oldestAt : undefined }))
+      .map((queue) => ({
+        target: queue.target,
+        records: queue.log.pendingRecords,
+        bytes: queue.log.pendingBytes,
+        oldestAgeMs: queue.log.pendingRecords > 0 && queue.oldestAt !== undefined ? now - queue.oldestAt : undefined,
+        replayedPoints: queue.replayedPoints,
+        droppedRecords: queue.droppedRecords,
+      }))
       .sort((a, b) => (a.target < b.target ? -1 : 1));
   }
 
@@ -296,7 +310,7 @@ export class HintedHandoff {
       if (!first) {
         await this.#consume(queue, [records[i]!], []);
         logger.error({ target: queue.target }, 'unreadable hinted-handoff record dropped');
-        events?.dropped(queue.target, 'corrupt', 1, records[i]!.size);
+        this.#dropped(queue, 'corrupt', 1, records[i]!.size);
         i++;
         continue;
       }
@@ -313,16 +327,18 @@ export class HintedHandoff {
       const diskBytes = group.reduce((sum, record) => sum + record.size, 0);
       if (first.at < Date.now() - this.#options.maxAgeMs) {
         logger.error({ target: queue.target, database: first.database, records: group.length, queuedAt: new Date(first.at).toISOString() }, 'hinted-handoff hints older than --hh-max-age dropped (anti-entropy repair restores them from the other replicas)');
-        events?.dropped(queue.target, 'age', group.length, diskBytes);
+        this.#dropped(queue, 'age', group.length, diskBytes);
       } else {
         const body = hints.length === 1 ? first.body : Buffer.concat(hints.map((hint) => (hint.body.at(-1) === 10 ? hint.body : Buffer.concat([hint.body, Buffer.from('\n')]))));
         const outcome = await deliverInLanes(delivery, queue.target, { database: first.database, retentionPolicy: first.retentionPolicy, precision: first.precision, body }, signal);
         if (outcome.result === 'retry') return { bytes, retry: outcome.reason };
         if (outcome.result === 'drop') {
           logger.error({ target: queue.target, database: first.database, records: group.length, reason: outcome.reason }, 'hinted-handoff batch can never be stored; dropped');
-          events?.dropped(queue.target, 'unstorable', group.length, diskBytes);
+          this.#dropped(queue, 'unstorable', group.length, diskBytes);
         } else {
-          events?.replayed(queue.target, countLines(body), body.length);
+          const points = countLines(body);
+          queue.replayedPoints += points;
+          events?.replayed(queue.target, points, body.length);
         }
         bytes += body.length;
       }
@@ -330,6 +346,11 @@ export class HintedHandoff {
       i += group.length;
     }
     return { bytes };
+  }
+
+  #dropped(queue: TargetQueue, reason: 'age' | 'size' | 'unstorable' | 'corrupt', records: number, bytes: number): void {
+    queue.droppedRecords += records;
+    this.#options.events?.dropped(queue.target, reason, records, bytes);
   }
 
   async #consume(queue: TargetQueue, records: LogRecord[], hints: Hint[]): Promise<void> {

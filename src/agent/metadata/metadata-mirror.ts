@@ -143,7 +143,8 @@ export class MetadataMirror {
         }
       } catch (err) {
         if (signal.aborted) return;
-        const delay = backoffDelay(failures++, { baseMs: 500, capMs: 10_000 });
+        // A short cap: a manager that returns (a restarted memory store) gets the document back within seconds.
+        const delay = backoffDelay(failures++, { baseMs: 500, capMs: 3000 });
         this.#logger.warn({ reason: messageOf(err), retryInMs: delay }, 'metadata poll failed; serving with the last applied metadata');
         await sleep(delay, undefined, { signal }).catch(() => undefined);
       }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterMetadata } from '../../cluster/cluster-metadata.ts';
 import { NODE_LOCAL_DATABASE, type Placement } from '../../cluster/placement.ts';
+import { backoffDelay } from '../../shared/backoff.ts';
 import { messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { quoteIdentifier } from '../../influxql/influxql-quoting.ts';
@@ -42,8 +43,12 @@ export interface RepairServiceOptions {
  */
 export class RepairService {
   readonly #options: RepairServiceOptions;
-  /** Nodes whose dropped hints call for a repair of their units. */
-  readonly #owed = new Set<string>();
+  /**
+   * Nodes whose dropped hints call for a repair of their units: when the
+   * next attempt may run, failed attempts so far, and a generation that
+   * `owe` bumps (a pass only settles the debt it started on).
+   */
+  readonly #owed = new Map<string, { at: number; failures: number; generation: number }>();
   #wake: (() => void) | undefined;
 
   constructor(options: RepairServiceOptions) {
@@ -52,7 +57,7 @@ export class RepairService {
 
   /** Hints for `node` were dropped (size or age bound): its units are repaired once it answers. */
   owe(node: string): void {
-    this.#owed.add(node);
+    this.#owed.set(node, { at: 0, failures: 0, generation: (this.#owed.get(node)?.generation ?? 0) + 1 });
     this.#wake?.();
   }
 
@@ -90,10 +95,13 @@ export class RepairService {
   async loop(signal: AbortSignal): Promise<void> {
     let nextPass = this.#options.intervalMs > 0 ? Date.now() + this.#options.intervalMs : Infinity;
     while (!signal.aborted) {
-      for (const node of [...this.#owed]) {
-        if (!this.#options.available(node)) continue;
-        this.#owed.delete(node);
-        await this.#runLogged({}, signal, (unit) => unit.owners.includes(node), `hints for ${node} were dropped`);
+      for (const [node, debt] of [...this.#owed]) {
+        if (Date.now() < debt.at || !this.#options.available(node)) continue;
+        const result = await this.#runLogged({}, signal, (unit) => unit.owners.includes(node), `hints for ${node} were dropped`);
+        if (this.#owed.get(node)?.generation !== debt.generation) continue; // owed again meanwhile: the new debt stands
+        // Settled only when every unit was compared; otherwise (e.g. its influxd still down) again later.
+        if (result && result.unitsFailed === 0) this.#owed.delete(node);
+        else this.#owed.set(node, { ...debt, at: Date.now() + backoffDelay(debt.failures, { baseMs: 2000, capMs: 60_000 }), failures: debt.failures + 1 });
       }
       if (Date.now() >= nextPass) {
         nextPass = Date.now() + this.#options.intervalMs;
@@ -107,12 +115,15 @@ export class RepairService {
     }
   }
 
-  async #runLogged(filter: RepairFilter, signal: AbortSignal, only: (unit: RepairUnit) => boolean, why: string): Promise<void> {
+  /** A pass with its outcome logged; undefined when it failed as a whole. */
+  async #runLogged(filter: RepairFilter, signal: AbortSignal, only: (unit: RepairUnit) => boolean, why: string): Promise<RepairProgress | undefined> {
     try {
       const result = await this.run(filter, { dryRun: false, signal, only });
       if (result.pointsCopied > 0 || result.unitsFailed > 0) this.#options.logger.info({ why, ...result }, 'repair pass done');
+      return result;
     } catch (err) {
       if (!signal.aborted) this.#options.logger.warn({ why, reason: messageOf(err) }, 'repair pass failed');
+      return undefined;
     }
   }
 

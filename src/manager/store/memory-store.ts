@@ -21,7 +21,14 @@ export class MemoryStore implements Store {
   readonly #clusters = new Map<string, MemoryCluster>();
   readonly #managers = new Map<string, ManagerInfo>();
   readonly #now: () => number;
-  #nextId = 1;
+  /**
+   * Node ids are never handed out again by a later manager process: they
+   * start at (seconds since 2020) × 1024 plus a random offset below 1024, so
+   * a restarted manager begins above every id the previous one gave (unless
+   * it registered over 1024 nodes per second of its uptime), and a stale
+   * heartbeat cannot land on a new node's id.
+   */
+  #nextId = idEpoch();
 
   /** `now` is injectable so tests can move time. */
   constructor(options: { now?: () => number } = {}) {
@@ -145,4 +152,10 @@ export class MemoryStore implements Store {
     const { expiresAt, ...rest } = node;
     return { ...structuredClone(rest), alive: expiresAt > this.#now() };
   }
+}
+
+const EPOCH_2020_SECONDS = 1_577_836_800;
+
+function idEpoch(): number {
+  return (Math.floor(Date.now() / 1000) - EPOCH_2020_SECONDS) * 1024 + Math.floor(Math.random() * 1024) + 1;
 }
