@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseKeepingNumbers, pointKeys, seriesToLines, type RawSeries } from '../../src/agent/repair/point-format.ts';
+import { parseKeepingNumbers } from '../../src/agent/repair/number-text-json.ts';
+import { pointKeys, seriesToLines, type RawSeries } from '../../src/agent/repair/point-format.ts';
 
 test('numbers keep their source text: nanosecond timestamps and int64 values are exact', () => {
   const parsed = parseKeepingNumbers('{"values":[[1700000000123456789,9223372036854775807,1.5,-3e-7,"12"]]}') as { values: unknown[][] };

@@ -6,22 +6,14 @@
  * keys and measurement their escapes.
  */
 
+import type { NumberText } from './number-text-json.ts';
+
 /** A series of a `/query` answer whose numbers are still source text (see parseKeepingNumbers). */
 export interface RawSeries {
   name?: string;
   tags?: Record<string, string>;
   columns: string[];
   values?: unknown[][];
-}
-
-/** A JSON number, kept as its source text (so a string field "12" and the number 12 stay apart). */
-export interface NumberText {
-  readonly number: string;
-}
-
-/** JSON.parse that keeps every number as its source text, in a NumberText. */
-export function parseKeepingNumbers(text: string): unknown {
-  return JSON.parse(text, (_key, value: unknown, context?: { source?: string }) => (typeof value === 'number' && context?.source !== undefined ? { number: context.source } : value));
 }
 
 const isNumberText = (value: unknown): value is NumberText => typeof value === 'object' && value !== null && typeof (value as NumberText).number === 'string';
@@ -58,15 +50,16 @@ export function seriesToLines(measurement: string, series: RawSeries, fieldTypes
     .join('');
   const key = `${escapeMeasurement(measurement)}${tags}`;
   const timeIndex = series.columns.indexOf('time');
+  // Per column, once: its position, escaped name and types (rows are many, columns few).
+  const columns = series.columns.flatMap((column, index) => (index === timeIndex ? [] : [{ index, prefix: `${escapeKey(column)}=`, types: fieldTypes.get(column) }]));
   const lines: string[] = [];
   for (const row of series.values ?? []) {
-    const fields: string[] = [];
-    for (const [index, column] of series.columns.entries()) {
-      if (index === timeIndex) continue;
-      const value = fieldValue(row[index], fieldTypes.get(column));
-      if (value !== undefined) fields.push(`${escapeKey(column)}=${value}`);
+    let fields = '';
+    for (const column of columns) {
+      const value = fieldValue(row[column.index], column.types);
+      if (value !== undefined) fields += (fields === '' ? '' : ',') + column.prefix + value;
     }
-    if (fields.length > 0) lines.push(`${key} ${fields.join(',')} ${timeText(row[timeIndex])}`);
+    if (fields !== '') lines.push(`${key} ${fields} ${timeText(row[timeIndex])}`);
   }
   return lines;
 }

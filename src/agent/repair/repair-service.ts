@@ -5,8 +5,12 @@ import { backoffDelay } from '../../shared/backoff.ts';
 import { messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { quoteIdentifier } from '../../influxql/influxql-quoting.ts';
-import { parseKeepingNumbers, type RawSeries } from './point-format.ts';
+import { parseKeepingNumbers } from './number-text-json.ts';
+import type { RawSeries } from './point-format.ts';
 import { repairUnit, type ReplicaAccess, type RepairUnit, type UnitReport } from './unit-repair.ts';
+
+/** Units compared and copied at the same time. */
+const UNITS_IN_PARALLEL = 4;
 
 /** Which units a repair covers. */
 export interface RepairFilter {
@@ -66,28 +70,36 @@ export class RepairService {
     const units = (await this.#units(filter, options.signal)).filter((unit) => options.only?.(unit) ?? true);
     const progress: RepairProgress = { unitsDone: 0, unitsTotal: units.length, unitsFailed: 0, windowsCompared: 0, windowsDiffering: 0, pointsCopied: 0, bytesCopied: 0, startedAt: Date.now() };
     options.onProgress?.({ ...progress });
-    for (const unit of units) {
-      options.signal.throwIfAborted();
-      try {
-        if (!unit.owners.every((owner) => this.#options.available(owner))) throw new Error(`an owner of ${unit.measurement} is not available`);
-        const report = await repairUnit(unit, this.#options.access, {
-          dryRun: options.dryRun,
-          signal: options.signal,
-          onCopied: (points, bytes) => options.onProgress?.({ ...progress, pointsCopied: progress.pointsCopied + points, bytesCopied: progress.bytesCopied + bytes }),
-        });
-        progress.windowsCompared += report.windowsCompared;
-        progress.windowsDiffering += report.windowsDiffering;
-        progress.pointsCopied += report.pointsCopied;
-        progress.bytesCopied += report.bytesCopied;
-        if (report.pointsCopied > 0) this.#options.logger.info({ ...unit, points: report.pointsCopied, dryRun: options.dryRun }, 'repair copied points an owner lacked');
-      } catch (err) {
-        if (options.signal.aborted) throw err;
-        progress.unitsFailed++;
-        this.#options.logger.warn({ database: unit.database, measurement: unit.measurement, reason: messageOf(err) }, 'repair could not compare a unit');
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < units.length) {
+        options.signal.throwIfAborted();
+        const unit = units[next++]!;
+        try {
+          if (!unit.owners.every((owner) => this.#options.available(owner))) throw new Error(`an owner of ${unit.measurement} is not available`);
+          const report = await repairUnit(unit, this.#options.access, {
+            dryRun: options.dryRun,
+            signal: options.signal,
+            onCopied: (points, bytes) => {
+              progress.pointsCopied += points;
+              progress.bytesCopied += bytes;
+              options.onProgress?.({ ...progress });
+            },
+          });
+          progress.windowsCompared += report.windowsCompared;
+          progress.windowsDiffering += report.windowsDiffering;
+          if (report.pointsCopied > 0) this.#options.logger.info({ ...unit, points: report.pointsCopied, dryRun: options.dryRun }, 'repair copied points an owner lacked');
+        } catch (err) {
+          if (options.signal.aborted) throw err;
+          progress.unitsFailed++;
+          this.#options.logger.warn({ database: unit.database, measurement: unit.measurement, reason: messageOf(err) }, 'repair could not compare a unit');
+        }
+        progress.unitsDone++;
+        options.onProgress?.({ ...progress });
       }
-      progress.unitsDone++;
-      options.onProgress?.({ ...progress });
-    }
+    };
+    // A few units at a time: each is a chain of round trips (counts, reads, writes) that leaves influxd idle between them.
+    await Promise.all(Array.from({ length: Math.min(UNITS_IN_PARALLEL, units.length) }, worker));
     return progress;
   }
 

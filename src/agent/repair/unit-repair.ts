@@ -1,5 +1,6 @@
 import { quoteIdentifier } from '../../influxql/influxql-quoting.ts';
-import { parseKeepingNumbers, pointKeys, seriesToLines, type RawSeries } from './point-format.ts';
+import { parseKeepingNumbers } from './number-text-json.ts';
+import { pointKeys, seriesToLines, type RawSeries } from './point-format.ts';
 
 /** Reads and writes of one node's influxd, with the agents' own identity. */
 export interface ReplicaAccess {
@@ -87,18 +88,26 @@ export async function repairUnit(unit: RepairUnit, access: ReplicaAccess, option
   const copyWindow = async (start: bigint, end: bigint, pointsPerOwner: number[]): Promise<void> => {
     const statement = `SELECT * FROM ${source} WHERE time >= ${start} AND time < ${end} GROUP BY *`;
     // An owner with nothing in the window needs no read: it lacks everything the others have.
-    const held = await Promise.all(
-      unit.owners.map(async (owner, index) => (pointsPerOwner[index] === 0 ? new Map<string, string>() : pointsOf(await access.query(owner, unit.database, statement, options.signal), unit.measurement, fieldTypes!))),
-    );
+    const read = await Promise.all(unit.owners.map(async (owner, index) => (pointsPerOwner[index] === 0 ? [] : seriesOf(await access.query(owner, unit.database, statement, options.signal)))));
+    const keyed: Array<Map<string, string> | undefined> = [];
+    const pointsOfOwner = (index: number) => (keyed[index] ??= pointsOf(read[index]!, unit.measurement, fieldTypes!));
     for (const [index, owner] of unit.owners.entries()) {
-      const lacking: string[] = [];
-      const seen = new Set<string>();
-      for (const [other, points] of held.entries()) {
-        if (other === index) continue;
-        for (const [key, line] of points) {
-          if (held[index]!.has(key) || seen.has(key)) continue;
-          seen.add(key);
-          lacking.push(line);
+      const holders = unit.owners.map((_, other) => other).filter((other) => other !== index && pointsPerOwner[other]! > 0);
+      if (holders.length === 0) continue;
+      let lacking: string[];
+      if (pointsPerOwner[index] === 0 && holders.length === 1) {
+        // The common case (a wiped or long-absent replica): everything the one holder has, no comparison.
+        lacking = read[holders[0]!]!.flatMap((series) => seriesToLines(unit.measurement, series, fieldTypes!));
+      } else {
+        lacking = [];
+        const own = pointsPerOwner[index] === 0 ? new Map<string, string>() : pointsOfOwner(index);
+        const seen = new Set<string>();
+        for (const other of holders) {
+          for (const [key, line] of pointsOfOwner(other)) {
+            if (own.has(key) || seen.has(key)) continue;
+            seen.add(key);
+            lacking.push(line);
+          }
         }
       }
       if (lacking.length === 0) continue;
@@ -146,10 +155,10 @@ function sameCounts(a: { series: Map<string, string> } | undefined, b: { series:
   return true;
 }
 
-/** Every point of a `SELECT * ... GROUP BY *` answer: identity (tags, time) → its line. */
-function pointsOf(text: string, measurement: string, fieldTypes: ReadonlyMap<string, readonly string[]>): Map<string, string> {
+/** Every point of a `SELECT * ... GROUP BY *` answer's series: identity (tags, time) → its line. */
+function pointsOf(read: RawSeries[], measurement: string, fieldTypes: ReadonlyMap<string, readonly string[]>): Map<string, string> {
   const points = new Map<string, string>();
-  for (const series of seriesOf(text)) {
+  for (const series of read) {
     const keys = pointKeys(series);
     const lines = seriesToLines(measurement, series, fieldTypes);
     // seriesToLines leaves out all-null rows; keys and lines line up only when none was left out.
