@@ -193,3 +193,32 @@ test('a target missing from the node list is asked itself (probe) and replay sta
   await running;
   await handoff.close();
 });
+
+test('a withdrawn hint (its owner stored the batch after all) is not replayed and stops marking the owner behind', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cflux-hh-'));
+  const node = target();
+  const handoff = await HintedHandoff.open({ dir, maxBytes: 1 << 20, maxAgeMs: 3_600_000, replayBytesPerSecond: 1e9, delivery: node.delivery, logger });
+  const stop = new AbortController();
+  const running = handoff.run(stop.signal);
+  const withdrawFirst = await handoff.enqueue('n2', hint('a v=1 1\n', { units: ['a'] }));
+  await handoff.enqueue('n2', hint('b v=2 2\n', { units: ['b'] }));
+  const withdrawThird = await handoff.enqueue('n2', hint('a v=3 3\n', { units: ['a'] }));
+  withdrawFirst();
+  withdrawFirst(); // twice: still one
+  assert.equal(handoff.isBehind('n2', 'db', 'a'), true, 'the third hint still touches a');
+  withdrawThird();
+  assert.equal(handoff.isBehind('n2', 'db', 'a'), false);
+  assert.equal(handoff.isBehind('n2', 'db', 'b'), true);
+  node.state.up = true;
+  await until(() => handoff.status()[0]?.records === 0, 'the queue to drain');
+  assert.deepEqual(node.delivered, ['b v=2 2\n'], 'only the hint not withdrawn is replayed');
+  assert.equal(handoff.isBehind('n2', 'db', 'b'), false);
+  // Withdrawing after replay changes nothing (it was counted off once).
+  const late = await handoff.enqueue('n2', hint('c v=4 4\n', { units: ['c'] }));
+  await until(() => handoff.status()[0]?.records === 0, 'the queue to drain again');
+  late();
+  assert.deepEqual(handoff.behind(), {});
+  stop.abort();
+  await running;
+  await handoff.close();
+});

@@ -6,7 +6,7 @@ import { messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import { joinChunks, splitLinesByMeasurement } from '../proxy/line-protocol-splitter.ts';
 import { decodeHint, encodeHint, type Hint } from './hint.ts';
-import { SegmentLog, type LogRecord } from './segment-log.ts';
+import { SegmentLog, type LogPosition, type LogRecord } from './segment-log.ts';
 
 /** How a replayed batch ended at its target. */
 export type DeliveryOutcome = { result: 'ok' } | { result: 'drop'; reason: string } | { result: 'retry'; reason: string };
@@ -82,6 +82,8 @@ class TargetQueue {
   /** How many queued hints touch each unit (`db\0measurement`, `db\0*` for unsplit batches). */
   readonly units = new Map<string, number>();
   oldestAt: number | undefined;
+  /** Positions (`segment:offset`) of hints withdrawn before replay: skipped, already uncounted. */
+  readonly withdrawn = new Set<string>();
   /** Since this process started. */
   replayedPoints = 0;
   droppedRecords = 0;
@@ -178,25 +180,44 @@ export class HintedHandoff {
   }
 
   /**
-   * Queues a hint for `target`; resolves once it is on disk. Over the size
+   * Queues a hint for `target`; resolves once it is on disk, with a function
+   * that withdraws it (the owner stored the batch after all). Over the size
    * bound the oldest segments are dropped first (error log, metric); a hint
    * that cannot fit even then is refused (throws), so the write it belongs to
    * does not count it as kept.
    */
-  async enqueue(target: string, hint: Hint): Promise<void> {
+  async enqueue(target: string, hint: Hint): Promise<() => void> {
     const queue = await this.#queue(target);
     const payload = encodeHint(hint);
     if (payload.length + 8 > this.#options.maxBytes) throw new Error(`hinted-handoff queue for ${target}: a batch of ${payload.length} bytes is over --hh-max-size`);
     while (queue.log.pendingBytes + payload.length + 8 > this.#options.maxBytes && queue.log.pendingRecords > 0) {
       const dropped = await queue.log.dropOldest();
+      for (const key of queue.withdrawn) {
+        const [segment, offset] = key.split(':').map(Number) as [number, number];
+        if (queue.log.isConsumed({ segment, offset })) queue.withdrawn.delete(key);
+      }
       this.#options.logger.error({ target, records: dropped.records, bytes: dropped.bytes, maxBytes: this.#options.maxBytes }, 'hinted-handoff queue full: oldest hints dropped (anti-entropy repair restores them from the other replicas)');
       this.#dropped(queue, 'size', dropped.records, dropped.bytes);
       if (dropped.records === 0 && dropped.bytes === 0) break;
     }
-    await queue.log.append([payload]);
+    const [position] = await queue.log.append([payload]);
     queue.count(hint, 1);
     queue.oldestAt ??= hint.at;
     queue.wake();
+    return () => this.#withdraw(queue, position!, hint);
+  }
+
+  /**
+   * The owner stored the batch after all (its request was still running when
+   * the client was answered): the hint is skipped on replay, and reads stop
+   * avoiding the owner for it at once. Forgotten on restart (the hint is then
+   * replayed: influxd stores the same point once).
+   */
+  #withdraw(queue: TargetQueue, position: LogPosition, hint: Hint): void {
+    const key = positionKey(position);
+    if (queue.log.isConsumed(position) || queue.withdrawn.has(key)) return;
+    queue.withdrawn.add(key);
+    queue.count(hint, -1);
   }
 
   /** Replays every queue until aborted (queues created later get their loop at once). */
@@ -306,6 +327,11 @@ export class HintedHandoff {
     const { delivery, logger, events } = this.#options;
     let bytes = 0;
     for (let i = 0; i < records.length && !signal.aborted; ) {
+      if (queue.withdrawn.has(positionKey(startOf(records[i]!)))) {
+        await this.#consume(queue, [records[i]!], []);
+        i++;
+        continue;
+      }
       const first = decodeHint(records[i]!.payload);
       if (!first) {
         await this.#consume(queue, [records[i]!], []);
@@ -318,7 +344,7 @@ export class HintedHandoff {
       const hints: Hint[] = [first];
       let size = first.body.length;
       for (let j = i + 1; j < records.length; j++) {
-        const next = decodeHint(records[j]!.payload);
+        const next = queue.withdrawn.has(positionKey(startOf(records[j]!))) ? undefined : decodeHint(records[j]!.payload);
         if (!next || next.database !== first.database || next.retentionPolicy !== first.retentionPolicy || next.precision !== first.precision || size + next.body.length > REPLAY_BATCH_BYTES) break;
         group.push(records[j]!);
         hints.push(next);
@@ -353,9 +379,14 @@ export class HintedHandoff {
     this.#options.events?.dropped(queue.target, reason, records, bytes);
   }
 
+  /** Moves past `records`; `hints` (in step with them) stop counting, unless withdrawn (uncounted then). */
   async #consume(queue: TargetQueue, records: LogRecord[], hints: Hint[]): Promise<void> {
     await queue.log.consume(records.at(-1)!.next, records.length, records.reduce((sum, record) => sum + record.size, 0));
-    for (const hint of hints) queue.count(hint, -1);
+    for (const [index, record] of records.entries()) {
+      const withdrawn = queue.withdrawn.delete(positionKey(startOf(record)));
+      const hint = hints[index];
+      if (hint && !withdrawn) queue.count(hint, -1);
+    }
     if (queue.log.pendingRecords === 0) queue.oldestAt = undefined;
   }
 
@@ -389,6 +420,10 @@ async function deliverInLanes(delivery: HintDelivery, target: string, batch: Rep
   const outcomes = await Promise.all(lanes.map((chunks) => deliverOne(joinChunks(chunks))));
   return outcomes.find((outcome) => outcome.result === 'retry') ?? outcomes.find((outcome) => outcome.result === 'drop') ?? { result: 'ok' };
 }
+
+const positionKey = (position: LogPosition) => `${position.segment}:${position.offset}`;
+/** Where a record starts (a record never spans segments). */
+const startOf = (record: LogRecord): LogPosition => ({ segment: record.next.segment, offset: record.next.offset - record.size });
 
 function countLines(body: Buffer): number {
   let lines = 0;

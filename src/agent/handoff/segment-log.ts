@@ -44,7 +44,7 @@ export class SegmentLog {
   /** Bytes on disk not yet consumed. */
   #pendingBytes: number;
   #pendingRecords: number;
-  #queue: Array<{ payloads: Buffer[]; done: (err?: unknown) => void }> = [];
+  #queue: Array<{ payloads: Buffer[]; done: (err: unknown, positions?: LogPosition[]) => void }> = [];
   #flushing: Promise<void> | undefined;
   #closed = false;
 
@@ -119,13 +119,18 @@ export class SegmentLog {
     return this.#pendingRecords;
   }
 
-  /** Appends the payloads as records; resolves once they are on disk (fsync). */
-  append(payloads: Buffer[]): Promise<void> {
+  /** Appends the payloads as records; resolves once they are on disk (fsync), with where each record starts. */
+  append(payloads: Buffer[]): Promise<LogPosition[]> {
     if (this.#closed) return Promise.reject(new Error(`hinted-handoff log ${this.dir} is closed`));
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ payloads, done: (err) => (err === undefined ? resolve() : reject(err)) });
+    return new Promise<LogPosition[]>((resolve, reject) => {
+      this.#queue.push({ payloads, done: (err, positions) => (err === undefined ? resolve(positions ?? []) : reject(err)) });
       this.#kick();
     });
+  }
+
+  /** Whether the record at `position` was consumed already (the cursor is past it). */
+  isConsumed(position: LogPosition): boolean {
+    return position.segment < this.#cursor.segment || (position.segment === this.#cursor.segment && position.offset < this.#cursor.offset);
   }
 
   /** Starts a flush unless one runs; appends queued while its promise settles start the next. */
@@ -155,13 +160,22 @@ export class SegmentLog {
       }
       try {
         if (this.#writeEnd > 0 && this.#writeEnd + bytes > this.#maxSegmentBytes) await this.#roll();
-        const writer = (this.#writer ??= await open(join(this.dir, segmentName(this.#segments.at(-1)!)), 'a'));
+        const segment = this.#segments.at(-1)!;
+        const writer = (this.#writer ??= await open(join(this.dir, segmentName(segment)), 'a'));
         await writer.writev(frames);
         await writer.datasync();
+        let offset = this.#writeEnd;
         this.#writeEnd += bytes;
         this.#pendingBytes += bytes;
         this.#pendingRecords += records;
-        for (const { done } of batch) done();
+        for (const { payloads, done } of batch) {
+          const positions = payloads.map((payload) => {
+            const position = { segment, offset };
+            offset += RECORD_HEADER + payload.length;
+            return position;
+          });
+          done(undefined, positions);
+        }
       } catch (err) {
         for (const { done } of batch) done(err);
       }

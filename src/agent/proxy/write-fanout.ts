@@ -47,8 +47,12 @@ export interface FanOutPorts {
   write(owner: string, payload: Buffer): Promise<OwnerAnswer>;
   /** Whether the client may write to the database, asked without side effects (when no owner has shown it). */
   mayWrite(): Promise<boolean>;
-  /** Queues a copy for an owner; resolves once it is on disk; throws when it cannot be kept. */
-  keep(owner: string, hint: Omit<Hint, 'at'>): Promise<void>;
+  /**
+   * Queues a copy for an owner; resolves once it is on disk, with a function
+   * that withdraws it (the owner stored the batch after all); throws when it
+   * cannot be kept.
+   */
+  keep(owner: string, hint: Omit<Hint, 'at'>): Promise<() => void>;
   /** Copies kept for owners are of this write: database, retention policy, precision. */
   readonly target: { database: string; retentionPolicy: string | null; precision: string | null };
 }
@@ -109,7 +113,7 @@ export async function fanOut(batches: Batch[], consistency: Consistency, ports: 
   );
   const everyAnswer = outcomes.flatMap((outcome) => outcome.answers);
   const results: BatchOutcome[] = [];
-  for (const { batch, answers, failed, busy, needed } of outcomes) {
+  for (const [index, { batch, answers, failed, busy, needed }] of outcomes.entries()) {
     const missing = [...failed, ...busy];
     const kept: string[] = [];
     if (missing.length > 0 && (await mayKeep(everyAnswer))) {
@@ -117,8 +121,10 @@ export async function fanOut(batches: Batch[], consistency: Consistency, ports: 
       await Promise.all(
         missing.map(async (owner) => {
           try {
-            await ports.keep(owner, hint);
+            const withdraw = await ports.keep(owner, hint);
             kept.push(owner);
+            // A busy owner that stores the batch after all needs no replay (and is not behind for it).
+            if (busy.includes(owner)) void pending[index]![batch.owners.indexOf(owner)]!.then((answer) => classify(answer) === 'stored' && withdraw(), () => undefined);
           } catch {
             // Not kept (queue refused it): the owner stays without this batch until repair; counted as missing.
           }

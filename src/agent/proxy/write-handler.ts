@@ -38,7 +38,7 @@ export interface WriteHandlerOptions {
   peers: PeerClient;
   influxd: LocalPassthrough;
   /** Keeps a batch for an owner that did not store it (hinted handoff); resolves once it is on disk. */
-  keep?: (owner: string, hint: Hint) => Promise<void>;
+  keep?: (owner: string, hint: Hint) => Promise<() => void>;
   maxBodyBytes: number;
   logger: Logger;
 }
@@ -116,7 +116,7 @@ export class WriteHandler {
       mayWrite: async () => (await this.#options.influxd.write(new URLSearchParams({ db: database }), Buffer.alloc(0), authorization, request.signal)).status === 204,
       keep: async (owner, hint) => {
         if (!this.#options.keep) throw new Error('no hinted handoff');
-        await this.#options.keep(owner, { ...hint, at: Date.now() });
+        return this.#options.keep(owner, { ...hint, at: Date.now() });
       },
     });
     this.#answer(res, database, consistency, outcomes, invalid);
