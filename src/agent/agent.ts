@@ -47,6 +47,13 @@ const PROXY_DRAIN_MS = 2000;
 /** Attempts per manager call (docs/design.md: 5, with exponential backoff and jitter). */
 const MANAGER_ATTEMPTS = 5;
 
+/**
+ * A peer that answered within this long is used even while the manager does
+ * not list it alive (a manager back from an outage relearns the nodes one
+ * heartbeat at a time): the data plane does not stall on the control plane.
+ */
+const PEER_ANSWER_TRUST_MS = 30_000;
+
 /** A running `cflux agent`: discovery, membership, the local influxd, and its HTTP endpoints. */
 export class Agent {
   readonly options: AgentOptions;
@@ -123,7 +130,13 @@ export class Agent {
     this.#passthrough = new LocalPassthrough(this.#influxd);
     this.#nodeName = resolveNodeName(options.nodeName, env, hostname());
     this.#peerToken = secrets.peerToken;
-    this.#directory = new PeerDirectory({ client, cluster: options.cluster, intervalMs: options.heartbeatInterval, logger: logger.child({ component: 'peers' }) });
+    this.#directory = new PeerDirectory({
+      client,
+      cluster: options.cluster,
+      intervalMs: options.heartbeatInterval,
+      logger: logger.child({ component: 'peers' }),
+      answeredRecently: (address) => this.#peers.answeredWithin(address, PEER_ANSWER_TRUST_MS),
+    });
     this.#peers = new PeerClient({
       revision: () => this.#mirror.appliedRevision,
       ...(secrets.peerToken !== undefined ? { token: secrets.peerToken } : {}),

@@ -108,6 +108,8 @@ export class UniquePointWriter {
   readonly acked = new Map<string, Set<number>>(MEASUREMENTS.map((name) => [name, new Set<number>()]));
   readonly latenciesMs: number[] = [];
   errors = 0;
+  /** The first few failures, for the report. */
+  readonly errorSamples: string[] = [];
   #seq = 0;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -134,16 +136,21 @@ export class UniquePointWriter {
       const started = performance.now();
       try {
         const answer = await fetch(`${proxy}/write?db=${CHAOS_DATABASE}&precision=ms&consistency=${this.options.consistency ?? 'one'}`, { method: 'POST', body, signal: AbortSignal.timeout(20_000) });
-        await answer.arrayBuffer();
+        const text = await answer.text();
         if (answer.status === 204) {
           this.latenciesMs.push(performance.now() - started);
           for (const [measurement, seq] of batch) this.acked.get(measurement)!.add(seq);
-        } else this.errors++;
-      } catch {
-        this.errors++;
+        } else this.#failed(`${answer.status} from ${proxy}: ${text.slice(0, 200)}`);
+      } catch (err) {
+        this.#failed(`${String(err)} from ${proxy}`);
       }
       await sleep(this.options.pauseMs ?? 10);
     }
+  }
+
+  #failed(what: string): void {
+    this.errors++;
+    if (this.errorSamples.length < 3) this.errorSamples.push(what);
   }
 
   async stop(): Promise<void> {

@@ -73,6 +73,12 @@ const REPLAY_LANES = 4;
 const LANE_MIN_BYTES = 256 * 1024;
 /** How often a queue whose target is away checks the node list again. */
 const AVAILABILITY_POLL_MS = 250;
+/**
+ * Longest wait between replays a target refused (e.g. its influxd is down
+ * while its agent answers): short, so a target back from a restart gets its
+ * queue within seconds; a refused replay is one cheap request.
+ */
+const REPLAY_RETRY_CAP_MS = 3000;
 /** How often the target itself is asked whether it is back. */
 const PROBE_INTERVAL_MS = 250;
 
@@ -310,7 +316,7 @@ export class HintedHandoff {
       const outcome = await this.#replayRecords(queue, records, signal);
       if (outcome.retry) {
         if (failures === 0 || failures % 10 === 9) logger.warn({ target: queue.target, reason: outcome.retry, queued: queue.log.pendingRecords }, 'hinted-handoff replay failed; retrying');
-        await sleep(Math.max(200, backoffDelay(failures++, { baseMs: 500, capMs: 10_000 })), undefined, { signal }).catch(() => undefined);
+        await sleep(Math.max(200, backoffDelay(failures++, { baseMs: 500, capMs: REPLAY_RETRY_CAP_MS })), undefined, { signal }).catch(() => undefined);
         continue;
       }
       failures = 0;

@@ -33,6 +33,8 @@ export class PeerClient {
   readonly #ca: string[] | undefined;
   readonly #servername: string | undefined;
   readonly #clients = new Map<string, HttpClient>();
+  /** When each address last answered (any HTTP status: its agent is there). */
+  readonly #answeredAt = new Map<string, number>();
   #closed = false;
 
   /**
@@ -65,6 +67,7 @@ export class PeerClient {
     try {
       const response = await this.#client(address).request({ method: 'GET', path: '/readyz', signal: signal ? AbortSignal.any([signal, deadline]) : deadline });
       response.body.resume();
+      this.#answeredAt.set(address, performance.now());
       return response.statusCode === 200;
     } catch {
       return false;
@@ -91,12 +94,20 @@ export class PeerClient {
     await pipeline(response.body, res);
   }
 
-  #post(address: string, path: string, body: Buffer, contentType: string, clientAuthorization: string | undefined, signal: AbortSignal | undefined): Promise<HttpResponse> {
+  /** Whether the agent at `address` answered a request within the last `ms`. */
+  answeredWithin(address: string, ms: number): boolean {
+    const at = this.#answeredAt.get(address);
+    return at !== undefined && performance.now() - at <= ms;
+  }
+
+  async #post(address: string, path: string, body: Buffer, contentType: string, clientAuthorization: string | undefined, signal: AbortSignal | undefined): Promise<HttpResponse> {
     const headers: Record<string, string> = { 'content-type': contentType };
     if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#token}`;
     if (clientAuthorization !== undefined) headers[CLIENT_AUTHORIZATION_HEADER] = clientAuthorization;
     if (this.#revision) headers[METADATA_REVISION_HEADER] = String(this.#revision());
-    return this.#client(address).request({ method: 'POST', path, headers, body, ...(signal ? { signal } : {}) });
+    const response = await this.#client(address).request({ method: 'POST', path, headers, body, ...(signal ? { signal } : {}) });
+    this.#answeredAt.set(address, performance.now());
+    return response;
   }
 
   async #text(response: HttpResponse): Promise<PeerAnswer> {

@@ -26,8 +26,14 @@ export class PeerDirectory {
   #down = new Set<string>();
   #refreshedAt = 0;
   #refreshing: Promise<void> | undefined;
+  readonly #answeredRecently: (address: string) => boolean;
 
-  constructor(options: { client: ManagerClient; cluster: string; intervalMs: number; logger: Logger }) {
+  /**
+   * `answeredRecently(address)`: whether the agent there answered us lately
+   * (such a node is used even while the manager does not list it alive).
+   */
+  constructor(options: { client: ManagerClient; cluster: string; intervalMs: number; logger: Logger; answeredRecently?: (address: string) => boolean }) {
+    this.#answeredRecently = options.answeredRecently ?? (() => false);
     this.#client = options.client;
     this.#cluster = options.cluster;
     this.#intervalMs = options.intervalMs;
@@ -50,10 +56,15 @@ export class PeerDirectory {
     return this.#peers.get(name);
   }
 
-  /** Alive at the manager and not failing our own requests right now. */
+  /**
+   * Not failing our own requests right now, and alive at the manager or
+   * answering us lately: a manager back from an outage (its node list empty,
+   * or every lease expired) must not stop the data plane while it relearns
+   * the nodes.
+   */
   isAvailable(name: string): boolean {
     const peer = this.#peers.get(name);
-    return peer !== undefined && peer.alive && !this.#down.has(name);
+    return peer !== undefined && !this.#down.has(name) && (peer.alive || this.#answeredRecently(peer.address));
   }
 
   /** Whether some node reported hints queued for `node` that touch the unit (as of the last refresh). */
@@ -70,7 +81,10 @@ export class PeerDirectory {
   async refresh(signal?: AbortSignal): Promise<void> {
     const reply = await this.#client.request<Array<{ name: string; 'bind-address': string; alive: boolean; stats?: { hintedHandoff?: { behind?: unknown } } }>>('GET', `/nodes/${encodeURIComponent(this.#cluster)}`, signal ? { signal } : {});
     if (reply.status !== 200) throw new Error(`manager answered ${reply.status} to the node list`);
-    this.#peers = new Map(reply.body.map((node) => [node.name, { name: node.name, address: node['bind-address'], alive: node.alive }]));
+    const peers = new Map(reply.body.map((node) => [node.name, { name: node.name, address: node['bind-address'], alive: node.alive }]));
+    // A node the manager no longer lists (a restarted memory store) keeps its last address, not alive.
+    for (const [name, entry] of this.#peers) if (!peers.has(name)) peers.set(name, { ...entry, alive: false });
+    this.#peers = peers;
     this.#behind = mergeBehind(reply.body.filter((node) => node.alive).map((node) => node.stats?.hintedHandoff?.behind));
     this.#down = new Set();
     this.#refreshedAt = Date.now();
