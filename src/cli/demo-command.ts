@@ -53,7 +53,9 @@ export function demoCommand(): Command {
     process.stdout.write(
       `\nTry: influx -host ${proxy.split(':')[0]} -port ${proxy.split(':')[1]} -execute 'CREATE DATABASE demo'   (every influxd gets it)\n` +
         `     export CFLUX_MANAGER_TOKEN_FILE=${cluster.managerTokenFile}\n` +
-        `     npx cflux meta get --manager ${manager.url}    npx cflux nodes --manager ${manager.url}\nCtrl-C stops everything.\n`,
+        `     npx cflux meta get --manager ${manager.url}    npx cflux nodes --manager ${manager.url}    npx cflux hh status --manager ${manager.url}\n` +
+        `     export CFLUX_PEER_TOKEN_FILE=${cluster.peerTokenFile}\n` +
+        `     npx cflux repair --agent http://${cluster.agents[0]!.peerAddress} --dry-run\nCtrl-C stops everything.\n`,
     );
   });
   return command;

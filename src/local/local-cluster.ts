@@ -42,6 +42,8 @@ export class LocalCluster {
   readonly managerToken = randomBytes(24).toString('base64url');
   /** Where the demo keeps the manager token for `cflux` commands (CFLUX_MANAGER_TOKEN_FILE); removed on exit. */
   managerTokenFile: string | undefined;
+  /** And the peer token, for `cflux repair` (CFLUX_PEER_TOKEN_FILE). */
+  peerTokenFile: string | undefined;
 
   constructor(options: LocalClusterOptions) {
     this.options = options;
@@ -54,6 +56,8 @@ export class LocalCluster {
     this.#dir = await makeTempDir('cflux-demo-');
     this.managerTokenFile = join(this.#dir, 'manager-token');
     await writeFile(this.managerTokenFile, this.managerToken + '\n', { mode: 0o600 });
+    this.peerTokenFile = join(this.#dir, 'peer-token');
+    await writeFile(this.peerTokenFile, this.#peerToken + '\n', { mode: 0o600 });
     this.manager = new Manager(managerOptions, logger, { operatorToken: this.managerToken });
     await this.manager.start();
     this.influxds.push(...(await Promise.all(Array.from({ length: this.options.size }, () => startInfluxd()))));

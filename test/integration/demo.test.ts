@@ -31,6 +31,12 @@ test('cflux demo: 3 influxd + 3 agents registered with an in-memory manager; Ctr
   const token = readFileSync(tokenFile, 'utf8').trim();
   assert.equal((await fetch(`${managerUrl}/nodes/default`)).status, 401, 'the demo manager wants its token');
   assert.equal(((await (await fetch(`${managerUrl}/nodes/default`, { headers: { authorization: `Bearer ${token}` } })).json()) as unknown[]).length, 3);
+  // The peer token file lets `cflux repair` (as printed) run against the demo.
+  const peerTokenFile = /export CFLUX_PEER_TOKEN_FILE=(\S+)/.exec(output)![1]!;
+  const agentUrl = /cflux repair --agent (\S+) --dry-run/.exec(output)![1]!;
+  const repair = await fetch(`${agentUrl}/peer/v1/repair?dry-run=true`, { method: 'POST', headers: { authorization: `Bearer ${readFileSync(peerTokenFile, 'utf8').trim()}` } });
+  assert.equal(repair.status, 200);
+  assert.match(await repair.text(), /"done"/);
 
   child.kill('SIGINT');
   assert.equal(await exited, 0, output);
@@ -38,4 +44,5 @@ test('cflux demo: 3 influxd + 3 agents registered with an in-memory manager; Ctr
   const dirs = [...output.matchAll(/(\/\S*cflux-influxd-\S+)/g)].map((m) => m[1]!);
   for (const dir of dirs) assert.equal(existsSync(dir), false);
   assert.equal(existsSync(tokenFile), false, 'the token file is removed with the demo');
+  assert.equal(existsSync(peerTokenFile), false, 'and the peer token file');
 });
