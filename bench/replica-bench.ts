@@ -94,8 +94,10 @@ try {
       await cluster.agents[1]!.stop();
       await writeAll(proxy, database, bodies);
       const sender = cluster.agents[0]!;
+      const rssBefore = (readRssKib(sender.pid) ?? 0) / 1024;
       let peak = 0;
       const sampler = setInterval(() => (peak = Math.max(peak, readRssKib(sender.pid) ?? 0)), 50);
+      const replayedBefore = (await handoffMetrics(sender.peerUrl)).replayedPoints;
       await cluster.restartAgent(1);
       const back = performance.now();
       // The replay: from node-1's return (its agent listening) until node-0's queue for it is empty;
@@ -103,12 +105,12 @@ try {
       let firstReplay: number | undefined;
       for (;;) {
         const handoff = await handoffMetrics(sender.peerUrl);
-        if (handoff.replayedPoints > 0) firstReplay ??= performance.now();
+        if (handoff.replayedPoints > replayedBefore) firstReplay ??= performance.now();
         if (handoff.queuedRecords === 0) break;
         await sleep(50);
       }
       seconds = (performance.now() - back) / 1000;
-      console.log(`replay started ${(((firstReplay ?? back) - back) / 1000).toFixed(2)} s after node-1 was back (first batch stored), queue empty ${seconds.toFixed(2)} s after`);
+      console.log(`replay started ${(((firstReplay ?? back) - back) / 1000).toFixed(2)} s after node-1 was back (first batch stored), queue empty ${seconds.toFixed(2)} s after; agent RSS before the replay ${rssBefore.toFixed(0)} MiB`);
       clearInterval(sampler);
       rssPeaks.push(peak / 1024);
       const held = await count(cluster.influxds[1]!.url, database);
@@ -141,5 +143,7 @@ console.log(`${mode} rate as a ratio of a direct write: min ${sorted[0]!.toFixed
 console.log(`${sorted[Math.floor(sorted.length / 2)]! >= target ? 'PASS' : 'FAIL'}: ${mode} rate >= ${target}x a direct write (median)`);
 if (mode === 'handoff') {
   const worst = Math.max(...rssPeaks);
-  console.log(`${worst <= 150 ? 'PASS' : 'FAIL'}: agent RSS during replay <= 150 MiB (worst round ${worst.toFixed(0)} MiB)`);
+  // The issue's target is 150 MB; RSS is read in KiB, so both units are printed and MB (10^6 bytes) decides.
+  const worstMb = (worst * 1024 * 1024) / 1e6;
+  console.log(`${worstMb <= 150 ? 'PASS' : 'FAIL'}: agent RSS during replay <= 150 MB (worst round ${worst.toFixed(0)} MiB = ${worstMb.toFixed(0)} MB)`);
 }

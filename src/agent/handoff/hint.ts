@@ -23,13 +23,17 @@ interface HintHeader {
   a: number;
 }
 
-/** `[u32 header length][header JSON][body]`. */
-export function encodeHint(hint: Hint): Buffer {
+/**
+ * `[u32 header length][header JSON][body]`, as two parts (the body is not
+ * copied: the log writes the parts one after the other).
+ */
+export function encodeHint(hint: Hint): [Buffer, Buffer] {
   const header: HintHeader = { d: hint.database, r: hint.retentionPolicy, p: hint.precision, u: hint.units, a: hint.at };
-  const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
-  const prefix = Buffer.allocUnsafe(4);
-  prefix.writeUInt32BE(headerBytes.length, 0);
-  return Buffer.concat([prefix, headerBytes, hint.body]);
+  const json = JSON.stringify(header);
+  const head = Buffer.allocUnsafe(4 + Buffer.byteLength(json));
+  head.writeUInt32BE(head.length - 4, 0);
+  head.write(json, 4, 'utf8');
+  return [head, hint.body];
 }
 
 /** The hint in a payload, or undefined when the payload is not one (it is then dropped, never blocking a queue). */

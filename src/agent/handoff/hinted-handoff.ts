@@ -66,7 +66,7 @@ export interface QueueStatus {
 }
 
 /** A batch joins consecutive hints up to this much line protocol. */
-const REPLAY_BATCH_BYTES = 4 * 1024 * 1024;
+const REPLAY_BATCH_BYTES = 2 * 1024 * 1024;
 /** Concurrent requests one replayed batch is split into (by measurement), like a client writing with several connections. */
 const REPLAY_LANES = 4;
 /** Smaller batches go whole. */
@@ -194,9 +194,10 @@ export class HintedHandoff {
    */
   async enqueue(target: string, hint: Hint): Promise<() => void> {
     const queue = await this.#queue(target);
-    const payload = encodeHint(hint);
-    if (payload.length + 8 > this.#options.maxBytes) throw new Error(`hinted-handoff queue for ${target}: a batch of ${payload.length} bytes is over --hh-max-size`);
-    while (queue.log.pendingBytes + payload.length + 8 > this.#options.maxBytes && queue.log.pendingRecords > 0) {
+    const parts = encodeHint(hint);
+    const size = parts[0].length + parts[1].length;
+    if (size + 8 > this.#options.maxBytes) throw new Error(`hinted-handoff queue for ${target}: a batch of ${size} bytes is over --hh-max-size`);
+    while (queue.log.pendingBytes + size + 8 > this.#options.maxBytes && queue.log.pendingRecords > 0) {
       const dropped = await queue.log.dropOldest();
       for (const key of queue.withdrawn) {
         const [segment, offset] = key.split(':').map(Number) as [number, number];
@@ -206,7 +207,7 @@ export class HintedHandoff {
       this.#dropped(queue, 'size', dropped.records, dropped.bytes);
       if (dropped.records === 0 && dropped.bytes === 0) break;
     }
-    const [position] = await queue.log.append([payload]);
+    const [position] = await queue.log.append([parts]);
     queue.count(hint, 1);
     queue.oldestAt ??= hint.at;
     queue.wake();
@@ -361,18 +362,18 @@ export class HintedHandoff {
         logger.error({ target: queue.target, database: first.database, records: group.length, queuedAt: new Date(first.at).toISOString() }, 'hinted-handoff hints older than --hh-max-age dropped (anti-entropy repair restores them from the other replicas)');
         this.#dropped(queue, 'age', group.length, diskBytes);
       } else {
-        const body = hints.length === 1 ? first.body : Buffer.concat(hints.map((hint) => (hint.body.at(-1) === 10 ? hint.body : Buffer.concat([hint.body, Buffer.from('\n')]))));
-        const outcome = await deliverInLanes(delivery, queue.target, { database: first.database, retentionPolicy: first.retentionPolicy, precision: first.precision, body }, signal);
+        const bodies = hints.map((hint) => hint.body);
+        const outcome = await deliverInLanes(delivery, queue.target, { database: first.database, retentionPolicy: first.retentionPolicy, precision: first.precision }, bodies, signal);
         if (outcome.result === 'retry') return { bytes, retry: outcome.reason };
         if (outcome.result === 'drop') {
           logger.error({ target: queue.target, database: first.database, records: group.length, reason: outcome.reason }, 'hinted-handoff batch can never be stored; dropped');
           this.#dropped(queue, 'unstorable', group.length, diskBytes);
         } else {
-          const points = countLines(body);
+          const points = bodies.reduce((sum, body) => sum + countLines(body), 0);
           queue.replayedPoints += points;
-          events?.replayed(queue.target, points, body.length);
+          events?.replayed(queue.target, points, size);
         }
-        bytes += body.length;
+        bytes += size;
       }
       await this.#consume(queue, group, hints);
       i += group.length;
@@ -403,13 +404,15 @@ export class HintedHandoff {
 }
 
 /**
- * Delivers a batch as up to {@link REPLAY_LANES} concurrent requests, its
- * lines split by measurement (each measurement in one lane, so the writes of
- * one point keep their queue order). The worst outcome wins: a lane to retry
- * retries the whole batch (lanes already stored are written again, which
- * influxd takes as the same points), a lane that can never be stored drops it.
+ * Delivers consecutive hints' bodies as up to {@link REPLAY_LANES}
+ * concurrent requests, their lines split by measurement (each measurement in
+ * one lane, so the writes of one point keep their queue order). Small batches,
+ * and any with a line the splitter refuses (influxd judges it), go whole.
+ * The worst outcome wins: a lane to retry retries the whole batch (lanes
+ * already stored are written again, which influxd takes as the same points),
+ * a lane that can never be stored drops it.
  */
-async function deliverInLanes(delivery: HintDelivery, target: string, batch: ReplayBatch, signal: AbortSignal): Promise<DeliveryOutcome> {
+async function deliverInLanes(delivery: HintDelivery, target: string, batch: Omit<ReplayBatch, 'body'>, bodies: Buffer[], signal: AbortSignal): Promise<DeliveryOutcome> {
   const deliverOne = async (body: Buffer): Promise<DeliveryOutcome> => {
     try {
       return await delivery.deliver(target, { ...batch, body }, signal);
@@ -417,13 +420,22 @@ async function deliverInLanes(delivery: HintDelivery, target: string, batch: Rep
       return { result: 'retry', reason: messageOf(err) };
     }
   };
-  if (batch.body.length < LANE_MIN_BYTES) return deliverOne(batch.body);
-  const split = splitLinesByMeasurement(batch.body);
-  if (split.invalid.length > 0 || split.groups.size < 2) return deliverOne(batch.body);
-  const lanes: Buffer[][] = Array.from({ length: Math.min(REPLAY_LANES, split.groups.size) }, () => []);
-  let index = 0;
-  for (const group of split.groups.values()) lanes[index++ % lanes.length]!.push(group.body);
-  const outcomes = await Promise.all(lanes.map((chunks) => deliverOne(joinChunks(chunks))));
+  const whole = () => (bodies.length === 1 ? bodies[0]! : Buffer.concat(bodies.map((body) => (body.at(-1) === 10 ? body : Buffer.concat([body, Buffer.from('\n')])))));
+  if (bodies.reduce((sum, body) => sum + body.length, 0) < LANE_MIN_BYTES) return deliverOne(whole());
+  const laneOf = new Map<string, number>();
+  const lanes: Buffer[][] = Array.from({ length: REPLAY_LANES }, () => []);
+  for (const body of bodies) {
+    const split = splitLinesByMeasurement(body);
+    if (split.invalid.length > 0) return deliverOne(whole());
+    for (const group of split.groups.values()) {
+      let lane = laneOf.get(group.measurement);
+      if (lane === undefined) laneOf.set(group.measurement, (lane = laneOf.size % REPLAY_LANES));
+      lanes[lane]!.push(group.body);
+    }
+  }
+  const used = lanes.filter((chunks) => chunks.length > 0);
+  if (used.length < 2) return deliverOne(whole());
+  const outcomes = await Promise.all(used.map((chunks) => deliverOne(joinChunks(chunks))));
   return outcomes.find((outcome) => outcome.result === 'retry') ?? outcomes.find((outcome) => outcome.result === 'drop') ?? { result: 'ok' };
 }
 

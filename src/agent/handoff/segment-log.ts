@@ -44,7 +44,7 @@ export class SegmentLog {
   /** Bytes on disk not yet consumed. */
   #pendingBytes: number;
   #pendingRecords: number;
-  #queue: Array<{ payloads: Buffer[]; done: (err: unknown, positions?: LogPosition[]) => void }> = [];
+  #queue: Array<{ payloads: Array<Buffer | Buffer[]>; done: (err: unknown, positions?: LogPosition[]) => void }> = [];
   #flushing: Promise<void> | undefined;
   #closed = false;
 
@@ -119,8 +119,12 @@ export class SegmentLog {
     return this.#pendingRecords;
   }
 
-  /** Appends the payloads as records; resolves once they are on disk (fsync), with where each record starts. */
-  append(payloads: Buffer[]): Promise<LogPosition[]> {
+  /**
+   * Appends the payloads as records (a payload may come in parts, written one
+   * after the other without being joined); resolves once they are on disk
+   * (fsync), with where each record starts.
+   */
+  append(payloads: Array<Buffer | Buffer[]>): Promise<LogPosition[]> {
     if (this.#closed) return Promise.reject(new Error(`hinted-handoff log ${this.dir} is closed`));
     return new Promise<LogPosition[]>((resolve, reject) => {
       this.#queue.push({ payloads, done: (err, positions) => (err === undefined ? resolve(positions ?? []) : reject(err)) });
@@ -150,11 +154,13 @@ export class SegmentLog {
       let records = 0;
       for (const { payloads } of batch) {
         for (const payload of payloads) {
+          const parts = Array.isArray(payload) ? payload : [payload];
+          const length = parts.reduce((sum, part) => sum + part.length, 0);
           const header = Buffer.allocUnsafe(RECORD_HEADER);
-          header.writeUInt32BE(payload.length, 0);
-          header.writeUInt32BE(crc32(payload), 4);
-          frames.push(header, payload);
-          bytes += RECORD_HEADER + payload.length;
+          header.writeUInt32BE(length, 0);
+          header.writeUInt32BE(parts.reduce((crc, part) => crc32(part, crc), 0), 4);
+          frames.push(header, ...parts);
+          bytes += RECORD_HEADER + length;
           records++;
         }
       }
@@ -171,7 +177,7 @@ export class SegmentLog {
         for (const { payloads, done } of batch) {
           const positions = payloads.map((payload) => {
             const position = { segment, offset };
-            offset += RECORD_HEADER + payload.length;
+            offset += RECORD_HEADER + (Array.isArray(payload) ? payload.reduce((sum, part) => sum + part.length, 0) : payload.length);
             return position;
           });
           done(undefined, positions);
@@ -219,7 +225,7 @@ export class SegmentLog {
             break;
           }
           if (records.length > 0 && bytes + RECORD_HEADER + length > maxBytes) return records; // the next read starts here
-          const payload = Buffer.alloc(length);
+          const payload = Buffer.allocUnsafe(length);
           await file.read(payload, 0, length, position.offset + RECORD_HEADER);
           const size = RECORD_HEADER + length;
           position = { segment: position.segment, offset: position.offset + size };
