@@ -3,6 +3,7 @@ import { unitKey } from './placement.ts';
 import { nameProblem } from './document-check.ts';
 import { sameRetentionPolicy, type ClusterMetadata, type DatabaseMeta, type Privilege, type RetentionPolicyMeta, type UserMeta } from './cluster-metadata.ts';
 import type { MetadataOperation } from './metadata-operations.ts';
+import { applyMoveOperation } from './member-moves.ts';
 
 const HOUR = 3600;
 const PRIVILEGE_BITS = { NONE: 0, READ: 1, WRITE: 2, ALL: 3 } as const;
@@ -106,6 +107,7 @@ function mutate(doc: ClusterMetadata, op: MetadataOperation, secrets: SecretBox 
     case 'dropDatabase': {
       delete doc.databases[op.name];
       for (const user of Object.values(doc.users)) delete user.privileges[op.name];
+      delete doc.settings.move?.units[op.name];
       return undefined;
     }
     case 'createRetentionPolicy': {
@@ -169,14 +171,23 @@ function mutate(doc: ClusterMetadata, op: MetadataOperation, secrets: SecretBox 
       return undefined;
     }
     case 'addMember': {
+      if (doc.settings.move && !doc.settings.dataMembers.includes(op.name)) return 'a move of the data members is running: wait for it (cflux members status) or cancel it';
       if (op.whileEmpty && !doc.settings.dataMembers.includes(op.name) && Object.keys(doc.databases).length > 0) return 'the cluster already holds databases: add data members with cflux members add';
       if (!doc.settings.dataMembers.includes(op.name)) doc.settings.dataMembers = [...doc.settings.dataMembers, op.name].sort();
       return undefined;
     }
     case 'removeMember': {
+      if (doc.settings.move && doc.settings.dataMembers.includes(op.name)) return 'a move of the data members is running: wait for it (cflux members status) or cancel it';
       doc.settings.dataMembers = doc.settings.dataMembers.filter((member) => member !== op.name);
       return undefined;
     }
+    case 'startMove':
+    case 'startCopying':
+    case 'addMovingUnits':
+    case 'unitsMoved':
+    case 'finishMove':
+    case 'cancelMove':
+      return applyMoveOperation(doc, op);
     case 'setInfluxdAuth': {
       // Recorded once by the first agent that knows; changing it later is the operator's decision.
       if (op.ifUnset && doc.settings.influxdAuth !== undefined) return undefined;

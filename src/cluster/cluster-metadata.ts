@@ -1,3 +1,5 @@
+import type { MemberMove } from './member-moves.ts';
+
 /**
  * The cluster metadata document: the desired state of every influxd in the
  * cluster, versioned by the manager (docs/design.md, "The cluster document"). Names are
@@ -64,6 +66,8 @@ export interface ClusterSettings {
    * by the first agent that knows its influxd's mode; undefined until then.
    */
   influxdAuth?: boolean;
+  /** A change of the data members that is moving data now (member-moves.ts); absent when none runs. */
+  move?: MemberMove;
 }
 
 /** A document with no databases, users or members. */

@@ -27,6 +27,8 @@ const MAX_NAME_BYTES = 255;
 const MAX_QUERY_BYTES = 1024 * 1024;
 /** A node name is a host name at most (DNS allows 253 characters). */
 const MAX_NODE_NAME = 253;
+/** A measurement name in a move (influxd allows up to 64 KiB keys; names longer than this are not moved by name). */
+const MAX_MEASUREMENT = 65_535;
 /** Longest key quoted whole in a field path; a longer one is never a valid name anyway. */
 const MAX_KEY_IN_PATH = 256;
 
@@ -211,6 +213,47 @@ function checkSettings(value: unknown): void {
 
   const influxdAuth = read(settings, 'influxdAuth', 'settings.influxdAuth');
   if (influxdAuth !== undefined && typeof influxdAuth !== 'boolean') fail('settings.influxdAuth', must('true or false when present', influxdAuth));
+
+  const move = read(settings, 'move', 'settings.move');
+  if (move !== undefined) checkMove(move);
+}
+
+/** settings.move (member-moves.ts): a move of the data members in progress. */
+function checkMove(value: unknown): void {
+  const move = plainObject('settings.move', value, 'the move');
+  const id = read(move, 'id', 'settings.move.id');
+  if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) fail('settings.move.id', must('1 to 64 letters, digits, "-" or "_"', id));
+  const kind = read(move, 'kind', 'settings.move.kind');
+  if (kind !== 'add' && kind !== 'remove' && kind !== 'replace') fail('settings.move.kind', must('"add", "remove" or "replace"', kind));
+  for (const list of ['target', 'empty']) {
+    const names = read(move, list, `settings.move.${list}`);
+    if (!Array.isArray(names)) fail(`settings.move.${list}`, must('an array of node names', names));
+    for (let index = 0; index < names.length; index++) {
+      const path = `settings.move.${list}[${index}]`;
+      const why = nodeNameProblem(read(names as unknown as Dictionary, String(index), path));
+      if (why !== undefined) fail(path, why);
+    }
+    if (list === 'target' && names.length === 0) fail('settings.move.target', 'must name at least one data member');
+  }
+  const startedAt = read(move, 'startedAt', 'settings.move.startedAt');
+  if (typeof startedAt !== 'string' || Number.isNaN(Date.parse(startedAt))) fail('settings.move.startedAt', must('an ISO 8601 time', startedAt));
+  const phase = read(move, 'phase', 'settings.move.phase');
+  if (phase !== 'dual' && phase !== 'copying') fail('settings.move.phase', must('"dual" or "copying"', phase));
+  const units = plainObject('settings.move.units', read(move, 'units', 'settings.move.units'), 'the moving units');
+  for (const database of Object.keys(units)) {
+    const path = `settings.move.units${keyPath(database)}`;
+    checkName(path, database, 'database');
+    const perDatabase = plainObject(path, read(units, database, path), 'the moving units of a database');
+    for (const measurement of Object.keys(perDatabase)) {
+      const unitPath = `${path}${keyPath(measurement)}`;
+      if (measurement === '' || measurement.includes('\u0000') || measurement.length > MAX_MEASUREMENT) fail(unitPath, `a measurement name must be 1 to ${MAX_MEASUREMENT} characters without NUL`);
+      const unit = plainObject(unitPath, read(perDatabase, measurement, unitPath), 'a moving unit');
+      const state = read(unit, 'state', `${unitPath}.state`);
+      if (state !== 'copying' && state !== 'done') fail(`${unitPath}.state`, must('"copying" or "done"', state));
+      const points = read(unit, 'points', `${unitPath}.points`);
+      if (!Number.isSafeInteger(points) || (points as number) < 0) fail(`${unitPath}.points`, must('a whole number of points, 0 or more', points));
+    }
+  }
 }
 
 /**

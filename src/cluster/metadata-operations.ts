@@ -1,4 +1,5 @@
 import type { Privilege } from './cluster-metadata.ts';
+import type { MoveOperation } from './member-moves.ts';
 
 /**
  * A change to the cluster metadata: what one InfluxQL DDL statement means.
@@ -34,5 +35,7 @@ export type MetadataOperation =
   /** Whether influxd authentication is on across the cluster; `ifUnset`: only when not recorded yet. */
   | { op: 'setInfluxdAuth'; enabled: boolean; ifUnset?: boolean }
   /** Placement: `measurement` of `database` follows `source` (SELECT ... INTO). */
-  | { op: 'pinMeasurement'; database: string; measurement: string; sourceDatabase: string; sourceMeasurement: string };
+  | { op: 'pinMeasurement'; database: string; measurement: string; sourceDatabase: string; sourceMeasurement: string }
+  /** A change of the data members with the data moved in place. */
+  | MoveOperation;
 

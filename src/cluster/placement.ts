@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ClusterMetadata } from './cluster-metadata.ts';
+import { membersDuring, readOwnersDuring, unitPlacement, writeOwnersDuring, type MemberMove, type UnitPlacement } from './member-moves.ts';
 
 /** Databases that stay on the node that wrote them. */
 export const NODE_LOCAL_DATABASE = '_internal';
@@ -41,29 +42,56 @@ export function replicationFactorOf(metadata: ClusterMetadata, database: string)
 
 /**
  * Placement over one metadata version, with a cache of owner lists (a write
- * batch asks for the same few measurements again and again).
+ * batch asks for the same few measurements again and again). While a move of
+ * the data members runs (member-moves.ts), writes go to a moving unit's old
+ * and new owners and reads to the owners that hold it whole.
  */
 export class Placement {
   readonly metadata: ClusterMetadata;
-  readonly #cache = new Map<string, string[]>();
+  readonly #cache = new Map<string, { write: string[]; read: string[]; moving?: UnitPlacement }>();
 
   constructor(metadata: ClusterMetadata) {
     this.metadata = metadata;
   }
 
+  /** Every node that may hold data now: the data members, and during a move the target members too. */
   get members(): readonly string[] {
-    return this.metadata.settings.dataMembers;
+    return membersDuring(this.metadata);
   }
 
-  /** Owners of a unit; empty when the cluster has no data members yet (then everything stays local). */
+  /** The move running, if any. */
+  get move(): MemberMove | undefined {
+    return this.metadata.settings.move;
+  }
+
+  /** Owners a write goes to (during a move: old and new); empty when the cluster has no data members yet (then everything stays local). */
   owners(database: string, measurement: string): string[] {
-    if (database === NODE_LOCAL_DATABASE || this.members.length === 0) return [];
+    return this.#entry(database, measurement).write;
+  }
+
+  /** Owners a read may use (during a move: those that hold the unit whole). */
+  readOwners(database: string, measurement: string): string[] {
+    return this.#entry(database, measurement).read;
+  }
+
+  /** How the running move changes this unit; undefined when no move runs or the unit stays where it is. */
+  moving(database: string, measurement: string): UnitPlacement | undefined {
+    return this.#entry(database, measurement).moving;
+  }
+
+  #entry(database: string, measurement: string): { write: string[]; read: string[]; moving?: UnitPlacement } {
+    const members = this.metadata.settings.dataMembers;
+    if (database === NODE_LOCAL_DATABASE || (members.length === 0 && !this.move)) return { write: [], read: [] };
     const key = unitKey(database, measurement);
-    let owners = this.#cache.get(key);
-    if (!owners) {
-      owners = ownersOf(database, measurement, this.members, replicationFactorOf(this.metadata, database), this.metadata.settings.pins);
-      this.#cache.set(key, owners);
+    let entry = this.#cache.get(key);
+    if (!entry) {
+      const replication = replicationFactorOf(this.metadata, database);
+      const current = ownersOf(database, measurement, members, replication, this.metadata.settings.pins);
+      const move = this.move;
+      const moving = move ? unitPlacement(current, ownersOf(database, measurement, move.target, replication, this.metadata.settings.pins), move.empty) : undefined;
+      entry = moving ? { write: writeOwnersDuring(moving), read: readOwnersDuring(moving, move!, database, measurement), moving } : { write: current, read: current };
+      this.#cache.set(key, entry);
     }
-    return owners;
+    return entry;
   }
 }
