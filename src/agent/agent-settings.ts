@@ -84,6 +84,10 @@ export const agentSettings = {
   repairInterval: secondsSetting({ name: 'repair-interval', env: 'CFLUX_REPAIR_INTERVAL', description: 'period of the background repair pass (0: off)', defaultSeconds: 3600, min: 0, max: 30 * 86_400 }),
   /** Replay rate per target, so live traffic stays fast. */
   hhReplayRate: integerSetting({ name: 'hh-replay-rate', env: 'CFLUX_HH_REPLAY_RATE', description: 'hinted-handoff replay rate per target node, bytes of line protocol per second', defaultValue: 64 * 1024 * 1024, min: 64 * 1024, max: 2 ** 40, unit: 'bytes per second' }),
+  /** How fast this agent copies units during a move of the data members (docs/moves.md). */
+  moveRate: integerSetting({ name: 'move-rate', env: 'CFLUX_MOVE_RATE', description: 'copy rate of a move of the data members, bytes of line protocol per second per agent', defaultValue: 32 * 1024 * 1024, min: 64 * 1024, max: 2 ** 40, unit: 'bytes per second' }),
+  /** Join the data members by itself even when the cluster holds data (a move copies its share to it). */
+  autoJoin: switchSetting({ name: 'auto-join', env: 'CFLUX_AUTO_JOIN', description: 'join the data members by itself when the cluster already holds data (its share is moved to it)' }),
   /** Register, check influxd, print the registration, deregister, exit. */
   once: switchSetting({ name: 'once', env: 'CFLUX_ONCE', description: 'register once, print the registration as JSON, deregister and exit' }),
   logLevel: logLevelSetting,

@@ -27,12 +27,13 @@ import { QueryRouter } from './proxy/query-router.ts';
 import { addPeerRoutes, peerAuthentication } from './peer/peer-api.ts';
 import { PeerClient } from './peer/peer-client.ts';
 import { PeerDirectory } from './peer/peer-directory.ts';
-import { joinWhileEmpty } from './membership/auto-join.ts';
+import { joinDataMembers } from './membership/auto-join.ts';
 import { Placement } from '../cluster/placement.ts';
 import { Router } from '../shared/http/router.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closeWithin } from '../shared/closing.ts';
 import { Replication } from './replication.ts';
+import { addMovesRoute } from './moves/moves-route.ts';
 import { addRepairRoute } from './repair/repair-route.ts';
 import { basicAuthorization } from './influxd/influxd-credentials.ts';
 import { messageOf } from '../shared/errors.ts';
@@ -111,7 +112,7 @@ export class Agent {
       lifecycle: this.lifecycle,
       logger: logger.child({ component: 'membership' }),
       describe: (version) => this.#describe(version),
-      collectStats: async () => ({ ...(await this.#stats.latest()), ...this.#handoffStats() }),
+      collectStats: async () => ({ ...(await this.#stats.latest()), ...this.#handoffStats(), metadataRevision: this.#mirror.appliedRevision }),
       heartbeatIntervalMs: options.heartbeatInterval,
       events: this.#metrics,
     });
@@ -259,9 +260,22 @@ export class Agent {
       metadata: () => this.#mirror.appliedMetadata,
       metrics: this.#metrics,
       logger: this.#logger,
+      metadataCurrent: () => this.#mirror.isCurrent,
+      applyOperations: async (operations) => {
+        const outcomes = await this.#mirror.applyOperations(operations);
+        const refused = outcomes.find((outcome) => !outcome.ok);
+        if (refused && !refused.ok) throw new Error(refused.error);
+      },
     });
     const replication = this.#replication;
     addRepairRoute(peerRouter, () => this.#replication?.repair);
+    addMovesRoute(peerRouter, {
+      metadata: () => this.#mirror.appliedMetadata,
+      nodes: () => this.#placement().members,
+      available: (node) => (node === this.#nodeName ? this.#monitor.status.reachable : this.#directory.isAvailable(node)),
+      access: () => this.#replication?.access,
+      bytesPerSecond: this.options.moveRate,
+    });
     addPeerRoutes(peerRouter, {
       agentAuthorization: this.#agentAuthorization,
       influxd: this.#passthrough,
@@ -314,12 +328,12 @@ export class Agent {
     }
   }
 
-  /** Joins the data members while the cluster has no database (checked every heartbeat interval until a member). */
+  /** Joins the data members while the cluster has no database, or with --auto-join (checked every heartbeat interval until a member). */
   async #joinLoop(signal: AbortSignal): Promise<void> {
     let announced = false;
     while (!signal.aborted) {
-      if (await joinWhileEmpty(this.#mirror, this.#nodeName, this.#logger)) return;
-      if (!announced) this.#logger.warn({ node: this.#nodeName }, 'registered, not a data member: run `cflux members add NAME` to let it hold data');
+      if (await joinDataMembers(this.#mirror, this.#nodeName, this.#logger, this.options.autoJoin)) return;
+      if (!announced && !this.options.autoJoin) this.#logger.warn({ node: this.#nodeName }, 'registered, not a data member: run `cflux members add NAME` (or start the agent with --auto-join) to let it hold data');
       announced = true;
       await sleep(this.options.heartbeatInterval, undefined, { signal }).catch(() => undefined);
     }
@@ -371,7 +385,7 @@ export class Agent {
       'bind-address': resolveAdvertisedAddress(this.options.advertiseAddress, host.ips, { ...this.options.peerListen, port: peerPort }),
       'proxy-address': resolveAdvertisedAddress(undefined, host.ips, this.#proxyAddress ? { ...this.options.listen, port: Number(this.#proxyAddress.split(':').pop()) } : this.options.listen),
       version: influxdVersion,
-      stats: { ...(await this.#stats.latest()), cfluxVersion: CFLUX_VERSION, ...this.#handoffStats() },
+      stats: { ...(await this.#stats.latest()), cfluxVersion: CFLUX_VERSION, ...this.#handoffStats(), metadataRevision: this.#mirror.appliedRevision },
     };
   }
 }

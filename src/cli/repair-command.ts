@@ -1,17 +1,13 @@
 import { Command } from 'commander';
 import { caFileSetting } from '../shared/config/common-settings.ts';
 import { addSettingOptions } from '../shared/config/cli-options.ts';
-import { optionalTextSetting, switchSetting, urlSetting } from '../shared/config/parsers.ts';
-import { readPemFile, readSecret } from '../shared/config/secret-files.ts';
-import { loadEnvironment } from '../shared/config/sources.ts';
+import { optionalTextSetting, switchSetting } from '../shared/config/parsers.ts';
 import { messageOf } from '../shared/errors.ts';
-import { HttpClient } from '../shared/http/http-client.ts';
-import { trustedCertificates } from '../shared/http/trusted-certificates.ts';
-import { loadOrExit, resolveOrExit } from './command-runner.ts';
+import { AgentClient, agentClientSettings } from './agent-client.ts';
+import { resolveOrExit } from './command-runner.ts';
 
 const repairSettings = {
-  agent: urlSetting({ name: 'agent', env: 'CFLUX_AGENT_URL', description: "an agent's peer port, which runs the repair", defaultValue: 'http://127.0.0.1:8888' }),
-  peerTokenFile: optionalTextSetting({ name: 'peer-token-file', env: 'CFLUX_PEER_TOKEN_FILE', description: 'file holding the peer token', maxLength: 4096, defaultLabel: 'CFLUX_PEER_TOKEN' }),
+  ...agentClientSettings,
   caFile: caFileSetting,
   database: optionalTextSetting({ name: 'database', env: 'CFLUX_REPAIR_DATABASE', description: 'repair only this database', maxLength: 255, defaultLabel: 'every database' }),
   measurement: optionalTextSetting({ name: 'measurement', env: 'CFLUX_REPAIR_MEASUREMENT', description: 'repair only this measurement', maxLength: 255, defaultLabel: 'every measurement' }),
@@ -37,23 +33,10 @@ export function repairCommand(): Command {
   addSettingOptions(command, repairSettings);
   command.action(async (flags: Record<string, unknown>) => {
     const options = resolveOrExit('repair', repairSettings, flags);
-    const { token, ca } = loadOrExit('repair', () => {
-      const env = loadEnvironment();
-      return {
-        token: readSecret({ file: options.peerTokenFile, fileFlag: 'peer-token-file', variable: 'CFLUX_PEER_TOKEN', setting: 'peer-token', what: 'the peer token' }, env),
-        ca: options.caFile === undefined ? undefined : readPemFile(options.caFile, 'ca-file', 'CERTIFICATE'),
-      };
-    });
-    const trusted = trustedCertificates(ca);
-    const client = new HttpClient(options.agent, { idleTimeoutMs: 600_000, ...(trusted ? { ca: trusted } : {}) });
+    const client = new AgentClient('repair', options);
     const params = new URLSearchParams({ ...(options.database ? { database: options.database } : {}), ...(options.measurement ? { measurement: options.measurement } : {}), ...(options.dryRun ? { 'dry-run': 'true' } : {}) });
     try {
-      const answer = await client.request({ method: 'POST', path: `/peer/v1/repair?${params}`, headers: token ? { authorization: `Bearer ${token}` } : {} });
-      if (answer.statusCode !== 200) {
-        let text = '';
-        for await (const chunk of answer.body) text += String(chunk);
-        throw new Error(answer.statusCode === 401 ? 'the agent needs the peer token: set CFLUX_PEER_TOKEN or --peer-token-file' : `the agent answered ${answer.statusCode}: ${text.slice(0, 300)}`);
-      }
+      const answer = await client.post(`/peer/v1/repair?${params}`);
       let pending = '';
       let done: Progress | undefined;
       const tty = process.stderr.isTTY === true && !options.json;
@@ -76,7 +59,7 @@ export function repairCommand(): Command {
       process.stderr.write(`cflux repair: ${messageOf(err)}\n`);
       process.exitCode = 1;
     } finally {
-      await client.destroy();
+      await client.close();
     }
   });
   return command;

@@ -1,5 +1,3 @@
-import type { MemberMove } from './member-moves.ts';
-
 /**
  * The cluster metadata document: the desired state of every influxd in the
  * cluster, versioned by the manager (docs/design.md, "The cluster document"). Names are
@@ -83,4 +81,43 @@ export function revisionOf(metadata: ClusterMetadata | null | undefined): number
 /** Two retention policies with the same duration, shard-group duration and replication. */
 export function sameRetentionPolicy(a: RetentionPolicyMeta, b: RetentionPolicyMeta): boolean {
   return a.duration === b.duration && a.shardGroupDuration === b.shardGroupDuration && a.replicaN === b.replicaN;
+}
+
+/**
+ * A change of the data members with the data in place (docs/moves.md; member-moves.ts has its logic): the
+ * cluster goes from `settings.dataMembers` to `target` while every unit whose
+ * owners change is copied to its new owners. Until a unit is copied, reads
+ * use the owners that hold it whole and writes go to old and new owners;
+ * once it is copied, reads use its new owners; when every unit is copied the
+ * target becomes the member set, and each node drops the units it no longer
+ * owns.
+ */
+export interface MemberMove {
+  /** Random, names the move (progress and cancel refer to it). */
+  id: string;
+  kind: 'add' | 'remove' | 'replace';
+  /** The data members once the move is done, sorted. */
+  target: string[];
+  /**
+   * Members known to hold nothing (replaced with an empty disk under the
+   * same name): never read from or copied from until their units are copied.
+   */
+  empty: string[];
+  /** When the move was started (ISO 8601). */
+  startedAt: string;
+  /**
+   * `dual`: writes go to old and new owners, nothing is copied yet (some
+   * agent may still write to the old owners only). `copying`: every agent
+   * writes to both; the units listed are copied.
+   */
+  phase: 'dual' | 'copying';
+  /** The units being moved, per database and measurement; filled when copying starts, and again for units created since. */
+  units: Record<string, Record<string, UnitMove>>;
+}
+
+/** One unit of a move. */
+export interface UnitMove {
+  state: 'copying' | 'done';
+  /** Points copied to its new owners. */
+  points: number;
 }

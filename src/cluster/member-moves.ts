@@ -1,43 +1,6 @@
-import type { ClusterMetadata } from './cluster-metadata.ts';
+import type { ClusterMetadata, MemberMove } from './cluster-metadata.ts';
 
-/**
- * A change of the data members with the data in place (docs/moves.md): the
- * cluster goes from `settings.dataMembers` to `target` while every unit whose
- * owners change is copied to its new owners. Until a unit is copied, reads
- * use the owners that hold it whole and writes go to old and new owners;
- * once it is copied, reads use its new owners; when every unit is copied the
- * target becomes the member set, and each node drops the units it no longer
- * owns.
- */
-export interface MemberMove {
-  /** Random, names the move (progress and cancel refer to it). */
-  id: string;
-  kind: 'add' | 'remove' | 'replace';
-  /** The data members once the move is done, sorted. */
-  target: string[];
-  /**
-   * Members known to hold nothing (replaced with an empty disk under the
-   * same name): never read from or copied from until their units are copied.
-   */
-  empty: string[];
-  /** When the move was started (ISO 8601). */
-  startedAt: string;
-  /**
-   * `dual`: writes go to old and new owners, nothing is copied yet (some
-   * agent may still write to the old owners only). `copying`: every agent
-   * writes to both; the units listed are copied.
-   */
-  phase: 'dual' | 'copying';
-  /** The units being moved, per database and measurement; filled when copying starts, and again for units created since. */
-  units: Record<string, Record<string, UnitMove>>;
-}
-
-/** One unit of a move. */
-export interface UnitMove {
-  state: 'copying' | 'done';
-  /** Points copied to its new owners. */
-  points: number;
-}
+export type { MemberMove, UnitMove } from './cluster-metadata.ts';
 
 /** What a move means for one unit: who holds it whole, who must receive it. */
 export interface UnitPlacement {

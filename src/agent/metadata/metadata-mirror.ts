@@ -72,6 +72,11 @@ export class MetadataMirror {
     return this.#state.metadata;
   }
 
+  /** Whether influxd is at the newest document this agent has heard of from the manager (and it has heard of one). */
+  get isCurrent(): boolean {
+    return this.#latest !== undefined && this.#latest.version === this.#state.version && !this.#behind;
+  }
+
   /** Loads the last applied state from --data-dir. */
   async load(): Promise<void> {
     this.#state = (await this.#options.store.load(this.#options.cluster)) ?? this.#state;

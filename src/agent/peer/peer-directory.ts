@@ -24,6 +24,8 @@ export class PeerDirectory {
   /** Per target node, the units some node has queued hints for (from every node's heartbeat stats). */
   #behind = new Map<string, Map<string, Set<string> | '*'>>();
   #down = new Set<string>();
+  /** Per live node, the metadata revision its last heartbeat reported. */
+  #revisions = new Map<string, number>();
   #refreshedAt = 0;
   #refreshing: Promise<void> | undefined;
   readonly #answeredRecently: (address: string) => boolean;
@@ -73,19 +75,34 @@ export class PeerDirectory {
     return units === '*' || (units !== undefined && units.has(measurement));
   }
 
+  /**
+   * The live nodes (as of the last refresh) whose heartbeats report a
+   * metadata revision below `revision`: empty when every live agent has
+   * applied at least that document (a move waits for it before copying).
+   */
+  laggingBehind(revision: number): string[] {
+    return [...this.#revisions].filter(([, applied]) => applied < revision).map(([name]) => name);
+  }
+
+  /** When the node list was last read from the manager (ms since the epoch; 0: never). */
+  get refreshedAt(): number {
+    return this.#refreshedAt;
+  }
+
   /** A request to `name` failed at the network level: skip it until the next refresh. */
   markDown(name: string): void {
     this.#down.add(name);
   }
 
   async refresh(signal?: AbortSignal): Promise<void> {
-    const reply = await this.#client.request<Array<{ name: string; 'bind-address': string; alive: boolean; stats?: { hintedHandoff?: { behind?: unknown } } }>>('GET', `/nodes/${encodeURIComponent(this.#cluster)}`, signal ? { signal } : {});
+    const reply = await this.#client.request<Array<{ name: string; 'bind-address': string; alive: boolean; stats?: { hintedHandoff?: { behind?: unknown }; metadataRevision?: unknown } }>>('GET', `/nodes/${encodeURIComponent(this.#cluster)}`, signal ? { signal } : {});
     if (reply.status !== 200) throw new Error(`manager answered ${reply.status} to the node list`);
     const peers = new Map(reply.body.map((node) => [node.name, { name: node.name, address: node['bind-address'], alive: node.alive }]));
     // A node the manager no longer lists (a restarted memory store) keeps its last address, not alive.
     for (const [name, entry] of this.#peers) if (!peers.has(name)) peers.set(name, { ...entry, alive: false });
     this.#peers = peers;
     this.#behind = mergeBehind(reply.body.filter((node) => node.alive).map((node) => node.stats?.hintedHandoff?.behind));
+    this.#revisions = new Map(reply.body.filter((node) => node.alive).map((node) => [node.name, typeof node.stats?.metadataRevision === 'number' ? node.stats.metadataRevision : 0]));
     this.#down = new Set();
     this.#refreshedAt = Date.now();
   }

@@ -185,7 +185,7 @@ export class QueryRouter {
       await this.#options.pin({ op: 'pinMeasurement', database: into.database ?? database, measurement: into.measurement.name, sourceDatabase: first.database ?? database, sourceMeasurement: first.measurement.name });
     }
     // Every owner of the source runs it, so each replica writes the target locally.
-    const targets = first.measurement.kind === 'name' ? this.#ownersOfAll(database, [first]) : this.#availableNodes();
+    const targets = first.measurement.kind === 'name' ? this.#ownersOfAll(database, [first], false, true) : this.#availableNodes();
     const answers = await Promise.all(targets.map((node) => this.#runOn(node, statement, request)));
     return firstError(answers.map(settle));
   }
@@ -233,9 +233,9 @@ export class QueryRouter {
   #commonOwner(database: string, measurements: readonly string[], excluded: ReadonlySet<string>): string | undefined {
     if (measurements.length < 2) return undefined;
     const placement = this.#options.placement();
-    let common = placement.owners(database, measurements[0]!).filter((owner) => !excluded.has(owner));
+    let common = placement.readOwners(database, measurements[0]!).filter((owner) => !excluded.has(owner));
     for (const name of measurements.slice(1)) {
-      const owners = new Set(placement.owners(database, name));
+      const owners = new Set(placement.readOwners(database, name));
       common = common.filter((owner) => owners.has(owner));
       if (common.length === 0) return undefined;
     }
@@ -251,7 +251,8 @@ export class QueryRouter {
    * first; an owner that is behind only when no current one is.
    */
   #chooseOwner(database: string, measurement: string, excluded: ReadonlySet<string>): string | undefined {
-    const owners = this.#options.placement().owners(database, measurement).filter((owner) => !excluded.has(owner));
+    // During a move of the data members, only owners that hold the unit whole (placement.ts).
+    const owners = this.#options.placement().readOwners(database, measurement).filter((owner) => !excluded.has(owner));
     const available = (owner: string) => owner === this.#options.self || this.#options.directory.isAvailable(owner);
     const current = owners.filter((owner) => available(owner) && !this.#behind(owner, database, measurement));
     const candidates = current.length > 0 ? current : owners.filter(available);
@@ -263,11 +264,14 @@ export class QueryRouter {
     return this.#options.isBehind?.(node, database, measurement) ?? false;
   }
 
-  #ownersOfAll(database: string, sources: readonly MeasurementSource[], includeUnavailable = false): string[] {
+  /** Owners of every named source: every node a change must reach (`forReads`: those holding the units whole, during a move). */
+  #ownersOfAll(database: string, sources: readonly MeasurementSource[], includeUnavailable = false, forReads = false): string[] {
     const nodes = new Set<string>();
+    const placement = this.#options.placement();
     for (const source of sources) {
       if (source.measurement.kind !== 'name') continue;
-      for (const owner of this.#options.placement().owners(source.database ?? database, source.measurement.name)) {
+      const unitDatabase = source.database ?? database;
+      for (const owner of forReads ? placement.readOwners(unitDatabase, source.measurement.name) : placement.owners(unitDatabase, source.measurement.name)) {
         if (includeUnavailable || owner === this.#options.self || this.#options.directory.isAvailable(owner)) nodes.add(owner);
       }
     }

@@ -148,6 +148,8 @@ export class RepairService {
       if (database === NODE_LOCAL_DATABASE || (filter.database !== undefined && filter.database !== database)) continue;
       const measurements = filter.measurement !== undefined ? [filter.measurement] : await this.#measurements(database, placement.members, signal);
       for (const measurement of measurements) {
+        // A unit a move of the data members is copying belongs to the move (moves.md), not to repair.
+        if (placement.moving(database, measurement)) continue;
         const owners = placement.owners(database, measurement);
         if (owners.length < 2) continue;
         for (const policy of Object.values(db.retentionPolicies)) units.push({ database, retentionPolicy: policy.name, measurement, owners, windowSeconds: policy.shardGroupDuration });

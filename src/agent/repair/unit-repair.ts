@@ -36,6 +36,10 @@ export interface UnitRepairOptions {
   maxPointsPerCopy?: number;
   /** Called after every copied window. */
   onCopied?: (points: number, bytes: number) => void;
+  /** Only these owners receive copies (a move copies to new owners only); default every owner. */
+  receivers?: readonly string[];
+  /** Awaited before each batch is written with its size (a rate limit). */
+  throttle?: (bytes: number) => Promise<void>;
 }
 
 const MIN_TIME = -9223372036854775806n;
@@ -92,6 +96,7 @@ export async function repairUnit(unit: RepairUnit, access: ReplicaAccess, option
     const keyed: Array<Map<string, string> | undefined> = [];
     const pointsOfOwner = (index: number) => (keyed[index] ??= pointsOf(read[index]!, unit.measurement, fieldTypes!));
     for (const [index, owner] of unit.owners.entries()) {
+      if (options.receivers && !options.receivers.includes(owner)) continue;
       const holders = unit.owners.map((_, other) => other).filter((other) => other !== index && pointsPerOwner[other]! > 0);
       if (holders.length === 0) continue;
       let lacking: string[];
@@ -114,8 +119,11 @@ export async function repairUnit(unit: RepairUnit, access: ReplicaAccess, option
       let bytes = 0;
       for (let i = 0; i < lacking.length; i += WRITE_BATCH_LINES) {
         const body = lacking.slice(i, i + WRITE_BATCH_LINES).join('\n');
-        bytes += Buffer.byteLength(body);
-        if (!options.dryRun) await access.write(owner, unit.database, unit.retentionPolicy, body, options.signal);
+        const size = Buffer.byteLength(body);
+        bytes += size;
+        if (options.dryRun) continue;
+        await options.throttle?.(size);
+        await access.write(owner, unit.database, unit.retentionPolicy, body, options.signal);
       }
       report.pointsCopied += lacking.length;
       report.bytesCopied += bytes;
