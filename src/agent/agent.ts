@@ -180,7 +180,7 @@ export class Agent {
       influxd: this.#passthrough,
       influxdEndpoint: this.#influxd,
       onFastWrite: () => this.#metrics.fastWrite(),
-      refusal: () => this.#authMismatch(),
+      refusal: () => this.#refusal(),
       logger: logger.child({ component: 'proxy' }),
     });
   }
@@ -219,8 +219,8 @@ export class Agent {
   readiness(): Readiness {
     const node = this.#membership.node;
     const readiness = computeReadiness(this.state, node ? { id: node.id, name: node.name, cluster: node.cluster } : undefined, this.#monitor.status);
-    const mismatch = this.#authMismatch();
-    const reasons = mismatch ? [...readiness.reasons, mismatch] : readiness.reasons;
+    const refusal = this.#refusal();
+    const reasons = refusal ? [...readiness.reasons, refusal] : readiness.reasons;
     return {
       ...readiness,
       ready: reasons.length === 0,
@@ -238,7 +238,17 @@ export class Agent {
     return { hintedHandoff: { queues: handoff.status(), behind: handoff.behind() } };
   }
 
-  /** Why this node must not serve while its influxd's auth mode differs from the cluster's (see auth-mode.ts). */
+  /**
+   * Why this node must not serve clients or peers now: its influxd's auth
+   * mode differs from the cluster's (auth-mode.ts), or it has no cluster
+   * metadata yet (a new or wiped node: its influxd lacks the databases, and
+   * answering would be wrong, not just slow).
+   */
+  #refusal(): string | undefined {
+    if (!this.#mirror.knowsMetadata) return 'the cluster metadata has not been read from the manager yet';
+    return this.#authMismatch();
+  }
+
   #authMismatch(): string | undefined {
     return authModeMismatch(this.#mirror.appliedMetadata.settings.influxdAuth, this.#monitor.status.authEnabled);
   }
@@ -280,7 +290,7 @@ export class Agent {
       agentAuthorization: this.#agentAuthorization,
       influxd: this.#passthrough,
       maxBodyBytes: this.options.maxBodySize,
-      refusal: () => this.#authMismatch(),
+      refusal: () => this.#refusal(),
       awaitRevision: (revision, timeoutMs, signal) => this.#mirror.waitForRevision(revision, timeoutMs, signal),
     });
     this.#http = await startAgentHttp({

@@ -72,6 +72,16 @@ export class MetadataMirror {
     return this.#state.metadata;
   }
 
+  /**
+   * Whether this agent has cluster metadata to serve with: applied before
+   * (kept in --data-dir), or the manager's newest applied (or the manager
+   * has none yet).
+   */
+  get knowsMetadata(): boolean {
+    if (this.#state.version > 0) return true;
+    return this.#latest !== undefined && (this.#latest.metadata === null || this.#state.version >= this.#latest.version);
+  }
+
   /** Whether influxd is at the newest document this agent has heard of from the manager (and it has heard of one). */
   get isCurrent(): boolean {
     return this.#latest !== undefined && this.#latest.version === this.#state.version && !this.#behind;

@@ -57,6 +57,8 @@ export class MemberMover {
   readonly #bucket: TokenBucket;
   /** Units being copied by this agent, `move\0db\0measurement`. */
   readonly #copying = new Set<string>();
+  /** Units this agent copied (the document may not say so yet): never copied twice. */
+  readonly #copied = new Set<string>();
   /** Copied, not reported yet (with the move they belong to). */
   #finished: Array<{ move: string; database: string; measurement: string; points: number }> = [];
   #reportedAt = 0;
@@ -89,6 +91,7 @@ export class MemberMover {
     const move = metadata.settings.move;
     const shape = JSON.stringify([metadata.settings.dataMembers, move?.id ?? null]);
     if (this.#shape !== undefined && shape !== this.#shape && !move) this.#sweepPending = true;
+    if (shape !== this.#shape) this.#copied.clear();
     this.#shape = shape;
     if (!move) {
       await this.#report();
@@ -96,20 +99,27 @@ export class MemberMover {
       return;
     }
     if (this.#coordinates(metadata)) await this.#coordinate(metadata, move, signal);
-    if (move.phase === 'copying') {
-      for (const unit of this.#myUnits(metadata)) {
-        if (copies.size >= UNITS_IN_PARALLEL) break;
-        const key = `${move.id}\u0000${unit.database}\u0000${unit.measurement}`;
-        if (this.#copying.has(key) || (this.#retryAt.get(key) ?? 0) > Date.now()) continue;
-        this.#copying.add(key);
-        const copy = this.#copy(metadata, move, unit, signal).finally(() => {
-          this.#copying.delete(key);
-          copies.delete(copy);
-        });
-        copies.add(copy);
-      }
-    }
+    this.#startCopies(signal, copies);
     await this.#report();
+  }
+
+  /** Starts copies of this node's pending units, up to UNITS_IN_PARALLEL; each one that ends starts the next. */
+  #startCopies(signal: AbortSignal, copies: Set<Promise<void>>): void {
+    const metadata = this.#options.metadata();
+    const move = metadata.settings.move;
+    if (signal.aborted || !move || move.phase !== 'copying') return;
+    for (const unit of this.#myUnits(metadata)) {
+      if (copies.size >= UNITS_IN_PARALLEL) break;
+      const key = `${move.id}\u0000${unit.database}\u0000${unit.measurement}`;
+      if (this.#copying.has(key) || this.#copied.has(key) || (this.#retryAt.get(key) ?? 0) > Date.now()) continue;
+      this.#copying.add(key);
+      const copy = this.#copy(metadata, move, unit, signal).finally(() => {
+        this.#copying.delete(key);
+        copies.delete(copy);
+        this.#startCopies(signal, copies);
+      });
+      copies.add(copy);
+    }
   }
 
   /** Whether this node coordinates: the first member, old or target, that answers. */
@@ -177,6 +187,7 @@ export class MemberMover {
         points += report.pointsCopied;
       }
       this.#finished.push({ move: move.id, database: unit.database, measurement: unit.measurement, points });
+      this.#copied.add(key);
       this.#retryAt.delete(key);
       logger.debug({ move: move.id, database: unit.database, measurement: unit.measurement, points, to: unit.destinations }, 'unit copied to its new owners');
     } catch (err) {

@@ -1,0 +1,206 @@
+// Moves of the data members against real processes: 3 nodes RF 2 with 30
+// measurements and a writer that never stops; a 4th node is added, a node is
+// removed, and a node is replaced by an empty disk under the same name.
+// During and after each move every query through every proxy answers
+// exactly like a reference influxd that got every acknowledged point, and
+// afterwards each unit lives exactly on its owners.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ownersOf } from '../../src/cluster/placement.ts';
+import { startAgentProcess, TEST_PEER_TOKEN, type AgentProcess } from '../helpers/agent-process.ts';
+import { influxQuery, startClusterFixture, TEST_SECRET, type ClusterFixture } from '../helpers/cluster-fixture.ts';
+import { cliEnv, managerFetch } from '../helpers/manager-process.ts';
+import { startInfluxd, type InfluxdServer } from '../helpers/servers.ts';
+
+const run = promisify(execFile);
+const CFLUX = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
+const DATABASE = 'moves';
+const MEASUREMENTS = Array.from({ length: 30 }, (_, i) => `m${String(i).padStart(2, '0')}`);
+const BASE = 1_700_000_000;
+
+/** Writes a batch of every measurement at a time through one proxy; each acknowledged batch also goes to the reference. */
+class ReferenceWriter {
+  /** Every point with a time (seconds) at or before this is acknowledged and in the reference. */
+  ackedUpTo = BASE - 1;
+  #next = BASE;
+  #stopped = false;
+  #running: Promise<void> | undefined;
+  readonly #proxy: () => string;
+  readonly #reference: string;
+
+  constructor(proxy: () => string, reference: string) {
+    this.#proxy = proxy;
+    this.#reference = reference;
+  }
+
+  async batch(seconds: number): Promise<void> {
+    const lines: string[] = [];
+    for (let t = this.#next; t < this.#next + seconds; t++) for (const [i, m] of MEASUREMENTS.entries()) lines.push(`${m},host=h${t % 3} v=${(t * 7 + i) % 1000}i,f=${t % 97}.5 ${t}`);
+    const body = lines.join('\n');
+    const answer = await fetch(`${this.#proxy()}/write?db=${DATABASE}&precision=s`, { method: 'POST', body });
+    if (answer.status !== 204) throw new Error(`cluster write answered ${answer.status}: ${await answer.text()}`);
+    const reference = await fetch(`${this.#reference}/write?db=${DATABASE}&precision=s`, { method: 'POST', body });
+    assert.equal(reference.status, 204);
+    this.#next += seconds;
+    this.ackedUpTo = this.#next - 1;
+  }
+
+  start(): void {
+    this.#running = (async () => {
+      while (!this.#stopped) {
+        await this.batch(5);
+        await sleep(20);
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#running;
+  }
+}
+
+/** What a client sees of the data up to `cutoff`: counts, sums by time window, SHOW answers (JSON, comparable). */
+async function view(url: string, cutoff: number): Promise<string> {
+  const where = `WHERE time <= ${cutoff}s`;
+  const statements = [
+    `SELECT count(v), sum(v) FROM /^m/ ${where}`,
+    `SELECT count(f), mean(f) FROM m03, m17 ${where} AND time >= ${BASE}s GROUP BY time(60s), host`,
+    'SHOW MEASUREMENTS',
+    'SHOW TAG VALUES WITH KEY = host',
+    'SHOW FIELD KEYS FROM m05',
+  ];
+  const answers = [];
+  for (const q of statements) answers.push((await influxQuery(url, q, { db: DATABASE })).results[0]);
+  return JSON.stringify(answers);
+}
+
+/** Every proxy answers like the reference, for the data acknowledged so far. */
+async function sameAsReference(proxies: string[], reference: string, writer: ReferenceWriter, what: string): Promise<void> {
+  const cutoff = writer.ackedUpTo;
+  const expected = await view(reference, cutoff);
+  for (const proxy of proxies) assert.equal(await view(proxy, cutoff), expected, `${what}: ${proxy} answers like the reference up to ${cutoff}`);
+}
+
+describe('moves of the data members: add, remove, replace with an empty disk, under a continuous writer', () => {
+  let cluster: ClusterFixture;
+  let extra: { influxd: InfluxdServer; agent: AgentProcess };
+  let reference: InfluxdServer;
+  let writer: ReferenceWriter;
+  const agents = () => [...cluster.agents, extra.agent];
+  const proxies = () => agents().map((agent) => agent.proxyUrl);
+  const cli = async (...args: string[]) => run(process.execPath, [CFLUX, 'members', ...args, '--manager', cluster.manager.url, '--cluster', 'fixture', '--agent', cluster.agents[0]!.peerUrl], { env: { ...cliEnv(), CFLUX_PEER_TOKEN: TEST_PEER_TOKEN }, timeout: 120_000 });
+  const document = async () => ((await (await managerFetch(`${cluster.manager.url}/clusters/fixture`)).json()) as { metadata: { settings: { dataMembers: string[]; move?: { phase: string } } } }).metadata.settings;
+
+  /** Starts the move detached, compares every proxy with the reference while it runs and after; then checks where every unit lives. */
+  async function moveAndCompare(args: string[], whileRunning?: () => Promise<void>): Promise<string> {
+    const started = await cli(...args, '--detach');
+    let comparedDuring = 0;
+    await whileRunning?.();
+    for (let waited = 0; (await document()).move; waited += 500) {
+      assert.ok(waited < 90_000, 'the move finishes within 90 s');
+      if ((await document()).move?.phase === 'copying') {
+        await sameAsReference(proxies(), reference.url, writer, `during ${args.join(' ')}`);
+        comparedDuring++;
+      }
+      await sleep(500);
+    }
+    assert.ok(comparedDuring > 0 || whileRunning, `compared at least once while ${args.join(' ')} was copying`);
+    await sleep(1500); // every agent applies the finished move
+    await sameAsReference(proxies(), reference.url, writer, `after ${args.join(' ')}`);
+    await noStrays();
+    return started.stdout;
+  }
+
+  /** Every unit is on exactly its owners (after the sweep), each holding all of it. */
+  async function noStrays(): Promise<void> {
+    const { dataMembers } = await document();
+    const servers = new Map([...cluster.influxds.map((influxd, index) => [`node-${index}`, influxd] as const), ['node-3', extra.influxd] as const]);
+    for (let waited = 0; ; waited += 500) {
+      const problems: string[] = [];
+      for (const [name, influxd] of servers) {
+        const held = ((await influxQuery(influxd.url, 'SHOW MEASUREMENTS', { db: DATABASE })).results[0].series?.[0]?.values ?? []).map((row: string[]) => row[0]);
+        for (const measurement of MEASUREMENTS) {
+          const owns = ownersOf(DATABASE, measurement, dataMembers, 2).includes(name);
+          if (owns !== held.includes(measurement)) problems.push(`${name} ${owns ? 'lacks' : 'still holds'} ${measurement}`);
+        }
+      }
+      if (problems.length === 0) return;
+      assert.ok(waited < 20_000, `units live exactly on their owners: ${problems.join(', ')}`);
+      await sleep(500);
+    }
+  }
+
+  before(async () => {
+    cluster = await startClusterFixture({ size: 3, etcd: false, agentArgs: ['--repair-interval', '0'] });
+    // The database first: node-3 then does not join by itself (the cluster holds data).
+    await influxQuery(cluster.agents[0]!.proxyUrl, `CREATE DATABASE ${DATABASE}`);
+    const influxd = await startInfluxd();
+    const agent = await startAgentProcess(['--manager', cluster.manager.url, '--cluster', 'fixture', '--node-name', 'node-3', '--influxd-url', influxd.url, '--data-dir', `${influxd.dir}/agent`, '--heartbeat-interval', '1', '--drift-interval', '0.5', '--repair-interval', '0'], { env: { CFLUX_SECRET: TEST_SECRET } });
+    extra = { influxd, agent };
+    reference = await startInfluxd();
+    await influxQuery(reference.url, `CREATE DATABASE ${DATABASE}`);
+    writer = new ReferenceWriter(() => cluster.agents[0]!.proxyUrl, reference.url);
+    for (let i = 0; i < 20; i++) await writer.batch(20);
+    writer.start();
+  });
+  after(async () => {
+    await writer?.stop().catch(() => undefined);
+    await extra?.agent.stop();
+    await extra?.influxd.destroy();
+    await reference?.destroy();
+    await cluster?.stop();
+  });
+
+  test('refusals: a name never registered, shrinking below RF, a move while one runs', async () => {
+    await assert.rejects(cli('add', 'ghost'), (err: { stderr: string }) => /node "ghost" has never registered with the manager/.test(err.stderr));
+    await assert.rejects(cli('replace', 'node-0', 'ghost'), (err: { stderr: string }) => /never registered/.test(err.stderr));
+    await assert.rejects(cli('remove', 'node-7'), (err: { stderr: string }) => /node-7 is not a data member/.test(err.stderr));
+    const plan = await cli('add', 'node-3', '--dry-run');
+    assert.match(plan.stdout, /data members: node-0, node-1, node-2 -> node-0, node-1, node-2, node-3/);
+    assert.match(plan.stdout, /units that move: \d+ of 30/);
+    assert.deepEqual((await document()).dataMembers, ['node-0', 'node-1', 'node-2'], 'a dry run changes nothing');
+  });
+
+  test('add node-3: about half the units move to it, none elsewhere; answers stay exact', async () => {
+    const before = new Map(MEASUREMENTS.map((m) => [m, ownersOf(DATABASE, m, ['node-0', 'node-1', 'node-2'], 2)]));
+    const out = await moveAndCompare(['add', 'node-3']);
+    const moved = MEASUREMENTS.filter((m) => !ownersOf(DATABASE, m, ['node-0', 'node-1', 'node-2', 'node-3'], 2).every((owner) => before.get(m)!.includes(owner)));
+    assert.match(out, new RegExp(`units that move: ${moved.length} of 30`));
+    for (const m of moved) assert.ok(ownersOf(DATABASE, m, ['node-0', 'node-1', 'node-2', 'node-3'], 2).includes('node-3'), `${m} moves only to node-3`);
+    assert.deepEqual((await document()).dataMembers, ['node-0', 'node-1', 'node-2', 'node-3']);
+  });
+
+  test('remove node-1 (decommission): its units move to the others first, then it holds nothing', async () => {
+    await assert.rejects(cli('add', 'node-3'), (err: { stderr: string }) => /already a data member/.test(err.stderr));
+    await moveAndCompare(['remove', 'node-1']);
+    assert.deepEqual((await document()).dataMembers, ['node-0', 'node-2', 'node-3']);
+  });
+
+  test('replace node-2 by an empty disk under the same name: never read while empty, refilled by the move', async () => {
+    const index = 2;
+    await cluster.agents[index]!.stop();
+    const influxd = cluster.influxds[index]!;
+    await influxd.stop();
+    for (const part of ['data', 'wal', 'meta', 'agent']) await rm(join(influxd.dir, part), { recursive: true, force: true });
+    await moveAndCompare(['replace', 'node-2', 'node-2'], async () => {
+      await sameAsReference(proxies().filter((_, i) => i !== index), reference.url, writer, 'while node-2 is down and empty');
+      await influxd.restart();
+      const agent = await cluster.restartAgent(index);
+      // A wiped node serves nobody until it has the cluster metadata (it answers 503 until then).
+      for (let waited = 0; ; waited += 100) {
+        const readiness = (await (await fetch(`${agent.peerUrl}/readyz`)).json()) as { ready: boolean };
+        if (readiness.ready) break;
+        assert.ok(waited < 15_000, `the replaced node becomes ready: ${JSON.stringify(readiness)}`);
+        await sleep(100);
+      }
+    });
+    assert.deepEqual((await document()).dataMembers, ['node-0', 'node-2', 'node-3']);
+  });
+});
