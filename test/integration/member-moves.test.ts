@@ -15,79 +15,12 @@ import { promisify } from 'node:util';
 import { ownersOf } from '../../src/cluster/placement.ts';
 import { startAgentProcess, TEST_PEER_TOKEN, type AgentProcess } from '../helpers/agent-process.ts';
 import { influxQuery, startClusterFixture, TEST_SECRET, type ClusterFixture } from '../helpers/cluster-fixture.ts';
+import { DATABASE, MEASUREMENTS, ReferenceWriter, sameAsReference, unitsOnTheirOwners } from '../helpers/move-reference.ts';
 import { cliEnv, managerFetch } from '../helpers/manager-process.ts';
 import { startInfluxd, type InfluxdServer } from '../helpers/servers.ts';
 
 const run = promisify(execFile);
 const CFLUX = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
-const DATABASE = 'moves';
-const MEASUREMENTS = Array.from({ length: 30 }, (_, i) => `m${String(i).padStart(2, '0')}`);
-const BASE = 1_700_000_000;
-
-/** Writes a batch of every measurement at a time through one proxy; each acknowledged batch also goes to the reference. */
-class ReferenceWriter {
-  /** Every point with a time (seconds) at or before this is acknowledged and in the reference. */
-  ackedUpTo = BASE - 1;
-  #next = BASE;
-  #stopped = false;
-  #running: Promise<void> | undefined;
-  readonly #proxy: () => string;
-  readonly #reference: string;
-
-  constructor(proxy: () => string, reference: string) {
-    this.#proxy = proxy;
-    this.#reference = reference;
-  }
-
-  async batch(seconds: number): Promise<void> {
-    const lines: string[] = [];
-    for (let t = this.#next; t < this.#next + seconds; t++) for (const [i, m] of MEASUREMENTS.entries()) lines.push(`${m},host=h${t % 3} v=${(t * 7 + i) % 1000}i,f=${t % 97}.5 ${t}`);
-    const body = lines.join('\n');
-    const answer = await fetch(`${this.#proxy()}/write?db=${DATABASE}&precision=s`, { method: 'POST', body });
-    if (answer.status !== 204) throw new Error(`cluster write answered ${answer.status}: ${await answer.text()}`);
-    const reference = await fetch(`${this.#reference}/write?db=${DATABASE}&precision=s`, { method: 'POST', body });
-    assert.equal(reference.status, 204);
-    this.#next += seconds;
-    this.ackedUpTo = this.#next - 1;
-  }
-
-  start(): void {
-    this.#running = (async () => {
-      while (!this.#stopped) {
-        await this.batch(5);
-        await sleep(20);
-      }
-    })();
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#running;
-  }
-}
-
-/** What a client sees of the data up to `cutoff`: counts, sums by time window, SHOW answers (JSON, comparable). */
-async function view(url: string, cutoff: number): Promise<string> {
-  const where = `WHERE time <= ${cutoff}s`;
-  const statements = [
-    `SELECT count(v), sum(v) FROM /^m/ ${where}`,
-    `SELECT count(f), mean(f) FROM m03, m17 ${where} AND time >= ${BASE}s GROUP BY time(60s), host`,
-    'SHOW MEASUREMENTS',
-    'SHOW TAG VALUES WITH KEY = host',
-    'SHOW FIELD KEYS FROM m05',
-  ];
-  const answers = [];
-  for (const q of statements) answers.push((await influxQuery(url, q, { db: DATABASE })).results[0]);
-  return JSON.stringify(answers);
-}
-
-/** Every proxy answers like the reference, for the data acknowledged so far. */
-async function sameAsReference(proxies: string[], reference: string, writer: ReferenceWriter, what: string): Promise<void> {
-  const cutoff = writer.ackedUpTo;
-  const expected = await view(reference, cutoff);
-  for (const proxy of proxies) assert.equal(await view(proxy, cutoff), expected, `${what}: ${proxy} answers like the reference up to ${cutoff}`);
-}
-
 describe('moves of the data members: add, remove, replace with an empty disk, under a continuous writer', () => {
   let cluster: ClusterFixture;
   let extra: { influxd: InfluxdServer; agent: AgentProcess };
@@ -120,21 +53,8 @@ describe('moves of the data members: add, remove, replace with an empty disk, un
 
   /** Every unit is on exactly its owners (after the sweep), each holding all of it. */
   async function noStrays(): Promise<void> {
-    const { dataMembers } = await document();
     const servers = new Map([...cluster.influxds.map((influxd, index) => [`node-${index}`, influxd] as const), ['node-3', extra.influxd] as const]);
-    for (let waited = 0; ; waited += 500) {
-      const problems: string[] = [];
-      for (const [name, influxd] of servers) {
-        const held = ((await influxQuery(influxd.url, 'SHOW MEASUREMENTS', { db: DATABASE })).results[0].series?.[0]?.values ?? []).map((row: string[]) => row[0]);
-        for (const measurement of MEASUREMENTS) {
-          const owns = ownersOf(DATABASE, measurement, dataMembers, 2).includes(name);
-          if (owns !== held.includes(measurement)) problems.push(`${name} ${owns ? 'lacks' : 'still holds'} ${measurement}`);
-        }
-      }
-      if (problems.length === 0) return;
-      assert.ok(waited < 20_000, `units live exactly on their owners: ${problems.join(', ')}`);
-      await sleep(500);
-    }
+    await unitsOnTheirOwners(servers, (await document()).dataMembers, reference.url, writer);
   }
 
   before(async () => {
@@ -197,6 +117,7 @@ describe('moves of the data members: add, remove, replace with an empty disk, un
       for (let waited = 0; ; waited += 100) {
         const readiness = (await (await fetch(`${agent.peerUrl}/readyz`)).json()) as { ready: boolean };
         if (readiness.ready) break;
+        if (waited >= 15_000) console.log(agent.records.filter((r) => Number(r['level']) >= 30).slice(-30).map((r) => JSON.stringify(r)).join('\n'));
         assert.ok(waited < 15_000, `the replaced node becomes ready: ${JSON.stringify(readiness)}`);
         await sleep(100);
       }

@@ -19,8 +19,9 @@ export async function joinDataMembers(mirror: MetadataMirror, nodeName: string, 
     // Decided on the cluster's newest document, inside the compare-and-swap: not on what this agent applied so far.
     const [outcome] = await mirror.applyOperations([{ op: 'addMember', name: nodeName, whileEmpty: true }]);
     if (outcome?.ok) {
-      logger.info({ node: nodeName }, 'joined the data members (the cluster holds no database yet)');
-      return mirror.appliedMetadata.settings.dataMembers.includes(nodeName);
+      const member = mirror.appliedMetadata.settings.dataMembers.includes(nodeName);
+      if (member) logger.info({ node: nodeName }, 'joined the data members (the cluster holds no database yet)');
+      return member;
     }
     if (!autoJoin) return false;
     const target = [...new Set([...mirror.appliedMetadata.settings.dataMembers, nodeName])].sort();

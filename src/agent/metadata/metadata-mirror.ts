@@ -108,6 +108,9 @@ export class MetadataMirror {
     return this.#exclusive(async () => {
       const { outcomes, written } = await this.#writeToCluster(operations, signal);
       if (written) await this.#reconcileTo(written.version, written.metadata!);
+      // Nothing written, but a lost race showed a newer document: apply it now. The poll loop asks
+      // only for versions after the newest one known, so it would never bring this one.
+      else if (this.#latest && this.#latest.version !== this.#state.version) await this.#onClusterDocument(this.#latest);
       return outcomes;
     });
   }

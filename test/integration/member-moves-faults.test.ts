@@ -1,0 +1,103 @@
+// A move of the data members survives faults: the coordinating agent is
+// SIGKILLed in the middle of the copy and restarted, and the in-memory
+// manager is restarted (it comes back empty; the agents give the document,
+// move included, back). The move continues where it was and ends with every
+// acknowledged point on its new owners and nothing anywhere else.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { moveProgress, type MemberMove } from '../../src/cluster/member-moves.ts';
+import { startAgentProcess, TEST_PEER_TOKEN, type AgentProcess } from '../helpers/agent-process.ts';
+import { influxQuery, startClusterFixture, TEST_SECRET, type ClusterFixture } from '../helpers/cluster-fixture.ts';
+import { cliEnv, managerFetch, startManagerProcess } from '../helpers/manager-process.ts';
+import { DATABASE, ReferenceWriter, sameAsReference, unitsOnTheirOwners } from '../helpers/move-reference.ts';
+import { startInfluxd, type InfluxdServer } from '../helpers/servers.ts';
+
+const run = promisify(execFile);
+const CFLUX = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
+// Slow copies (64 KiB/s per agent), so the faults land in the middle of them.
+const AGENT_ARGS = ['--repair-interval', '0', '--move-rate', '65536'];
+
+let cluster: ClusterFixture;
+let extra: { influxd: InfluxdServer; agent: AgentProcess };
+let reference: InfluxdServer;
+let writer: ReferenceWriter;
+
+before(async () => {
+  cluster = await startClusterFixture({ size: 3, etcd: false, agentArgs: AGENT_ARGS });
+  await influxQuery(cluster.agents[0]!.proxyUrl, `CREATE DATABASE ${DATABASE}`);
+  const influxd = await startInfluxd();
+  const agent = await startAgentProcess(['--manager', cluster.manager.url, '--cluster', 'fixture', '--node-name', 'node-3', '--influxd-url', influxd.url, '--data-dir', `${influxd.dir}/agent`, '--heartbeat-interval', '1', '--drift-interval', '0.5', ...AGENT_ARGS], { env: { CFLUX_SECRET: TEST_SECRET } });
+  extra = { influxd, agent };
+  reference = await startInfluxd();
+  await influxQuery(reference.url, `CREATE DATABASE ${DATABASE}`);
+  // Through node-1: node-0 is the one killed.
+  writer = new ReferenceWriter(() => cluster.agents[1]!.proxyUrl, reference.url);
+  for (let i = 0; i < 100; i++) await writer.batch(20);
+  writer.start();
+});
+
+after(async () => {
+  await writer?.stop().catch(() => undefined);
+  await extra?.agent.stop();
+  await extra?.influxd.destroy();
+  await reference?.destroy();
+  await cluster?.stop();
+});
+
+/** Whether no agent holds hinted-handoff records (every replica has what it missed). */
+async function queuesEmpty(): Promise<boolean> {
+  for (const agent of [...cluster.agents, extra.agent]) {
+    const readiness = (await (await fetch(`${agent.peerUrl}/readyz`)).json()) as { hintedHandoff?: { queues: Array<{ records: number }> } };
+    if (readiness.hintedHandoff?.queues.some((queue) => queue.records > 0)) return false;
+  }
+  return true;
+}
+
+async function move(): Promise<MemberMove | undefined> {
+  const answer = await managerFetch(`${cluster.manager.url}/clusters/fixture`).catch(() => undefined);
+  if (!answer || answer.status !== 200) return undefined;
+  return ((await answer.json()) as { metadata: { settings: { move?: MemberMove } } | null }).metadata?.settings.move;
+}
+
+test('the coordinating agent SIGKILLed mid-copy and the memory manager restarted: the move resumes and ends exact', async () => {
+  await run(process.execPath, [CFLUX, 'members', 'add', 'node-3', '--detach', '--manager', cluster.manager.url, '--cluster', 'fixture', '--agent', cluster.agents[1]!.peerUrl], { env: { ...cliEnv(), CFLUX_PEER_TOKEN: TEST_PEER_TOKEN } });
+  for (let waited = 0; ; waited += 100) {
+    const running = await move();
+    if (running?.phase === 'copying' && moveProgress(running).done > 0) break;
+    assert.ok(running && waited < 60_000, `the move starts copying: ${JSON.stringify(running)}`);
+    await sleep(100);
+  }
+  const before = moveProgress((await move())!);
+  assert.ok(before.done < before.units, `the fault lands mid-copy (${before.done}/${before.units} units done)`);
+
+  // node-0 coordinates (the first member that answers): kill it in the middle of its copies.
+  await cluster.agents[0]!.kill();
+  await sleep(2000);
+  await sameAsReference([1, 2].map((i) => cluster.agents[i]!.proxyUrl).concat(extra.agent.proxyUrl), reference.url, writer, 'with node-0 killed mid-move');
+  await cluster.restartAgent(0);
+
+  // The memory manager restarts empty on the same port; the agents give it the document back, move included.
+  const port = Number(new URL(cluster.manager.url).port);
+  await cluster.manager.stop();
+  await sleep(1000);
+  cluster.manager = await startManagerProcess({ port });
+
+  const proxies = () => [...cluster.agents, extra.agent].map((agent) => agent.proxyUrl);
+  for (let waited = 0; ; waited += 500) {
+    const running = await move();
+    const settings = ((await (await managerFetch(`${cluster.manager.url}/clusters/fixture`)).json()) as { metadata: { settings: { dataMembers: string[] } } | null }).metadata?.settings;
+    if (!running && settings?.dataMembers.includes('node-3')) break;
+    assert.ok(waited < 120_000, `the move finishes after the faults: ${JSON.stringify(running ? moveProgress(running) : settings)}`);
+    // Reads are exact once the restarted node got what it missed (no queue holds hints); see docs/moves.md.
+    if (running?.phase === 'copying' && (await queuesEmpty())) await sameAsReference(proxies(), reference.url, writer, 'after the faults, while copying');
+    await sleep(500);
+  }
+  await sleep(1500);
+  await sameAsReference(proxies(), reference.url, writer, 'after the move');
+  const servers = new Map([...cluster.influxds.map((influxd, index) => [`node-${index}`, influxd] as const), ['node-3', extra.influxd] as const]);
+  await unitsOnTheirOwners(servers, ['node-0', 'node-1', 'node-2', 'node-3'], reference.url, writer);
+});
