@@ -15,8 +15,13 @@ import { answerText, classify, fanOut, type Batch, type BatchOutcome, type Consi
 import { nowNanoseconds, stampMissingTimestamps, timestampIn } from './write-timestamps.ts';
 
 const CONSISTENCIES = new Set<string>(['any', 'one', 'quorum', 'all']);
-/** Requests to one owner still unanswered beyond which its batches go straight to its queue (a blackholed peer). */
-const MAX_IN_FLIGHT_PER_OWNER = 8;
+/**
+ * Requests to one owner unanswered for over STUCK_AFTER_MS beyond which its
+ * batches go straight to its queue (a blackholed peer would otherwise collect
+ * sockets and memory). Quick requests never count, however many.
+ */
+const MAX_STUCK_PER_OWNER = 8;
+const STUCK_AFTER_MS = 1000;
 
 function send(res: ServerResponse, status: number, body?: unknown): void {
   if (body === undefined) {
@@ -53,7 +58,9 @@ export interface WriteHandlerOptions {
  */
 export class WriteHandler {
   readonly #options: WriteHandlerOptions;
-  readonly #inFlight = new Map<string, number>();
+  /** Per owner, when each write in flight to it started (request number → performance.now()). */
+  readonly #inFlight = new Map<string, Map<number, number>>();
+  #requests = 0;
 
   constructor(options: WriteHandlerOptions) {
     this.#options = options;
@@ -186,9 +193,16 @@ export class WriteHandler {
   }
 
   async #writeTo(owner: string, params: URLSearchParams, payload: Buffer, authorization: string | undefined): Promise<OwnerAnswer> {
-    const busy = this.#inFlight.get(owner) ?? 0;
-    if (busy >= MAX_IN_FLIGHT_PER_OWNER) return { owner, status: 503, body: JSON.stringify({ error: `node ${owner} has ${busy} writes unanswered` }) };
-    this.#inFlight.set(owner, busy + 1);
+    // Only writes an owner has left unanswered for a while count: a healthy owner under load has
+    // many in flight, each answered quickly; a hung one collects slow ones.
+    const started = performance.now();
+    const inFlight = this.#inFlight.get(owner) ?? new Map<number, number>();
+    this.#inFlight.set(owner, inFlight);
+    let stuck = 0;
+    for (const since of inFlight.values()) if (started - since > STUCK_AFTER_MS) stuck++;
+    if (stuck >= MAX_STUCK_PER_OWNER) return { owner, status: 503, body: JSON.stringify({ error: `node ${owner} has ${stuck} writes unanswered for over ${STUCK_AFTER_MS} ms` }) };
+    const key = this.#requests++;
+    inFlight.set(key, started);
     try {
       if (owner === this.#options.self) return { owner, ...(await this.#options.influxd.write(params, payload, authorization)) };
       const peer = await this.#options.directory.resolve(owner);
@@ -199,7 +213,7 @@ export class WriteHandler {
       if (owner !== this.#options.self) this.#options.directory.markDown(owner);
       return { owner, status: 503, body: JSON.stringify({ error: messageOf(err) }) };
     } finally {
-      this.#inFlight.set(owner, (this.#inFlight.get(owner) ?? 1) - 1);
+      inFlight.delete(key);
     }
   }
 }
