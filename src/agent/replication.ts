@@ -64,6 +64,12 @@ export class Replication {
       maxAgeMs: parts.options.hhMaxAge,
       replayBytesPerSecond: parts.options.hhReplayRate,
       delivery: handoffDelivery({ ...parts, influxdReachable: parts.influxdReachable }),
+      // A database this agent does not know (yet) goes to influxd, which judges it; no data members: all local.
+      owns: (target, database, measurement) => {
+        if (parts.metadata().databases[database] === undefined) return true;
+        const owners = parts.placement().owners(database, measurement);
+        return owners.length === 0 || owners.includes(target);
+      },
       logger: parts.logger.child({ component: 'hinted-handoff' }),
       events: {
         replayed: (target, points, bytes) => parts.metrics.replayed(target, points, bytes),

@@ -1,4 +1,4 @@
-import { optionalTextSetting, urlSetting } from '../shared/config/parsers.ts';
+import { optionalTextSetting, optionalUrlSetting, urlSetting } from '../shared/config/parsers.ts';
 import { readPemFile, readSecret } from '../shared/config/secret-files.ts';
 import { loadEnvironment } from '../shared/config/sources.ts';
 import { HttpClient, readBodyText, type HttpResponse } from '../shared/http/http-client.ts';
@@ -8,8 +8,18 @@ import { loadOrExit } from './command-runner.ts';
 /** Settings of the commands that ask an agent's peer port (repair, plans of moves). */
 export const agentClientSettings = {
   agent: urlSetting({ name: 'agent', env: 'CFLUX_AGENT_URL', description: "an agent's peer port", defaultValue: 'http://127.0.0.1:8888' }),
-  peerTokenFile: optionalTextSetting({ name: 'peer-token-file', env: 'CFLUX_PEER_TOKEN_FILE', description: 'file holding the peer token', maxLength: 4096, defaultLabel: 'CFLUX_PEER_TOKEN' }),
+  peerTokenFile: peerTokenFileSetting(),
 };
+
+/** The same for `cflux members`, whose agent is, unless named, a live one from the manager's node list. */
+export const memberAgentSettings = {
+  agent: optionalUrlSetting({ name: 'agent', env: 'CFLUX_AGENT_URL', description: "an agent's peer port (https://... when agents use --peer-tls-cert-file)", defaultLabel: "a live agent's peer port from the manager's node list, over http" }),
+  peerTokenFile: peerTokenFileSetting(),
+};
+
+function peerTokenFileSetting() {
+  return optionalTextSetting({ name: 'peer-token-file', env: 'CFLUX_PEER_TOKEN_FILE', description: 'file holding the peer token', maxLength: 4096, defaultLabel: 'CFLUX_PEER_TOKEN' });
+}
 
 /** An agent's peer port for a one-off command, with the peer token; a bad token or CA file exits 2 naming the setting. */
 export class AgentClient {

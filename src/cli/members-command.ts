@@ -4,14 +4,14 @@ import { ManagerMetadataApi } from '../agent/metadata/metadata-api.ts';
 import { addSettingOptions } from '../shared/config/cli-options.ts';
 import { switchSetting } from '../shared/config/parsers.ts';
 import { messageOf } from '../shared/errors.ts';
-import { AgentClient, agentClientSettings } from './agent-client.ts';
+import { AgentClient, memberAgentSettings } from './agent-client.ts';
 import { clientSettings, clusterPath, oneOffClient, unexpectedAnswer } from './client-settings.ts';
 import { resolveOrExit } from './command-runner.ts';
 import { applyAtManager, describeMove, describePlan, fetchPlan, followMove, startMove, targetOf, type MoveRequest } from './member-move.ts';
 
 const membersSettings = {
   ...clientSettings,
-  ...agentClientSettings,
+  ...memberAgentSettings,
   dryRun: switchSetting({ name: 'dry-run', env: 'CFLUX_DRY_RUN', description: 'print the plan of a move, change nothing' }),
   detach: switchSetting({ name: 'detach', env: 'CFLUX_DETACH', description: 'start the move and return (cflux members status follows it)' }),
 };
@@ -58,7 +58,7 @@ export function membersCommand(): Command {
       }
       if (!name || (action === 'replace' && !replacement)) throw new Error(action === 'replace' ? 'cflux members replace needs OLD and NEW node names' : `cflux members ${action} needs a node name`);
       if (metadata.settings.move) throw new Error('a move of the data members is running: wait for it (cflux members status) or cancel it (cflux members cancel)');
-      const nodes = await client.request<Array<{ name: string }>>('GET', `/nodes/${clusterPath(options.cluster)}`);
+      const nodes = await client.request<Array<{ name: string; 'bind-address': string; alive: boolean }>>('GET', `/nodes/${clusterPath(options.cluster)}`);
       if (nodes.status !== 200) throw unexpectedAnswer(nodes);
       const request: MoveRequest = { kind: action, name, ...(replacement !== undefined ? { replacement } : {}) };
       const { target, empty } = targetOf(metadata, request, nodes.body.map((node) => node.name));
@@ -70,7 +70,9 @@ export function membersCommand(): Command {
         const after = await applyAtManager(api, options.cluster, current, [...removed, ...added]);
         return void process.stdout.write(`data members: ${after.settings.dataMembers.join(', ')} (the cluster holds no database: nothing moved)\n`);
       }
-      const agent = new AgentClient('members', options);
+      const live = nodes.body.find((node) => node.alive);
+      if (options.agent === undefined && !live) throw new Error('no agent is alive at the manager to plan the move (or name one with --agent)');
+      const agent = new AgentClient('members', { ...options, agent: options.agent ?? `http://${live!['bind-address']}` });
       let planned;
       try {
         planned = await fetchPlan(agent, target, empty);

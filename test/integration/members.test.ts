@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { startAgentProcess } from '../helpers/agent-process.ts';
+import { startAgentProcess, TEST_PEER_TOKEN } from '../helpers/agent-process.ts';
 import { influxQuery, startClusterFixture, TEST_SECRET } from '../helpers/cluster-fixture.ts';
 import { cliEnv } from '../helpers/manager-process.ts';
 import { startInfluxd } from '../helpers/servers.ts';
@@ -26,14 +26,16 @@ test('a node that joins after the first database is not a data member until `cfl
   });
   try {
     const members = async () => (await run(process.execPath, [CFLUX, 'members', 'list', '--manager', cluster.manager.url, '--cluster', 'fixture', '--json'], { env: cliEnv() })).stdout;
-    await late.waitForLog((r) => r['msg'] === 'registered, not a data member: run `cflux members add NAME` to let it hold data', 10_000);
+    await late.waitForLog((r) => r['msg'] === 'registered, not a data member: run `cflux members add NAME` (or start the agent with --auto-join) to let it hold data', 10_000);
     assert.deepEqual(JSON.parse(await members()), ['node-0', 'node-1']);
     const ready = (await (await fetch(`${late.peerUrl}/readyz`)).json()) as { dataMember: boolean; note: string };
     assert.equal(ready.dataMember, false);
     assert.equal(ready.note, 'registered, not a data member');
 
-    const added = await run(process.execPath, [CFLUX, 'members', 'add', 'late-node', '--manager', cluster.manager.url, '--cluster', 'fixture'], { env: cliEnv() });
-    assert.match(added.stdout, /^added late-node; data members: late-node, node-0, node-1$/m);
+    // The database holds no data yet: the move has nothing to copy. The plan comes from a live agent the manager lists.
+    const env = { ...cliEnv(), CFLUX_PEER_TOKEN: TEST_PEER_TOKEN };
+    const added = await run(process.execPath, [CFLUX, 'members', 'add', 'late-node', '--manager', cluster.manager.url, '--cluster', 'fixture'], { env });
+    assert.match(added.stdout, /^moved 0 units \(0 points copied\) in [\d.]+ s; data members: late-node, node-0, node-1$/m);
     for (let i = 0; i < 50 && !((await (await fetch(`${late.peerUrl}/readyz`)).json()) as { dataMember: boolean }).dataMember; i++) await sleep(100);
     assert.equal(((await (await fetch(`${late.peerUrl}/readyz`)).json()) as { dataMember: boolean }).dataMember, true);
     // With three members and RF 2 some of 30 measurements land on the new node.
@@ -43,8 +45,15 @@ test('a node that joins after the first database is not a data member until `cfl
     assert.equal(written.status, 204, await written.text());
     const held = await influxQuery(influxd.url, 'SHOW MEASUREMENTS', { db: 'placed' });
     assert.ok((held.results[0].series?.[0]?.values ?? []).length > 0, 'the new member holds data');
-    const removed = await run(process.execPath, [CFLUX, 'members', 'remove', 'late-node', '--manager', cluster.manager.url, '--cluster', 'fixture'], { env: cliEnv() });
-    assert.match(removed.stdout, /^removed late-node; data members: node-0, node-1$/m);
+    // Its units move to the two that stay before it stops owning them.
+    const removed = await run(process.execPath, [CFLUX, 'members', 'remove', 'late-node', '--manager', cluster.manager.url, '--cluster', 'fixture'], { env });
+    const moved = /^moved (\d+) units \((\d+) points copied\) in [\d.]+ s; data members: node-0, node-1$/m.exec(removed.stdout);
+    assert.ok(moved, removed.stdout);
+    assert.ok(Number(moved[1]) > 0 && Number(moved[2]) > 0, removed.stdout);
+    for (const [index, node] of cluster.influxds.entries()) {
+      const all = await influxQuery(node.url, 'SELECT count(value) FROM /unit_/', { db: 'placed' });
+      assert.equal((all.results[0].series ?? []).length, 30, `node-${index} holds every unit (RF 2 of 2)`);
+    }
   } finally {
     await late.stop();
     await influxd.destroy();

@@ -222,3 +222,23 @@ test('a withdrawn hint (its owner stored the batch after all) is not replayed an
   await running;
   await handoff.close();
 });
+
+test('lines of units the target no longer owns (a move ended) are left out on replay; the rest still go', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cflux-hh-'));
+  const node = target();
+  const owned = new Set(['kept', 'mixed_kept']);
+  const handoff = await HintedHandoff.open({ dir, maxBytes: 1 << 20, maxAgeMs: 3_600_000, replayBytesPerSecond: 1e9, delivery: node.delivery, owns: (_target, _database, measurement) => owned.has(measurement), logger });
+  const stop = new AbortController();
+  const running = handoff.run(stop.signal);
+  await handoff.enqueue('n2', hint('moved v=1 1\n', { units: ['moved'] }));
+  await handoff.enqueue('n2', hint('kept v=2 2\n', { units: ['kept'] }));
+  await handoff.enqueue('n2', hint('mixed_moved v=3 3\nmixed_kept v=4 4\n', { units: ['mixed_moved', 'mixed_kept'] }));
+  node.state.up = true;
+  await until(() => handoff.status()[0]?.records === 0, 'the queue to drain');
+  const lines = node.delivered.join('').split('\n').filter(Boolean);
+  assert.deepEqual(lines, ['kept v=2 2', 'mixed_kept v=4 4']);
+  assert.equal(handoff.isBehind('n2', 'db', 'moved'), false, 'a skipped hint stops marking the target behind');
+  stop.abort();
+  await running;
+  await handoff.close();
+});

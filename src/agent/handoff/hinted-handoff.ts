@@ -48,6 +48,13 @@ export interface HintedHandoffOptions {
   /** Replay rate per target, bytes of line protocol per second (`--hh-replay-rate`). */
   replayBytesPerSecond: number;
   delivery: HintDelivery;
+  /**
+   * Whether `target` still owns (is written) the unit. Lines of units it no
+   * longer owns (a move of the data members ended) are left out on replay:
+   * its new owners were written or hinted themselves, and a replayed stray
+   * would come back after the sweep dropped the unit.
+   */
+  owns?: (target: string, database: string, measurement: string) => boolean;
   logger: Logger;
   events?: HandoffEvents;
 }
@@ -362,8 +369,10 @@ export class HintedHandoff {
         logger.error({ target: queue.target, database: first.database, records: group.length, queuedAt: new Date(first.at).toISOString() }, 'hinted-handoff hints older than --hh-max-age dropped (anti-entropy repair restores them from the other replicas)');
         this.#dropped(queue, 'age', group.length, diskBytes);
       } else {
-        const bodies = hints.map((hint) => hint.body);
-        const outcome = await deliverInLanes(delivery, queue.target, { database: first.database, retentionPolicy: first.retentionPolicy, precision: first.precision }, bodies, signal);
+        const owns = this.#options.owns;
+        const owned = owns ? (measurement: string) => owns(queue.target, first.database, measurement) : undefined;
+        const bodies = owned ? ownedLines(hints.map((hint) => hint.body), owned) : hints.map((hint) => hint.body);
+        const outcome = bodies.length === 0 ? ({ result: 'ok' } as const) : await deliverInLanes(delivery, queue.target, { database: first.database, retentionPolicy: first.retentionPolicy, precision: first.precision }, bodies, signal);
         if (outcome.result === 'retry') return { bytes, retry: outcome.reason };
         if (outcome.result === 'drop') {
           logger.error({ target: queue.target, database: first.database, records: group.length, reason: outcome.reason }, 'hinted-handoff batch can never be stored; dropped');
@@ -437,6 +446,25 @@ async function deliverInLanes(delivery: HintDelivery, target: string, batch: Omi
   if (used.length < 2) return deliverOne(whole());
   const outcomes = await Promise.all(used.map((chunks) => deliverOne(joinChunks(chunks))));
   return outcomes.find((outcome) => outcome.result === 'retry') ?? outcomes.find((outcome) => outcome.result === 'drop') ?? { result: 'ok' };
+}
+
+/**
+ * The lines of units the target still owns. Bodies the splitter refuses go
+ * whole (influxd judges their lines); nothing is left when no unit is owned.
+ */
+function ownedLines(bodies: Buffer[], owned: (measurement: string) => boolean): Buffer[] {
+  const kept: Buffer[] = [];
+  for (const body of bodies) {
+    const split = splitLinesByMeasurement(body);
+    if (split.invalid.length > 0) {
+      kept.push(body);
+      continue;
+    }
+    const groups = [...split.groups.values()];
+    if (groups.every((group) => owned(group.measurement))) kept.push(body);
+    else for (const group of groups) if (owned(group.measurement)) kept.push(group.body);
+  }
+  return kept;
 }
 
 const positionKey = (position: LogPosition) => `${position.segment}:${position.offset}`;

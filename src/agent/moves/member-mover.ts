@@ -90,7 +90,8 @@ export class MemberMover {
     const metadata = this.#options.metadata();
     const move = metadata.settings.move;
     const shape = JSON.stringify([metadata.settings.dataMembers, move?.id ?? null]);
-    if (this.#shape !== undefined && shape !== this.#shape && !move) this.#sweepPending = true;
+    // A placement change, or this agent's start (a move may have ended while it was down), is followed by a sweep.
+    if (shape !== this.#shape && !move && (this.#shape !== undefined || metadata.settings.dataMembers.includes(this.#options.self))) this.#sweepPending = true;
     if (shape !== this.#shape) this.#copied.clear();
     this.#shape = shape;
     if (!move) {
@@ -224,17 +225,23 @@ export class MemberMover {
     if (!this.#options.current() || this.#options.laggingBehind(revisionOf(metadata)).length > 0 || !this.#options.available(self)) return;
     const placement = this.#options.placement();
     let dropped = 0;
+    let postponed = 0;
     for (const database of Object.keys(metadata.databases)) {
       if (database === NODE_LOCAL_DATABASE) continue;
       const answer = parseKeepingNumbers(await access.query(self, database, `SHOW MEASUREMENTS ON ${quoteIdentifier(database)}`, signal)) as { results?: Array<{ series?: RawSeries[] }> };
       for (const row of answer.results?.[0]?.series?.[0]?.values ?? []) {
         const measurement = String(row[0]);
         if (placement.owners(database, measurement).includes(self)) continue;
+        // Hints for it still queued somewhere would bring it back: dropped on a later sweep.
+        if (this.#options.isBehind(self, database, measurement)) {
+          postponed++;
+          continue;
+        }
         await access.query(self, database, `DROP MEASUREMENT ${quoteIdentifier(measurement)}`, signal);
         dropped++;
       }
     }
-    this.#sweepPending = false;
+    this.#sweepPending = postponed > 0;
     if (dropped > 0) logger.info({ dropped }, 'dropped the units this node no longer owns (left by a move of the data members)');
   }
 }

@@ -45,7 +45,7 @@ export interface UnitRepairOptions {
 const MIN_TIME = -9223372036854775806n;
 const MAX_TIME = 9223372036854775806n;
 const SECOND = 1_000_000_000n;
-const WRITE_BATCH_LINES = 5000;
+const WRITE_BATCH_LINES = 20_000;
 
 /** Per window start: per series (tags), the row of counts; and the largest count seen in the window. */
 type WindowCounts = Map<string, { series: Map<string, string>; points: number }>;

@@ -157,6 +157,12 @@ export function urlSetting(base: Base & { defaultValue: string }): Setting<strin
   };
 }
 
+/** An optional http(s) URL: undefined unless a source sets it. */
+export function optionalUrlSetting(base: Base & { defaultLabel: string }): Setting<string | undefined> {
+  const inner = urlSetting({ ...base, defaultValue: 'http://127.0.0.1' });
+  return { ...inner, defaultValue: undefined, defaultLabel: base.defaultLabel, parse: (raw) => inner.parse(raw) };
+}
+
 /** Optional free text (a file path, a name): undefined unless a source sets it. */
 export function optionalTextSetting(base: Base & { maxLength: number; defaultLabel: string }): Setting<string | undefined> {
   const inner = textSetting({ ...base, defaultValue: '' });
