@@ -55,7 +55,8 @@ export function demoCommand(): Command {
         `     export CFLUX_MANAGER_TOKEN_FILE=${cluster.managerTokenFile}\n` +
         `     npx cflux meta get --manager ${manager.url}    npx cflux nodes --manager ${manager.url}    npx cflux hh status --manager ${manager.url}\n` +
         `     export CFLUX_PEER_TOKEN_FILE=${cluster.peerTokenFile}\n` +
-        `     npx cflux repair --agent http://${cluster.agents[0]!.peerAddress} --dry-run\nCtrl-C stops everything.\n`,
+        `     npx cflux repair --agent http://${cluster.agents[0]!.peerAddress} --dry-run\n` +
+        `     npx cflux members remove influx-${cluster.agents.length - 1} --manager ${manager.url} --dry-run   (its data moves to the others; add it back the same way)\nCtrl-C stops everything.\n`,
     );
   });
   return command;

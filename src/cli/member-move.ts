@@ -77,7 +77,7 @@ export function describePlan(plan: Plan, members: readonly string[], target: rea
   const seconds = plan.bytes / Math.max(1, plan.bytesPerSecond);
   const lines = [
     `data members: ${members.join(', ')} -> ${target.join(', ')}`,
-    `units that move: ${plan.units.length} of ${plan.unitsTotal} (${share.toFixed(0)}%); points to copy: ${plan.points.toLocaleString('en-US')} (about ${(plan.bytes / 1e6).toFixed(1)} MB); at the agents' --move-rate of ${(plan.bytesPerSecond / 1e6).toFixed(0)} MB/s: at least ${seconds < 1 ? '<1' : Math.ceil(seconds)} s`,
+    `units that move: ${plan.units.length} of ${plan.unitsTotal} (${share.toFixed(0)}%); points to copy: ${plan.points.toLocaleString('en-US')} (about ${(plan.bytes / 1e6).toFixed(1)} MB); at the agents' --move-rate of ${(plan.bytesPerSecond / 1e6).toFixed(0)} MB/s: ${seconds < 1 ? 'under 1 s' : `at least ${Math.ceil(seconds)} s`}`,
     ...plan.units.slice(0, 10).map((unit) => `  ${unit.database}.${unit.measurement}: ${unit.from.join(',')} -> ${unit.to.join(',')} (${unit.points.toLocaleString('en-US')} points to ${unit.destinations.join(',')})`),
     ...(plan.units.length > 10 ? [`  ... and ${plan.units.length - 10} more`] : []),
     ...(plan.unlisted.length > 0 ? [`warning: ${plan.unlisted.join(', ')} could not list their measurements; their units are found when copying starts`] : []),

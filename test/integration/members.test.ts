@@ -8,6 +8,7 @@ import { startAgentProcess, TEST_PEER_TOKEN } from '../helpers/agent-process.ts'
 import { influxQuery, startClusterFixture, TEST_SECRET } from '../helpers/cluster-fixture.ts';
 import { cliEnv } from '../helpers/manager-process.ts';
 import { startInfluxd } from '../helpers/servers.ts';
+import { ownersOf } from '../../src/cluster/placement.ts';
 
 const run = promisify(execFile);
 const CFLUX = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
@@ -56,6 +57,40 @@ test('a node that joins after the first database is not a data member until `cfl
     }
   } finally {
     await late.stop();
+    await influxd.destroy();
+    await cluster.stop();
+  }
+});
+
+test('--auto-join: a node registering in a cluster with data starts its own move and holds its share, whole', async () => {
+  const cluster = await startClusterFixture({ size: 2, etcd: false });
+  const influxd = await startInfluxd();
+  let late: Awaited<ReturnType<typeof startAgentProcess>> | undefined;
+  try {
+    await influxQuery(cluster.agents[0]!.proxyUrl, 'CREATE DATABASE joined');
+    const lines = Array.from({ length: 30 * 50 }, (_, i) => `unit_${i % 30},host=h${i % 3} value=${i} ${1_700_000_000 + i}`).join('\n');
+    const written = await fetch(`${cluster.agents[0]!.proxyUrl}/write?db=joined&precision=s&consistency=all`, { method: 'POST', body: lines });
+    assert.equal(written.status, 204, await written.text());
+    late = await startAgentProcess(
+      ['--manager', cluster.manager.url, '--cluster', 'fixture', '--node-name', 'node-2', '--influxd-url', influxd.url, '--data-dir', `${influxd.dir}/agent`, '--heartbeat-interval', '0.5', '--drift-interval', '0.5', '--auto-join'],
+      { env: { CFLUX_SECRET: TEST_SECRET } },
+    );
+    await late.waitForLog((r) => r['msg'] === 'joining the data members (--auto-join): its share of the data is moved to it', 10_000);
+    let members: string[] = [];
+    for (let waited = 0; !members.includes('node-2'); waited += 250) {
+      assert.ok(waited < 60_000, `node-2 becomes a member: ${members.join(', ')}`);
+      await sleep(250);
+      members = JSON.parse((await run(process.execPath, [CFLUX, 'members', 'list', '--manager', cluster.manager.url, '--cluster', 'fixture', '--json'], { env: cliEnv() })).stdout) as string[];
+    }
+    assert.deepEqual(members, ['node-0', 'node-1', 'node-2']);
+    const owned = Array.from({ length: 30 }, (_, i) => `unit_${i}`).filter((unit) => ownersOf('joined', unit, members, 2).includes('node-2'));
+    assert.ok(owned.length > 5, `node-2 wins a share of the units (${owned.length})`);
+    const held = await influxQuery(influxd.url, 'SELECT count(value) FROM /unit_/', { db: 'joined' });
+    const counts = new Map((held.results[0].series ?? []).map((series: { name: string; values: number[][] }) => [series.name, series.values[0]![1]]));
+    assert.deepEqual([...counts.keys()].sort(), [...owned].sort(), 'node-2 holds exactly the units it owns');
+    for (const unit of owned) assert.equal(counts.get(unit), 50, `${unit} is whole on node-2`);
+  } finally {
+    await late?.stop();
     await influxd.destroy();
     await cluster.stop();
   }

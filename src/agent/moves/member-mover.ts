@@ -232,6 +232,8 @@ export class MemberMover {
       for (const row of answer.results?.[0]?.series?.[0]?.values ?? []) {
         const measurement = String(row[0]);
         if (placement.owners(database, measurement).includes(self)) continue;
+        // A newer document (another move starting) ends this sweep: its copies may count on what is here.
+        if (revisionOf(this.#options.metadata()) !== revisionOf(metadata)) return;
         // Hints for it still queued somewhere would bring it back: dropped on a later sweep.
         if (this.#options.isBehind(self, database, measurement)) {
           postponed++;
