@@ -16,6 +16,7 @@
  *   node bench/rebalance-bench.ts [--points 1000000]
  */
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -80,6 +81,24 @@ class SteadyWriter {
   }
 }
 
+/** CPU seconds used so far by this machine's influxd processes and cflux agents (from /proc): where a move's time goes. */
+function cpuSeconds(): { influxd: number; agents: number } {
+  const ticks = 100; // USER_HZ on Linux
+  const out = { influxd: 0, agents: 0 };
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const kind = cmdline.startsWith('influxd') || cmdline.includes('/influxd\0') ? 'influxd' : cmdline.includes('cflux') && cmdline.includes('\0agent\0') ? 'agents' : undefined;
+      if (!kind) continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      out[kind] += (Number(fields[11]) + Number(fields[12])) / ticks;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
+
 console.log(`agents run ${process.env['CFLUX_BIN'] ?? 'bin/cflux.ts (TypeScript source; set CFLUX_BIN=dist/bin/cflux.js for the build operators run)'}`);
 const cluster = await startClusterFixture({ size: 3, etcd: false, agentArgs: ['--repair-interval', '0', '--log-level', 'info'] });
 const influxd = await startInfluxd();
@@ -99,16 +118,22 @@ try {
   const before = writer.points / 5;
 
   const startedAt = performance.now();
+  const cpuAtStart = cpuSeconds();
   const pointsAtStart = writer.points;
+  let copyingAt: number | undefined;
+  let copiedAt: number | undefined;
   await promisify(execFile)(process.execPath, [CFLUX, 'members', 'add', 'node-3', '--detach', '--manager', cluster.manager.url, '--cluster', 'fixture', '--agent', cluster.agents[0]!.peerUrl], { env: { ...cliEnv(), CFLUX_PEER_TOKEN: TEST_PEER_TOKEN } });
   let last: MemberMove | undefined;
   for (;;) {
     const settings = ((await (await managerFetch(`${cluster.manager.url}/clusters/fixture`)).json()) as { metadata: { settings: { dataMembers: string[]; move?: MemberMove } } }).metadata.settings;
     if (!settings.move && settings.dataMembers.includes('node-3')) break;
     last = settings.move ?? last;
+    if (last?.phase === 'copying') copyingAt ??= performance.now();
+    if (last?.phase === 'copying' && moveProgress(last).done === moveProgress(last).units) copiedAt ??= performance.now();
     await sleep(100);
   }
   const seconds = (performance.now() - startedAt) / 1000;
+  const cpuAtEnd = cpuSeconds();
   const during = (writer.points - pointsAtStart) / seconds;
   await writer.stop();
   await agent.stop();
@@ -122,6 +147,9 @@ try {
   const expectedCopied = moved.length * (POINTS / MEASUREMENTS);
   const copyRate = copiedAll / seconds;
   console.log(`move 3 -> 4 nodes: ${seconds.toFixed(1)} s, ${copiedAll} points copied (${Math.round(copyRate)} points/s); direct write ${Math.round(direct)} points/s`);
+  const at = (time: number | undefined) => (time === undefined ? '?' : ((time - startedAt) / 1000).toFixed(1));
+  console.log(`phases: copying started at ${at(copyingAt)} s, every unit copied at ${at(copiedAt)} s, move done at ${seconds.toFixed(1)} s`);
+  console.log(`CPU during the move (2 cores = ${(2 * seconds).toFixed(0)} s): influxd ${(cpuAtEnd.influxd - cpuAtStart.influxd).toFixed(1)} s, agents ${(cpuAtEnd.agents - cpuAtStart.agents).toFixed(1)} s`);
   console.log(`copy rate as a ratio of a direct write: ${(copyRate / direct).toFixed(2)}x`);
   console.log(`concurrent writer: ${Math.round(before)} points/s before, ${Math.round(during)} points/s during the move: ${(during / before).toFixed(2)}x`);
   console.log(`units of database bench whose owners changed: ${moved.length} of ${MEASUREMENTS} (${(moved.length / MEASUREMENTS).toFixed(2)}; RF/new members = 0.50); ${Object.keys(last?.units['bench'] ?? {}).length} copied, ${copied} points for ${expectedCopied} points in those units`);
