@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ownersOf } from '../../src/cluster/placement.ts';
-import { influxQuery } from './cluster-fixture.ts';
+import { startAgentProcess, type AgentProcess } from './agent-process.ts';
+import { influxQuery, startClusterFixture, TEST_SECRET, type ClusterFixture } from './cluster-fixture.ts';
+import { startInfluxd, type InfluxdServer } from './servers.ts';
 
 export const DATABASE = 'moves';
 export const MEASUREMENTS = Array.from({ length: 30 }, (_, i) => `m${String(i).padStart(2, '0')}`);
@@ -108,4 +110,40 @@ export async function unitsOnTheirOwners(servers: ReadonlyMap<string, { url: str
     assert.ok(waited < 20_000, `units live exactly on their owners, whole: ${problems.join(', ')}`);
     await sleep(500);
   }
+}
+
+/** Three nodes (RF 2) holding `DATABASE`, a 4th registered but not a member, a reference influxd and a writer already running. */
+export interface MoveLab {
+  cluster: ClusterFixture;
+  extra: { influxd: InfluxdServer; agent: AgentProcess };
+  reference: InfluxdServer;
+  writer: ReferenceWriter;
+  stop(): Promise<void>;
+}
+
+export async function startMoveLab(options: { agentArgs: string[]; writeThrough: number; preloadBatches: number }): Promise<MoveLab> {
+  const cluster = await startClusterFixture({ size: 3, etcd: false, agentArgs: options.agentArgs });
+  // The database first: node-3 then does not join by itself (the cluster holds data).
+  await influxQuery(cluster.agents[0]!.proxyUrl, `CREATE DATABASE ${DATABASE}`);
+  const influxd = await startInfluxd();
+  const agent = await startAgentProcess(['--manager', cluster.manager.url, '--cluster', 'fixture', '--node-name', 'node-3', '--influxd-url', influxd.url, '--data-dir', `${influxd.dir}/agent`, '--heartbeat-interval', '1', '--drift-interval', '0.5', ...options.agentArgs], { env: { CFLUX_SECRET: TEST_SECRET } });
+  const reference = await startInfluxd();
+  await influxQuery(reference.url, `CREATE DATABASE ${DATABASE}`);
+  const writer = new ReferenceWriter(() => cluster.agents[options.writeThrough]!.proxyUrl, reference.url);
+  for (let i = 0; i < options.preloadBatches; i++) await writer.batch(20);
+  writer.start();
+  const lab: MoveLab = {
+    cluster,
+    extra: { influxd, agent },
+    reference,
+    writer,
+    async stop() {
+      await writer.stop().catch(() => undefined);
+      await lab.extra.agent.stop();
+      await influxd.destroy();
+      await reference.destroy();
+      await cluster.stop();
+    },
+  };
+  return lab;
 }

@@ -13,7 +13,7 @@ import { moveProgress, type MemberMove } from '../../src/cluster/member-moves.ts
 import { startAgentProcess, TEST_PEER_TOKEN, type AgentProcess } from '../helpers/agent-process.ts';
 import { influxQuery, startClusterFixture, TEST_SECRET, type ClusterFixture } from '../helpers/cluster-fixture.ts';
 import { cliEnv, managerFetch, startManagerProcess } from '../helpers/manager-process.ts';
-import { DATABASE, ReferenceWriter, sameAsReference, unitsOnTheirOwners } from '../helpers/move-reference.ts';
+import { sameAsReference, startMoveLab, unitsOnTheirOwners, type MoveLab, type ReferenceWriter } from '../helpers/move-reference.ts';
 import { startInfluxd, type InfluxdServer } from '../helpers/servers.ts';
 
 const run = promisify(execFile);
@@ -25,27 +25,16 @@ let cluster: ClusterFixture;
 let extra: { influxd: InfluxdServer; agent: AgentProcess };
 let reference: InfluxdServer;
 let writer: ReferenceWriter;
+let lab: MoveLab;
 
 before(async () => {
-  cluster = await startClusterFixture({ size: 3, etcd: false, agentArgs: AGENT_ARGS });
-  await influxQuery(cluster.agents[0]!.proxyUrl, `CREATE DATABASE ${DATABASE}`);
-  const influxd = await startInfluxd();
-  const agent = await startAgentProcess(['--manager', cluster.manager.url, '--cluster', 'fixture', '--node-name', 'node-3', '--influxd-url', influxd.url, '--data-dir', `${influxd.dir}/agent`, '--heartbeat-interval', '1', '--drift-interval', '0.5', ...AGENT_ARGS], { env: { CFLUX_SECRET: TEST_SECRET } });
-  extra = { influxd, agent };
-  reference = await startInfluxd();
-  await influxQuery(reference.url, `CREATE DATABASE ${DATABASE}`);
   // Through node-1: node-0 is the one killed.
-  writer = new ReferenceWriter(() => cluster.agents[1]!.proxyUrl, reference.url);
-  for (let i = 0; i < 100; i++) await writer.batch(20);
-  writer.start();
+  lab = await startMoveLab({ agentArgs: AGENT_ARGS, writeThrough: 1, preloadBatches: 100 });
+  ({ cluster, extra, reference, writer } = lab);
 });
 
 after(async () => {
-  await writer?.stop().catch(() => undefined);
-  await extra?.agent.stop();
-  await extra?.influxd.destroy();
-  await reference?.destroy();
-  await cluster?.stop();
+  await lab?.stop();
 });
 
 /** Whether no agent holds hinted-handoff records (every replica has what it missed). */

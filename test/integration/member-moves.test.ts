@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { ownersOf } from '../../src/cluster/placement.ts';
 import { startAgentProcess, TEST_PEER_TOKEN, type AgentProcess } from '../helpers/agent-process.ts';
 import { influxQuery, startClusterFixture, TEST_SECRET, type ClusterFixture } from '../helpers/cluster-fixture.ts';
-import { DATABASE, MEASUREMENTS, ReferenceWriter, sameAsReference, unitsOnTheirOwners } from '../helpers/move-reference.ts';
+import { DATABASE, MEASUREMENTS, sameAsReference, startMoveLab, unitsOnTheirOwners, type MoveLab, type ReferenceWriter } from '../helpers/move-reference.ts';
 import { cliEnv, managerFetch } from '../helpers/manager-process.ts';
 import { startInfluxd, type InfluxdServer } from '../helpers/servers.ts';
 
@@ -26,6 +26,7 @@ describe('moves of the data members: add, remove, replace with an empty disk, un
   let extra: { influxd: InfluxdServer; agent: AgentProcess };
   let reference: InfluxdServer;
   let writer: ReferenceWriter;
+  let lab: MoveLab;
   const agents = () => [...cluster.agents, extra.agent];
   const proxies = () => agents().map((agent) => agent.proxyUrl);
   const cli = async (...args: string[]) => run(process.execPath, [CFLUX, 'members', ...args, '--manager', cluster.manager.url, '--cluster', 'fixture', '--agent', cluster.agents[0]!.peerUrl], { env: { ...cliEnv(), CFLUX_PEER_TOKEN: TEST_PEER_TOKEN }, timeout: 120_000 });
@@ -58,24 +59,11 @@ describe('moves of the data members: add, remove, replace with an empty disk, un
   }
 
   before(async () => {
-    cluster = await startClusterFixture({ size: 3, etcd: false, agentArgs: ['--repair-interval', '0'] });
-    // The database first: node-3 then does not join by itself (the cluster holds data).
-    await influxQuery(cluster.agents[0]!.proxyUrl, `CREATE DATABASE ${DATABASE}`);
-    const influxd = await startInfluxd();
-    const agent = await startAgentProcess(['--manager', cluster.manager.url, '--cluster', 'fixture', '--node-name', 'node-3', '--influxd-url', influxd.url, '--data-dir', `${influxd.dir}/agent`, '--heartbeat-interval', '1', '--drift-interval', '0.5', '--repair-interval', '0'], { env: { CFLUX_SECRET: TEST_SECRET } });
-    extra = { influxd, agent };
-    reference = await startInfluxd();
-    await influxQuery(reference.url, `CREATE DATABASE ${DATABASE}`);
-    writer = new ReferenceWriter(() => cluster.agents[0]!.proxyUrl, reference.url);
-    for (let i = 0; i < 20; i++) await writer.batch(20);
-    writer.start();
+    lab = await startMoveLab({ agentArgs: ['--repair-interval', '0'], writeThrough: 0, preloadBatches: 20 });
+    ({ cluster, extra, reference, writer } = lab);
   });
   after(async () => {
-    await writer?.stop().catch(() => undefined);
-    await extra?.agent.stop();
-    await extra?.influxd.destroy();
-    await reference?.destroy();
-    await cluster?.stop();
+    await lab?.stop();
   });
 
   test('refusals: a name never registered, shrinking below RF, a move while one runs', async () => {
