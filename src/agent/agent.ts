@@ -181,6 +181,7 @@ export class Agent {
       influxdEndpoint: this.#influxd,
       onFastWrite: () => this.#metrics.fastWrite(),
       refusal: () => this.#refusal(),
+      influxdVersion: () => this.#monitor.lastVersion,
       logger: logger.child({ component: 'proxy' }),
     });
   }

@@ -25,12 +25,18 @@ export class InfluxdMonitor {
   readonly #intervalMs: number;
   readonly #logger: Logger;
   #status: InfluxdStatus = { reachable: false, reason: 'not checked yet' };
+  #lastVersion: string | undefined;
   readonly #waiters = new Set<() => void>();
 
   constructor(influxd: Pick<LocalInfluxd, 'url' | 'ping'>, intervalMs: number, logger: Logger) {
     this.#influxd = influxd;
     this.#intervalMs = intervalMs;
     this.#logger = logger;
+  }
+
+  /** The version influxd last reported (kept while it is down: answers still name it). */
+  get lastVersion(): string | undefined {
+    return this.#lastVersion;
   }
 
   get status(): InfluxdStatus {
@@ -44,6 +50,7 @@ export class InfluxdMonitor {
       const { version, authEnabled } = await this.#influxd.ping(signal);
       if (!this.#status.reachable) this.#logger.info({ url: this.#influxd.url, version, authEnabled }, 'influxd reachable');
       this.#status = { reachable: true, version, authEnabled, checkedAt };
+      this.#lastVersion = version;
       for (const wake of this.#waiters) wake();
     } catch (err) {
       const reason = messageOf(err);

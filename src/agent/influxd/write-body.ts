@@ -12,12 +12,31 @@ export class WriteBodyError extends Error {
   readonly code: WriteBodyErrorCode;
   /** The status to answer the write with: 413 for TOO_LARGE, 400 for BAD_GZIP. */
   readonly httpStatus: number;
+  /** What influxd 1.6 answers in this case (Go's texts), for answers that must read like influxd's. */
+  readonly influxdText: string;
 
-  constructor(code: WriteBodyErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: WriteBodyErrorCode, message: string, options?: { cause?: unknown; influxdText?: string }) {
     super(message, options);
     this.code = code;
     this.httpStatus = code === 'TOO_LARGE' ? 413 : 400;
+    this.influxdText = options?.influxdText ?? (code === 'TOO_LARGE' ? 'Request Entity Too Large' : message);
   }
+}
+
+/**
+ * What Go's gzip reader says of a body Node could not gunzip (influxd passes
+ * it on): the 10-byte header is read whole first, then the deflate stream and
+ * its trailer. A corrupt deflate stream's offset is not known here: the
+ * compressed length stands in for it.
+ */
+export function goGzipErrorText(raw: Buffer, nodeError: unknown): string {
+  if (raw.length === 0) return 'EOF';
+  if (raw.length < 10) return 'unexpected EOF';
+  if (raw[0] !== 0x1f || raw[1] !== 0x8b || raw[2] !== 8) return 'gzip: invalid header';
+  const code = (nodeError as { code?: unknown }).code;
+  if (code === 'Z_BUF_ERROR') return 'unexpected EOF';
+  if (/check/.test(nodeError instanceof Error ? nodeError.message : '')) return 'gzip: invalid checksum';
+  return `flate: corrupt input before offset ${raw.length - 10}`;
 }
 
 /**
@@ -47,7 +66,7 @@ export async function decodeWriteBody(raw: Buffer, contentEncoding: string | und
   } catch (err) {
     if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(maxExpandedBytes, ' after gzip decoding', err);
     const reason = err instanceof Error ? err.message : String(err);
-    throw new WriteBodyError('BAD_GZIP', `request body is not valid gzip (Content-Encoding: gzip): ${reason}`, { cause: err });
+    throw new WriteBodyError('BAD_GZIP', `request body is not valid gzip (Content-Encoding: gzip): ${reason}`, { cause: err, influxdText: goGzipErrorText(raw, err) });
   }
 }
 

@@ -1,3 +1,4 @@
+import { identifyAsInfluxd, sendInfluxJson } from './influx-answer.ts';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -25,6 +26,8 @@ export interface ProxyServerOptions {
   influxdEndpoint: InfluxdEndpoint;
   /** Called for every write relayed on the fast path. */
   onFastWrite?: () => void;
+  /** The local influxd's version (its last known one), named on every answer as influxd does. */
+  influxdVersion?: () => string | undefined;
   /** Why this node may not serve clients now (answered 503 to every request), or undefined. */
   refusal?: () => string | undefined;
   logger: Logger;
@@ -96,12 +99,12 @@ export class ProxyServer {
 
   async #dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const gone = clientGoneSignal(res);
+    identifyAsInfluxd(res, this.#options.influxdVersion?.());
     try {
       const refusal = this.#options.refusal?.();
       if (refusal) {
         req.resume();
-        res.writeHead(503, { 'content-type': 'application/json', connection: 'close' });
-        res.end(JSON.stringify({ error: `this node does not serve: ${refusal}` }));
+        sendInfluxJson(res, 503, { error: `this node does not serve: ${refusal}` }, false, { connection: 'close' });
         return;
       }
       const url = new URL(req.url ?? '/', 'http://proxy');
@@ -111,8 +114,8 @@ export class ProxyServer {
       }
       const body = await readLimitedBody(req, this.#options.maxBodyBytes);
       if (body === undefined) {
-        res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-        res.end(JSON.stringify({ error: `request body is over the limit of ${this.#options.maxBodyBytes} bytes` }));
+        // influxd's text; the limit is --max-body-size.
+        sendInfluxJson(res, 413, { error: 'Request Entity Too Large' }, false, { connection: 'close' });
         return;
       }
       const request = parseInfluxRequest(req, body, gone);
@@ -129,8 +132,7 @@ export class ProxyServer {
       // The path only: the query string may carry a password (p=...).
       this.#options.logger.warn({ reason: messageOf(err), path: (req.url ?? '').split('?')[0] }, 'proxy request failed');
       if (!res.headersSent) {
-        res.writeHead(502, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: `proxy: ${messageOf(err)}` }));
+        sendInfluxJson(res, 502, { error: `proxy: ${messageOf(err)}` });
       } else {
         res.destroy();
       }

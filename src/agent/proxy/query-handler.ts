@@ -1,3 +1,4 @@
+import { sendInfluxJson } from './influx-answer.ts';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { locateStatements } from '../../influxql/influxql-splitter.ts';
@@ -35,11 +36,7 @@ function pinsForContinuousQuery(operation: MetadataOperation): MetadataOperation
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, pretty: boolean): void {
-  const text = pretty ? JSON.stringify(body, null, 4) : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(text + '\n');
-}
+const sendJson = sendInfluxJson;
 
 /**
  * `/query`: splits and classifies the statements. DDL becomes metadata
@@ -66,9 +63,11 @@ export class QueryHandler {
     try {
       await this.#handle(request, res);
     } catch (err) {
-      // The sources reader is stricter than the statement classifier on some SELECTs: still a parse error, as influxd says.
+      // The sources reader is stricter than the statement classifier on some SELECTs: still a parse error,
+      // answered with influxd's own message for the whole request (its first error may be elsewhere).
       if (!(err instanceof InfluxqlSyntaxError) || res.headersSent) throw err;
-      sendJson(res, 400, { error: `error parsing query: ${err.message}` }, request.params.get('pretty') === 'true');
+      const influxdSays = await this.#influxdParseError(request.params.get('q') ?? '', request);
+      sendJson(res, 400, { error: influxdSays ?? `error parsing query: ${err.message}` }, request.params.get('pretty') === 'true');
     }
   }
 
@@ -150,6 +149,7 @@ export class QueryHandler {
 
   /** Statements routed to the nodes holding their data, answered in order; the first error stops the rest. */
   async #answerRouted(request: InfluxRequest, res: ServerResponse, statements: string[], classes: StatementClass[], pretty: boolean): Promise<void> {
+    for (const [index, statementClass] of classes.entries()) if (statementClass.kind !== 'ddl' && statementClass.kind !== 'error') this.#router.checkSources(statements[index]!, statementClass, request);
     // One statement answered by one node as written: stream that node's answer (chunked output included).
     const only = classes[0];
     if (classes.length === 1 && only && only.kind !== 'ddl' && only.kind !== 'error') {

@@ -9,6 +9,7 @@ import type { PeerDirectory } from '../peer/peer-directory.ts';
 import { NODE_LOCAL_DATABASE, replicationFactorOf, type Placement } from '../../cluster/placement.ts';
 import { clientAuthorization, type InfluxRequest } from '../influxd/influx-request.ts';
 import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
+import { cardinalityPlan, mergeCardinality } from '../../influxql/cardinality.ts';
 import { concatSeriesResults, mergeShowResults, selectOrdersDescending, showLimitOffset } from './result-merge.ts';
 import type { StatementResult } from '../../influxql/query-result.ts';
 
@@ -56,7 +57,7 @@ export class QueryRouter {
   /** Whether the local influxd alone answers this statement (no members yet, or node-local and mirrored statements). */
   isLocalOnly(statementClass: QueryStatementClass): boolean {
     if (this.#options.placement().members.length === 0) return true;
-    if (statementClass.kind === 'show') return LOCAL_SHOWS.has(statementClass.show) || statementClass.show.endsWith('cardinality');
+    if (statementClass.kind === 'show') return LOCAL_SHOWS.has(statementClass.show);
     return statementClass.kind === 'kill-query' || statementClass.kind === 'other' || statementClass.kind === 'drop-shard';
   }
 
@@ -105,6 +106,26 @@ export class QueryRouter {
     }
   }
 
+  /**
+   * `statement` on every available node. Nodes that cannot answer are skipped while fewer of them
+   * are down than the database's replication factor: every unit then still has a live replica among
+   * the answers.
+   */
+  async #everyNode(statement: string, database: string, request: InfluxRequest): Promise<{ results: StatementResult[] } | { failed: RoutedAnswer }> {
+    const nodeAnswers = await Promise.all(this.#availableNodes().map((node) => this.#runOn(node, statement, request)));
+    const down = nodeAnswers.filter((answer): answer is { unavailable: string; node: string } => 'unavailable' in answer);
+    if (down.length >= replicationFactorOf(this.#options.placement().metadata, database)) return { failed: unavailableResult(down[0]!) };
+    const answers = nodeAnswers.filter((answer): answer is RoutedAnswer => !('unavailable' in answer));
+    const failed = answers.find((answer) => !('result' in answer) || answer.result.error);
+    if (failed) return { failed };
+    return { results: answers.map((answer) => (answer as { result: StatementResult }).result) };
+  }
+
+  /** Throws InfluxqlSyntaxError for a statement whose sources cannot be read (as influxd, a request is parsed whole before anything runs). */
+  checkSources(statement: string, statementClass: QueryStatementClass, request: InfluxRequest): void {
+    if (!this.isLocalOnly(statementClass)) statementSources(statement, request.params.get('db'));
+  }
+
   async run(statement: string, statementClass: QueryStatementClass, request: InfluxRequest): Promise<RoutedAnswer> {
     if (this.isLocalOnly(statementClass)) return settle(await this.#runOn(this.#options.self, statement, request));
     const analysis = statementSources(statement, request.params.get('db'));
@@ -118,17 +139,16 @@ export class QueryRouter {
       const targets = names && analysis.sources.length > 0 ? this.#ownersOfAll(database, analysis.sources, true) : [...new Set([...this.#options.placement().members, this.#options.self])];
       return firstError((await Promise.all(targets.map((node) => this.#runOn(node, statement, request)))).map(settle));
     }
+    if (statementClass.kind === 'show' && statementClass.show.endsWith('cardinality')) {
+      const plan = cardinalityPlan(statement);
+      const answers = await this.#everyNode(plan.fanOut, database, request);
+      return 'results' in answers ? { result: mergeCardinality(plan, answers.results) } : answers.failed;
+    }
     if (statementClass.kind === 'show' && MERGED_SHOWS.has(statementClass.show) && !analysis.hasFrom) {
       const { limit, offset, stripped } = showLimitOffset(statement);
-      const nodeAnswers = await Promise.all(this.#availableNodes().map((node) => this.#runOn(node, stripped, request)));
-      // Nodes that cannot answer are skipped while fewer of them are down than the database's
-      // replication factor: every unit then still has a live replica among the answers.
-      const down = nodeAnswers.filter((answer): answer is { unavailable: string; node: string } => 'unavailable' in answer);
-      if (down.length >= replicationFactorOf(this.#options.placement().metadata, database)) return unavailableResult(down[0]!);
-      const answers = nodeAnswers.filter((answer): answer is RoutedAnswer => !('unavailable' in answer));
-      const failed = answers.find((answer) => !('result' in answer) || answer.result.error);
-      if (failed) return failed;
-      return { result: mergeShowResults(statementClass.show as never, answers.map((answer) => (answer as { result: StatementResult }).result), { ...(limit !== undefined ? { limit } : {}), ...(offset !== undefined ? { offset } : {}) }) };
+      const answers = await this.#everyNode(stripped, database, request);
+      if (!('results' in answers)) return answers.failed;
+      return { result: mergeShowResults(statementClass.show as never, answers.results, { ...(limit !== undefined ? { limit } : {}), ...(offset !== undefined ? { offset } : {}) }) };
     }
     if (analysis.into && analysis.sources.length > 0) return this.#selectInto(statement, database, analysis.sources, analysis.into, request);
 

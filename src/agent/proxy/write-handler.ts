@@ -1,3 +1,4 @@
+import { sendInfluxJson, sendInfluxText, sendNoContent } from './influx-answer.ts';
 import type { ServerResponse } from 'node:http';
 import { messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
@@ -9,8 +10,9 @@ import { NODE_LOCAL_DATABASE, replicationFactorOf } from '../../cluster/placemen
 import { clientAuthorization, type InfluxRequest } from '../influxd/influx-request.ts';
 import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 import type { Hint } from '../handoff/hint.ts';
-import { describeInvalidLines, joinChunks, splitLinesByMeasurement } from './line-protocol-splitter.ts';
-import { decodeWriteBody } from '../influxd/write-body.ts';
+import { joinChunks, splitLinesByMeasurement } from './line-protocol-splitter.ts';
+import { combinedWriteError } from './write-errors.ts';
+import { decodeWriteBody, WriteBodyError } from '../influxd/write-body.ts';
 import { answerText, classify, fanOut, type Batch, type BatchOutcome, type Consistency, type OwnerAnswer } from './write-fanout.ts';
 import { nowNanoseconds, stampMissingTimestamps, timestampIn } from './write-timestamps.ts';
 
@@ -24,13 +26,8 @@ const MAX_STUCK_PER_OWNER = 8;
 const STUCK_AFTER_MS = 1000;
 
 function send(res: ServerResponse, status: number, body?: unknown): void {
-  if (body === undefined) {
-    res.writeHead(status);
-    res.end();
-    return;
-  }
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body) + '\n');
+  if (body === undefined) sendNoContent(res);
+  else sendInfluxJson(res, status, body);
 }
 
 export interface WriteHandlerOptions {
@@ -102,8 +99,8 @@ export class WriteHandler {
     try {
       body = await decodeWriteBody(request.body, request.forwardHeaders['content-encoding'], this.#options.maxBodyBytes);
     } catch (err) {
-      const tooLarge = (err as { code?: string }).code === 'TOO_LARGE';
-      return send(res, tooLarge ? 413 : 400, { error: messageOf(err) });
+      if (!(err instanceof WriteBodyError)) throw err;
+      return send(res, err.httpStatus, { error: err.influxdText });
     }
     // One time for every point without one, before the copies part ways.
     const stamp = timestampIn(params.get('precision'), nowNanoseconds());
@@ -126,7 +123,7 @@ export class WriteHandler {
         return this.#options.keep(owner, { ...hint, at: Date.now() });
       },
     });
-    this.#answer(res, database, consistency, outcomes, invalid);
+    this.#answer(res, database, consistency, outcomes, invalid, body);
   }
 
   /** The write's batches: one per owner set (the body unsplit when every member owns every unit). */
@@ -156,7 +153,7 @@ export class WriteHandler {
     return { batches, invalid: split.invalid };
   }
 
-  #answer(res: ServerResponse, database: string, consistency: string, outcomes: BatchOutcome[], invalid: ReturnType<typeof splitLinesByMeasurement>['invalid']): void {
+  #answer(res: ServerResponse, database: string, consistency: string, outcomes: BatchOutcome[], invalid: ReturnType<typeof splitLinesByMeasurement>['invalid'], body: Buffer): void {
     const answers = outcomes.flatMap((outcome) => outcome.answers);
     // influxd's verdict on the request (auth, a missing retention policy...) is the answer, as influxd gave it.
     const refusals = answers.filter((answer) => classify(answer) === 'refused');
@@ -183,11 +180,9 @@ export class WriteHandler {
       return send(res, 503, { error: `write failed: ${failures.join('; ')}` });
     }
     if (invalid.length > 0 || partialErrors.length > 0) {
-      // influxd's shape: `partial write: unable to parse '<line>': <reason>` lines, then ` dropped=N`.
-      const fromOwners = [...new Set(partialErrors.map((error) => error.replace(/^partial write: /, '').replace(/ dropped=\d+$/, '')))];
-      const lines = [describeInvalidLines(invalid), ...fromOwners].filter((text) => text !== '');
-      const dropped = invalid.length + partialErrors.reduce((sum, error) => sum + Number(/dropped=(\d+)$/.exec(error)?.[1] ?? 0), 0);
-      return send(res, 400, { error: `partial write: ${lines.join('\n')} dropped=${dropped}` });
+      // No owner stored a point: every answer is a 400 that is not a partial write (or there was nothing to send).
+      const nothingStored = answers.every((answer) => answer.status === 400 && !answerText(answer).startsWith('partial write:'));
+      return send(res, 400, { error: combinedWriteError(body, invalid, partialErrors, nothingStored) });
     }
     send(res, 204);
   }
@@ -219,6 +214,5 @@ export class WriteHandler {
 }
 
 function relay(res: ServerResponse, answer: OwnerAnswer): void {
-  res.writeHead(answer.status, { 'content-type': 'application/json' });
-  res.end(answer.body);
+  sendInfluxText(res, answer.status, answer.body);
 }
