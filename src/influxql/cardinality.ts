@@ -13,7 +13,7 @@ import type { StatementResult } from './query-result.ts';
  *   sum of the exact per-measurement figures (an exact figure where influxd
  *   estimates; docs/data-plane.md);
  * - MEASUREMENT: the number of measurements that have matching series (one
- *   `count`, or a `cardinality estimation` without EXACT, FROM and WHERE;
+ *   `count`, or a `cardinality estimation` without EXACT, FROM, WHERE and GROUP BY;
  *   per GROUP BY tags a row without a name), from the nodes' SHOW SERIES
  *   EXACT CARDINALITY with the same clauses.
  */
@@ -32,7 +32,7 @@ export function cardinalityPlan(statement: string): CardinalityPlan {
   for (let token = lexer.next(); token.type !== 'eof'; token = lexer.next()) {
     if (token.type === 'keyword') {
       if (words.length < 5 && !words.some((word) => word.value === 'CARDINALITY')) words.push({ value: token.value, start: token.start, end: token.end });
-      else if (token.value === 'FROM' || token.value === 'WHERE') clauses = true;
+      else if (token.value === 'FROM' || token.value === 'WHERE' || token.value === 'GROUP') clauses = true;
     }
   }
   const kind = words[1]?.value;

@@ -1,3 +1,4 @@
+import { chunkedLines, chunkModeOf, chunkSizeOf } from './chunked-answer.ts';
 import { sendInfluxJson } from './influx-answer.ts';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
@@ -163,6 +164,12 @@ export class QueryHandler {
       if (!('result' in answer)) return sendJson(res, answer.status, answer.body, pretty);
       results.push({ ...answer.result, statement_id: index });
       if (answer.result.error) break;
+    }
+    if (request.params.get('chunked') === 'true') {
+      // influxd streams a chunked answer as JSON lines; a merged one is cut the same way.
+      const lines = chunkedLines(results, chunkSizeOf(request.params), (index) => chunkModeOf(classes[index] as { kind: string; show?: string }));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(lines.map((line) => line + '\n').join(''));
     }
     sendJson(res, 200, { results }, pretty);
   }
