@@ -14,6 +14,8 @@ export interface InfluxRequest {
   body: Buffer;
   /** Headers to carry to influxd so it still decides authorization (Authorization, content type). */
   forwardHeaders: Record<string, string>;
+  /** `u` and `p` of the URL, when both are set: influxd's first choice of credentials (never the form body's). */
+  urlCredentials?: { user: string; password: string };
   /** Aborted when the client goes away before its answer: every request made for it (influxd, peers) stops. */
   signal: AbortSignal;
 }
@@ -48,12 +50,18 @@ export function parseInfluxRequest(req: IncomingMessage, body: Buffer, signal: A
     for (const [key, value] of new URLSearchParams(body.toString('utf8'))) params.set(key, value);
   }
   const forwardHeaders = pickHeaders(req.headers, FORWARDED_HEADERS);
-  return { method: req.method ?? 'GET', path: url.pathname, params, body, forwardHeaders, signal };
+  const [user, password] = [url.searchParams.get('u') ?? '', url.searchParams.get('p') ?? ''];
+  const urlCredentials = user !== '' && password !== '' ? { urlCredentials: { user, password } } : {};
+  return { method: req.method ?? 'GET', path: url.pathname, params, body, forwardHeaders, signal, ...urlCredentials };
 }
 
-/** The client's credentials as an Authorization header (u/p parameters become Basic auth). */
+/**
+ * The client's credentials as an Authorization header, chosen as influxd 1.6
+ * chooses (parseCredentials): `u` and `p` of the URL when both are set (as
+ * Basic auth), else the client's Authorization header.
+ */
 export function clientAuthorization(request: InfluxRequest): Record<string, string> {
-  const user = request.params.get('u');
-  if (user !== null) return { authorization: `Basic ${Buffer.from(`${user}:${request.params.get('p') ?? ''}`).toString('base64')}` };
+  const credentials = request.urlCredentials;
+  if (credentials) return { authorization: `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`).toString('base64')}` };
   return request.forwardHeaders['authorization'] ? { authorization: request.forwardHeaders['authorization'] } : {};
 }

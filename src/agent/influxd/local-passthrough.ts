@@ -28,8 +28,8 @@ export class LocalPassthrough {
   async forward(request: InfluxRequest, res: ServerResponse, override?: { params?: URLSearchParams }): Promise<void> {
     const params = override?.params ?? request.params;
     const isForm = request.method === 'POST' && (request.forwardHeaders['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
-    // influxd reads u and p from the URL only: in a form body they would not count.
-    const inUrl = isForm ? credentialsOnly(params) : params;
+    // influxd reads u and p from the URL only (a form body's never count): the URL's stay there.
+    const inUrl = isForm ? urlCredentialsOf(request) : params;
     const query = inUrl.size === 0 ? '' : `?${inUrl.toString()}`;
     const body = isForm ? Buffer.from(withoutCredentials(params).toString()) : request.body;
     const upstream = await this.#endpoint.request({
@@ -106,14 +106,10 @@ async function relayAnswer(upstream: HttpResponse, res: ServerResponse, streamed
   await pipeline(upstream.body, res);
 }
 
-/** The `u` and `p` parameters alone. */
-function credentialsOnly(params: URLSearchParams): URLSearchParams {
-  const only = new URLSearchParams();
-  for (const name of ['u', 'p']) {
-    const value = params.get(name);
-    if (value !== null) only.set(name, value);
-  }
-  return only;
+/** The URL's `u` and `p` (when both were set) as parameters. */
+function urlCredentialsOf(request: InfluxRequest): URLSearchParams {
+  const credentials = request.urlCredentials;
+  return credentials ? new URLSearchParams({ u: credentials.user, p: credentials.password }) : new URLSearchParams();
 }
 
 /** Every parameter but `u` and `p`. */

@@ -1,3 +1,4 @@
+import { v2WriteRequest, V2_QUERY_REFUSAL } from './v2-compat.ts';
 import { identifyAsInfluxd, sendInfluxJson } from './influx-answer.ts';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -123,6 +124,15 @@ export class ProxyServer {
         // influxd 1.6 has no /health; the proxy answers in the shape later influxd versions use.
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ name: 'clusterflux', message: 'ready for queries and writes', status: 'pass', checks: [], version: CFLUX_VERSION }));
+      } else if (request.path === '/api/v2/write' && request.method === 'POST') {
+        const translated = v2WriteRequest(request);
+        if ('error' in translated) sendInfluxJson(res, translated.status, { error: translated.error });
+        else await this.#options.writes.handle(translated, res);
+      } else if (request.path === '/api/v2/query') {
+        // InfluxDB 1.8 answers 403 while Flux is off; here it is never on.
+        sendInfluxJson(res, 403, { error: V2_QUERY_REFUSAL });
+      } else if (request.path.startsWith('/api/v2/')) {
+        sendInfluxJson(res, 404, { error: `${request.path} is not part of the InfluxDB 1.x API; of the v2 API only /api/v2/write (and /health) are served` });
       } else if (request.path === '/query') await this.#options.queries.handle(request, res);
       else if (request.path === '/write' && request.method === 'POST') await this.#options.writes.handle(request, res);
       else await this.#options.influxd.forward(request, res);
