@@ -210,6 +210,7 @@ function mutateUsers(doc: ClusterMetadata, op: MetadataOperation, secrets: Secre
   const userOf = (name: string): UserMeta | undefined => doc.users[name];
   switch (op.op) {
     case 'createUser': {
+      if (op.name === '') return 'username required';
       const existing = userOf(op.name);
       if (existing) {
         const same = existing.admin === op.admin && secrets.open(existing.password, op.name) === op.password;

@@ -3,6 +3,8 @@
 // that matter (content type, influxd's version, build and error headers) and
 // the body (decoded; JSON compared as values, chunked JSON chunk by chunk).
 import assert from 'node:assert/strict';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { headerSafe } from '../../src/shared/http/header-copy.ts';
 
 export interface ConformanceRequest {
   name: string;
@@ -27,17 +29,31 @@ export function queryRequest(name: string, q: string, options: { db?: string; pa
   return { name, method: options.method ?? 'GET', path: `/query?${db ? `db=${db}&` : ''}q=${encodeURIComponent(q)}${options.params ?? ''}`, ...(options.unordered ? { unordered: true } : {}) };
 }
 
+/**
+ * The answer as a client sees it. Read with Node's lenient HTTP parser:
+ * influxd copies a bad line's control characters (NUL...) raw into
+ * X-Influxdb-Error, which strict parsers (fetch) refuse; Node cannot send
+ * them, so the proxy writes them as `\uXXXX`, and both sides are compared so.
+ */
 export async function seen(base: string, request: ConformanceRequest): Promise<SeenAnswer> {
-  const answer = await fetch(base + request.path, { method: request.method ?? 'GET', headers: request.headers ?? {}, ...(request.body !== undefined ? { body: request.body } : {}) });
-  const text = await answer.text();
+  const { status, headers: raw, text } = await new Promise<{ status: number; headers: IncomingHttpHeaders; text: string }>((resolve, reject) => {
+    const call = httpRequest(base + request.path, { method: request.method ?? 'GET', headers: request.headers ?? {}, insecureHTTPParser: true }, (answer) => {
+      const chunks: Buffer[] = [];
+      answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+      answer.on('end', () => resolve({ status: answer.statusCode ?? 0, headers: answer.headers, text: Buffer.concat(chunks).toString() }));
+      answer.on('error', reject);
+    });
+    call.on('error', reject);
+    call.end(request.body);
+  });
   const headers: Record<string, string> = {};
   for (const name of ['content-type', 'x-influxdb-error']) {
-    const value = answer.headers.get(name);
-    if (value !== null) headers[name] = value;
+    const value = raw[name];
+    if (typeof value === 'string') headers[name] = headerSafe(Buffer.from(value, 'latin1').toString());
   }
   // The version and build are influxd's (the same server version on both sides).
-  headers['identified'] = String(answer.headers.has('x-influxdb-version') && answer.headers.get('x-influxdb-build') === 'OSS');
-  return { status: answer.status, headers, body: parseBody(text) };
+  headers['identified'] = String(raw['x-influxdb-version'] !== undefined && raw['x-influxdb-build'] === 'OSS');
+  return { status, headers, body: parseBody(text) };
 }
 
 /** JSON, or newline-separated JSON chunks, or the text as it came. */

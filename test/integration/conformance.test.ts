@@ -94,6 +94,44 @@ const STATEMENTS: Array<[string, string, { unordered?: boolean }?]> = [
   ['empty statement then a bad one', 'SELECT * FROM cpu LIMIT 1; ;SELECT'],
 ];
 
+/** DDL, valid and not: influxd's checks and texts, before anything reaches the cluster document. */
+const DDL: string[] = [
+  'CREATE DATABASE "."',
+  'CREATE DATABASE ddl1 WITH NAME "."',
+  'CREATE DATABASE "a/b"',
+  'CREATE DATABASE ddl1 WITH DURATION 30m',
+  'CREATE DATABASE ddl1 WITH DURATION 2h SHARD DURATION 3h NAME short',
+  'CREATE DATABASE ddl1 WITH DURATION 2d REPLICATION 0',
+  'CREATE DATABASE ddl1 WITH DURATION 2d SHARD DURATION 1d NAME two',
+  'CREATE DATABASE ddl1',
+  'CREATE RETENTION POLICY two ON ddl1 DURATION 3d REPLICATION 1',
+  'CREATE RETENTION POLICY "" ON ddl1 DURATION 3d REPLICATION 1',
+  'CREATE RETENTION POLICY rp ON nodb DURATION 3d REPLICATION 1',
+  'ALTER RETENTION POLICY two ON ddl1 DURATION 1h',
+  'ALTER RETENTION POLICY nope ON ddl1 DURATION 3d',
+  'ALTER RETENTION POLICY two ON ddl1 SHARD DURATION 2h DEFAULT',
+  'DROP RETENTION POLICY nope ON ddl1',
+  'CREATE USER "" WITH PASSWORD \'x\'',
+  'CREATE USER ddluser WITH PASSWORD \'secret\'',
+  'CREATE USER ddluser WITH PASSWORD \'other\'',
+  'GRANT READ ON nodb TO ddluser',
+  'GRANT WRITE ON ddl1 TO ddluser',
+  'GRANT ALL ON ddl1 TO nobody',
+  'REVOKE ALL ON ddl1 FROM ddluser',
+  'SET PASSWORD FOR nobody = \'x\'',
+  'DROP USER nobody',
+  'CREATE CONTINUOUS QUERY cq1 ON ddl1 BEGIN SELECT mean(v) INTO m_1h FROM m GROUP BY time(1h) END',
+  'CREATE CONTINUOUS QUERY cq1 ON ddl1 BEGIN SELECT mean(v) INTO m_1h FROM m GROUP BY time(1h) END',
+  'CREATE CONTINUOUS QUERY cq2 ON ddl1 BEGIN SELECT v INTO m_raw FROM m END',
+  'CREATE CONTINUOUS QUERY cq3 ON nodb BEGIN SELECT mean(v) INTO x FROM m GROUP BY time(1h) END',
+  'DROP CONTINUOUS QUERY nope ON ddl1',
+  'DROP DATABASE nodb',
+  'SHOW CONTINUOUS QUERIES',
+  'SHOW GRANTS FOR ddluser',
+  'SHOW USERS',
+  'DROP DATABASE ddl1',
+];
+
 const WRITES: ConformanceRequest[] = [
   { name: 'write: unknown retention policy', method: 'POST', path: '/write?db=conf&rp=nope', body: 'cpu usage=1' },
   { name: 'write: unknown database', method: 'POST', path: '/write?db=nope', body: 'cpu usage=1' },
@@ -104,6 +142,7 @@ const WRITES: ConformanceRequest[] = [
   { name: 'write: gzip that is not gzip', method: 'POST', path: '/write?db=conf', body: 'this is not gzip at all', headers: { 'content-encoding': 'gzip' } },
   { name: 'write: truncated gzip', method: 'POST', path: '/write?db=conf', body: gzipSync(Buffer.from('cpu usage=1\n'.repeat(50))).subarray(0, 30), headers: { 'content-encoding': 'gzip' } },
   { name: 'write: split over owners, stored', method: 'POST', path: '/write?db=conf&precision=s', body: `cpu,host=y usage=1 ${BASE}\nmem,host=y used=1i ${BASE}\nnet,iface=y rx=1i ${BASE}` },
+  { name: 'write: a NUL byte in a bad line', method: 'POST', path: '/write?db=conf&precision=s', body: `cpu,host=n usage=1 ${BASE}\nmem,host=n used=\u0000 ${BASE}\nnet,iface=n rx=2i ${BASE}` },
   { name: 'write: bad precision', method: 'POST', path: '/write?db=conf&precision=xs', body: 'cpu usage=1' },
 ];
 
@@ -111,6 +150,7 @@ describe('conformance with one influxd (3 nodes, RF 2)', () => {
   let cluster: ClusterFixture;
   let reference: InfluxdServer;
   let proxy: string;
+  const clusterNodes = () => cluster.influxds.map((influxd) => influxd.url);
 
   before(async () => {
     [cluster, reference] = await Promise.all([startClusterFixture({ size: 3, etcd: false }), startInfluxd()]);
@@ -148,12 +188,43 @@ describe('conformance with one influxd (3 nodes, RF 2)', () => {
     await assertSameAnswer(proxy, reference.url, { name: 'form body', method: 'POST', path: '/query?db=conf', body: new URLSearchParams({ q: 'SELECT count(*) FROM cpu, mem' }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
   });
 
+  test('write: points without a timestamp get one server time per request, the same on every replica and measurement', async () => {
+    const body = ['stamp_a,host=x v=1', 'stamp_b,host=x v=2', 'stamp_c,host=x v=3', 'stamp_d v=4i', 'stamp_e w="five"'].join('\n');
+    // consistency=all: every replica has stored it when the answer comes (then reads of any replica see it).
+    for (const base of [proxy, reference.url]) assert.equal((await fetch(`${base}/write?db=conf&precision=ms&consistency=all`, { method: 'POST', body })).status, 204);
+    // Times read as text: nanosecond epochs do not fit a JSON number.
+    const timesOf = async (url: string) => {
+      const text = await (await fetch(`${url}/query?db=conf&epoch=ns&q=${encodeURIComponent('SELECT * FROM /^stamp_/')}`)).text();
+      return new Map([...text.matchAll(/"name":"(stamp_\w)","columns":\[[^\]]*\],"values":\[\[(\d+)/g)].map((match) => [match[1]!, [BigInt(match[2]!)]]));
+    };
+    const [cluster, expected] = [await timesOf(proxy), await timesOf(reference.url)];
+    // One time for the whole request, in the request's precision (ms), as influxd stamps it.
+    for (const times of [cluster, expected]) {
+      assert.equal(times.size, 5);
+      const all = [...times.values()].flat();
+      assert.equal(new Set(all).size, 1, [...times].map(([name, values]) => `${name}=${values.join(",")}`).join(" "));
+      assert.equal((all[0] as bigint) % 1_000_000n, 0n);
+    }
+    // Every replica holds the same time as the proxy answered.
+    const stamp = [...cluster.values()][0]![0];
+    for (const node of clusterNodes()) {
+      for (const [, values] of await timesOf(node)) assert.deepEqual(values, [stamp]);
+    }
+  });
+
   // By design (docs/data-plane.md): influxd estimates, the cluster adds up exact per-measurement figures.
   test('query: SHOW SERIES CARDINALITY is the exact sum where influxd estimates', async () => {
     const exact = await (await fetch(`${reference.url}/query?db=conf&q=${encodeURIComponent('SHOW SERIES EXACT CARDINALITY')}`)).json() as { results: Array<{ series: Array<{ values: number[][] }> }> };
     const sum = exact.results[0]!.series.reduce((total, series) => total + series.values[0]![0]!, 0);
     const answer = await (await fetch(`${proxy}/query?db=conf&q=${encodeURIComponent('SHOW SERIES CARDINALITY')}`)).json();
     assert.deepEqual(answer, { results: [{ statement_id: 0, series: [{ columns: ['cardinality estimation'], values: [[sum]] }] }] });
+  });
+
+  test('DDL, valid and not, answered as influxd answers it', async () => {
+    for (const statement of DDL) {
+      // Not SHOW RETENTION POLICIES: a policy created without REPLICATION shows the cluster's replication factor (by design).
+      await assertSameAnswer(proxy, reference.url, queryRequest(statement, statement, { method: 'POST', db: '' }));
+    }
   });
 
   for (const request of WRITES) {
