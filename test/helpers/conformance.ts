@@ -4,6 +4,7 @@
 // the body (decoded; JSON compared as values, chunked JSON chunk by chunk).
 import assert from 'node:assert/strict';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { decodeMsgpackStream, MSGPACK_CONTENT_TYPE } from '../../src/influxql/msgpack-answer.ts';
 import { headerSafe } from '../../src/shared/http/header-copy.ts';
 
 export interface ConformanceRequest {
@@ -36,11 +37,11 @@ export function queryRequest(name: string, q: string, options: { db?: string; pa
  * them, so the proxy writes them as `\uXXXX`, and both sides are compared so.
  */
 export async function seen(base: string, request: ConformanceRequest): Promise<SeenAnswer> {
-  const { status, headers: raw, text } = await new Promise<{ status: number; headers: IncomingHttpHeaders; text: string }>((resolve, reject) => {
+  const { status, headers: raw, bytes } = await new Promise<{ status: number; headers: IncomingHttpHeaders; bytes: Buffer }>((resolve, reject) => {
     const call = httpRequest(base + request.path, { method: request.method ?? 'GET', headers: request.headers ?? {}, insecureHTTPParser: true }, (answer) => {
       const chunks: Buffer[] = [];
       answer.on('data', (chunk: Buffer) => chunks.push(chunk));
-      answer.on('end', () => resolve({ status: answer.statusCode ?? 0, headers: answer.headers, text: Buffer.concat(chunks).toString() }));
+      answer.on('end', () => resolve({ status: answer.statusCode ?? 0, headers: answer.headers, bytes: Buffer.concat(chunks) }));
       answer.on('error', reject);
     });
     call.on('error', reject);
@@ -53,7 +54,9 @@ export async function seen(base: string, request: ConformanceRequest): Promise<S
   }
   // The version and build are influxd's (the same server version on both sides).
   headers['identified'] = String(raw['x-influxdb-version'] !== undefined && raw['x-influxdb-build'] === 'OSS');
-  return { status, headers, body: parseBody(text) };
+  // MessagePack answers are compared as decoded values (floats, integers and times kept apart).
+  const body = raw['content-type'] === MSGPACK_CONTENT_TYPE ? decodeMsgpackStream(bytes) : parseBody(bytes.toString());
+  return { status, headers, body };
 }
 
 /** JSON, or newline-separated JSON chunks, or the text as it came. */

@@ -182,6 +182,24 @@ describe('conformance with one influxd (3 nodes, RF 2)', () => {
     await assertSameAnswer(proxy, reference.url, queryRequest('chunked SHOW', 'SHOW TAG KEYS; SHOW SERIES', { params: '&chunked=true&chunk_size=2' }));
   });
 
+  test('query: MessagePack answers (Accept: application/x-msgpack), merged, relayed and chunked, keep float and time types', async () => {
+    const msgpack = { accept: 'application/x-msgpack' };
+    const cases: Array<[string, string, string]> = [
+      ['merged from several nodes', 'SELECT * FROM cpu, mem, disk, net, temp LIMIT 3', ''],
+      ['whole floats stay floats', `SELECT usage FROM cpu WHERE usage = 25 AND ${WINDOW}`, ''],
+      ['aggregates', `SELECT mean(usage), count(idle), max(used) FROM cpu, mem WHERE ${WINDOW} GROUP BY time(20m)`, ''],
+      ['epoch', 'SELECT * FROM net, temp LIMIT 2', '&epoch=ms'],
+      ['SHOW merged', 'SHOW TAG VALUES WITH KEY = "host"', ''],
+      ['cardinality', 'SHOW SERIES EXACT CARDINALITY', ''],
+      ['chunked', `SELECT usage FROM cpu, mem WHERE ${WINDOW} LIMIT 5`, '&chunked=true&chunk_size=2'],
+      ['a statement error', 'SELECT count(usage) FROM cpu; SELECT usage FROM cpu GROUP BY time(1m)', ''],
+      ['a parse error', 'SELECT * FROM', ''],
+    ];
+    for (const [name, q, params] of cases) {
+      await assertSameAnswer(proxy, reference.url, { ...queryRequest(name, q, { params }), headers: msgpack });
+    }
+  });
+
   test('query: epoch, pretty and POST form bodies', async () => {
     await assertSameAnswer(proxy, reference.url, queryRequest('epoch=s', 'SELECT * FROM cpu, net LIMIT 2', { params: '&epoch=s' }));
     await assertSameAnswer(proxy, reference.url, queryRequest('pretty', 'SELECT * FROM temp, disk LIMIT 2', { params: '&pretty=true' }));

@@ -5,7 +5,7 @@ import { parseJsonOrText } from '../../shared/http/json-http.ts';
 import { CFLUX_VERSION } from '../../shared/version.ts';
 import type { InfluxRequest } from './influx-request.ts';
 import type { InfluxdEndpoint } from './influxd-endpoint.ts';
-import { readBodyText, type HttpResponse } from '../../shared/http/http-client.ts';
+import { readBodyText, type HttpResponse, readBodyBytes } from '../../shared/http/http-client.ts';
 
 /** Response headers of influxd worth handing back to the client. */
 export const RETURNED_HEADERS = ['content-type', 'content-encoding', 'x-influxdb-version', 'x-influxdb-build', 'x-influxdb-error', 'request-id', 'x-request-id'];
@@ -53,6 +53,18 @@ export class LocalPassthrough {
       ...(signal ? { signal } : {}),
     });
     return { status: upstream.statusCode, body: await readBodyText(upstream.body) };
+  }
+
+  /** Runs one statement; influxd's status, content type and answer as bytes (a MessagePack answer, when `headers` ask for one). */
+  async queryBytes(params: URLSearchParams, headers: Record<string, string>, signal?: AbortSignal): Promise<{ status: number; contentType: string; body: Buffer }> {
+    const upstream = await this.#endpoint.request({
+      method: 'POST',
+      path: '/query',
+      headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+      body: params.toString(),
+      ...(signal ? { signal } : {}),
+    });
+    return { status: upstream.statusCode, contentType: String(upstream.headers['content-type'] ?? ''), body: await readBodyBytes(upstream.body) };
   }
 
   /** Runs one statement for a client (its own credentials and parameters); returns influxd's status and parsed body. */

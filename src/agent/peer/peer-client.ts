@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { pickHeaders } from '../../shared/http/header-copy.ts';
-import { HttpClient, readBodyText, type HttpResponse } from '../../shared/http/http-client.ts';
+import { HttpClient, readBodyText, type HttpResponse, readBodyBytes } from '../../shared/http/http-client.ts';
 import { trustedCertificates } from '../../shared/http/trusted-certificates.ts';
 import { RETURNED_HEADERS } from '../influxd/local-passthrough.ts';
 import { CLIENT_AUTHORIZATION_HEADER, METADATA_REVISION_HEADER } from './peer-api.ts';
@@ -79,13 +79,19 @@ export class PeerClient {
     return this.#text(await this.#post(address, '/peer/v1/query', Buffer.from(params.toString()), 'application/x-www-form-urlencoded', clientAuthorization, signal));
   }
 
+  /** POST /peer/v1/query asking for `accept` (MessagePack): status, content type and the answer's bytes. */
+  async queryBytes(address: string, params: URLSearchParams, clientAuthorization: string | undefined, accept: string, signal?: AbortSignal): Promise<{ status: number; contentType: string; body: Buffer }> {
+    const response = await this.#post(address, '/peer/v1/query', Buffer.from(params.toString()), 'application/x-www-form-urlencoded', clientAuthorization, signal, accept);
+    return { status: response.statusCode, contentType: String(response.headers['content-type'] ?? ''), body: await readBodyBytes(response.body) };
+  }
+
   /**
    * POST /peer/v1/query and stream the answer straight to `res` (status,
    * content type and body as influxd produced them: chunked output stays
    * chunked). Throws before anything was written when the peer cannot be reached.
    */
-  async pipeQuery(address: string, params: URLSearchParams, clientAuthorization: string | undefined, res: ServerResponse, signal?: AbortSignal): Promise<void> {
-    const response = await this.#post(address, '/peer/v1/query', Buffer.from(params.toString()), 'application/x-www-form-urlencoded', clientAuthorization, signal);
+  async pipeQuery(address: string, params: URLSearchParams, clientAuthorization: string | undefined, res: ServerResponse, signal?: AbortSignal, accept?: string): Promise<void> {
+    const response = await this.#post(address, '/peer/v1/query', Buffer.from(params.toString()), 'application/x-www-form-urlencoded', clientAuthorization, signal, accept);
     if (response.statusCode >= 500) {
       response.body.resume();
       throw new Error(`peer ${address} answered ${response.statusCode}`);
@@ -100,8 +106,8 @@ export class PeerClient {
     return at !== undefined && performance.now() - at <= ms;
   }
 
-  async #post(address: string, path: string, body: Buffer, contentType: string, clientAuthorization: string | undefined, signal: AbortSignal | undefined): Promise<HttpResponse> {
-    const headers: Record<string, string> = { 'content-type': contentType };
+  async #post(address: string, path: string, body: Buffer, contentType: string, clientAuthorization: string | undefined, signal: AbortSignal | undefined, accept?: string): Promise<HttpResponse> {
+    const headers: Record<string, string> = { 'content-type': contentType, ...(accept !== undefined ? { accept } : {}) };
     if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#token}`;
     if (clientAuthorization !== undefined) headers[CLIENT_AUTHORIZATION_HEADER] = clientAuthorization;
     if (this.#revision) headers[METADATA_REVISION_HEADER] = String(this.#revision());

@@ -1,4 +1,4 @@
-import type { StatementResult } from '../../influxql/query-result.ts';
+import type { QueryResponse, StatementResult } from '../../influxql/query-result.ts';
 
 /** influxd's chunk size when `chunked=true` names none (or not a positive number). */
 const DEFAULT_CHUNK_SIZE = 10_000;
@@ -26,18 +26,18 @@ export function chunkModeOf(statementClass: { kind: string; show?: string }): Ch
   return statementClass.show === 'tag-keys' || statementClass.show === 'tag-values' ? 'per-series' : 'whole';
 }
 
-/** A merged answer as influxd streams it with `chunked=true`: one JSON line per piece (see ChunkMode); errors are one line. */
-export function chunkedLines(results: readonly StatementResult[], chunkSize: number, modeOf: (index: number) => ChunkMode): string[] {
-  const lines: string[] = [];
+/** A merged answer as influxd streams it with `chunked=true`: one answer per piece (a JSON line, or a MessagePack map; see ChunkMode); errors are one piece. */
+export function chunkedPieces(results: readonly StatementResult[], chunkSize: number, modeOf: (index: number) => ChunkMode): QueryResponse[] {
+  const lines: QueryResponse[] = [];
   for (const [index, result] of results.entries()) {
     const series = result.series ?? [];
     const mode = modeOf(index);
     if (mode === 'whole' || series.length === 0 || result.error !== undefined) {
-      lines.push(JSON.stringify({ results: [result] }));
+      lines.push({ results: [result] });
       continue;
     }
     if (mode === 'per-series') {
-      for (const one of series) lines.push(JSON.stringify({ results: [{ statement_id: result.statement_id, series: [one] }] }));
+      for (const one of series) lines.push({ results: [{ statement_id: result.statement_id, series: [one] }] });
       continue;
     }
     for (const [seriesIndex, one] of series.entries()) {
@@ -49,7 +49,7 @@ export function chunkedLines(results: readonly StatementResult[], chunkSize: num
         const { partial: _partial, ...rest } = one;
         const fragment = { ...rest, values: values.slice(piece * chunkSize, (piece + 1) * chunkSize), ...(moreOfSeries ? { partial: true } : {}) };
         const messages = piece === 0 && seriesIndex === 0 && result.messages ? { messages: result.messages } : {};
-        lines.push(JSON.stringify({ results: [{ statement_id: result.statement_id, series: [fragment], ...messages, ...(last ? {} : { partial: true }) }] }));
+        lines.push({ results: [{ statement_id: result.statement_id, series: [fragment], ...messages, ...(last ? {} : { partial: true }) }] });
       }
     }
   }

@@ -1,4 +1,6 @@
 import type { ServerResponse } from 'node:http';
+import { encodeQueryAnswer, MSGPACK_CONTENT_TYPE } from '../../influxql/msgpack-answer.ts';
+import type { QueryResponse } from '../../influxql/query-result.ts';
 import { headerSafe } from '../../shared/http/header-copy.ts';
 
 /**
@@ -21,6 +23,13 @@ export function sendInfluxJson(res: ServerResponse, status: number, body: unknow
   if (status >= 300 && typeof error === 'string') setErrorHeader(res, error);
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end((pretty ? JSON.stringify(body, null, 4) : JSON.stringify(body)) + '\n');
+}
+
+/** An answer in MessagePack, as influxd encodes it for `Accept: application/x-msgpack` (errors too). */
+export function sendInfluxMsgpack(res: ServerResponse, status: number, body: QueryResponse): void {
+  if (status >= 300 && typeof body.error === 'string') setErrorHeader(res, body.error);
+  res.writeHead(status, { 'content-type': MSGPACK_CONTENT_TYPE });
+  res.end(encodeQueryAnswer(body));
 }
 
 /** A JSON body as text (an owner's influxd answer relayed as it came). */

@@ -1,5 +1,6 @@
-import { chunkedLines, chunkModeOf, chunkSizeOf } from './chunked-answer.ts';
-import { sendInfluxJson } from './influx-answer.ts';
+import { chunkedPieces, chunkModeOf, chunkSizeOf } from './chunked-answer.ts';
+import { sendInfluxJson, sendInfluxMsgpack } from './influx-answer.ts';
+import { encodeQueryAnswer, MSGPACK_CONTENT_TYPE, wantsMsgpack } from '../../influxql/msgpack-answer.ts';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { locateStatements } from '../../influxql/influxql-splitter.ts';
@@ -12,7 +13,7 @@ import type { Logger } from '../../shared/logging.ts';
 import type { MetadataMirror } from '../metadata/metadata-mirror.ts';
 import { NO_USERS_YET } from '../influxd/local-influxd.ts';
 import { clientAuthorization, type InfluxRequest } from '../influxd/influx-request.ts';
-import type { StatementResult } from '../../influxql/query-result.ts';
+import type { QueryResponse, StatementResult } from '../../influxql/query-result.ts';
 import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 
 
@@ -37,7 +38,13 @@ function pinsForContinuousQuery(operation: MetadataOperation): MetadataOperation
   }
 }
 
-const sendJson = sendInfluxJson;
+/** Answers to clients that asked for MessagePack (influxd encodes every answer so, errors included). */
+const msgpackAnswers = new WeakSet<ServerResponse>();
+
+function sendJson(res: ServerResponse, status: number, body: unknown, pretty: boolean): void {
+  if (msgpackAnswers.has(res)) sendInfluxMsgpack(res, status, body as QueryResponse);
+  else sendInfluxJson(res, status, body, pretty);
+}
 
 /**
  * `/query`: splits and classifies the statements. DDL becomes metadata
@@ -61,6 +68,7 @@ export class QueryHandler {
   }
 
   async handle(request: InfluxRequest, res: ServerResponse): Promise<void> {
+    if (wantsMsgpack(request.forwardHeaders['accept'])) msgpackAnswers.add(res);
     try {
       await this.#handle(request, res);
     } catch (err) {
@@ -167,9 +175,13 @@ export class QueryHandler {
     }
     if (request.params.get('chunked') === 'true') {
       // influxd streams a chunked answer as JSON lines; a merged one is cut the same way.
-      const lines = chunkedLines(results, chunkSizeOf(request.params), (index) => chunkModeOf(classes[index] as { kind: string; show?: string }));
+      const pieces = chunkedPieces(results, chunkSizeOf(request.params), (index) => chunkModeOf(classes[index] as { kind: string; show?: string }));
+      if (msgpackAnswers.has(res)) {
+        res.writeHead(200, { 'content-type': MSGPACK_CONTENT_TYPE });
+        return void res.end(Buffer.concat(pieces.map((piece) => encodeQueryAnswer(piece))));
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
-      return void res.end(lines.map((line) => line + '\n').join(''));
+      return void res.end(pieces.map((piece) => JSON.stringify(piece) + '\n').join(''));
     }
     sendJson(res, 200, { results }, pretty);
   }

@@ -1,3 +1,4 @@
+import { decodeMsgpack, MSGPACK_CONTENT_TYPE, wantsMsgpack } from '../../influxql/msgpack-answer.ts';
 import { messageOf } from '../../shared/errors.ts';
 import { isRecoverableStatus } from '../../shared/recoverable.ts';
 import type { QueryStatementClass } from '../../influxql/influxql-ddl.ts';
@@ -97,7 +98,7 @@ export class QueryRouter {
     params.delete('u');
     params.delete('p');
     try {
-      await this.#options.peers.pipeQuery(peer.address, params, clientAuthorization(request)['authorization'], res, request.signal);
+      await this.#options.peers.pipeQuery(peer.address, params, clientAuthorization(request)['authorization'], res, request.signal, request.forwardHeaders['accept']);
       return true;
     } catch (err) {
       if (res.headersSent || request.signal.aborted) throw err;
@@ -316,7 +317,19 @@ export class QueryRouter {
     try {
       let status: number;
       let body: unknown;
-      if (node === this.#options.self) {
+      if (wantsMsgpack(request.forwardHeaders['accept'])) {
+        // MessagePack keeps what JSON loses (whole floats, times); the merged answer is encoded back from it.
+        const headers = { accept: MSGPACK_CONTENT_TYPE, ...(authorization ? { authorization } : {}) };
+        let answer: { status: number; contentType: string; body: Buffer };
+        if (node === this.#options.self) answer = await this.#options.influxd.queryBytes(params, headers, request.signal);
+        else {
+          const peer = await this.#options.directory.resolve(node);
+          if (!peer) return { result: { statement_id: 0, error: `node ${node} is not known to the manager` } };
+          answer = await this.#options.peers.queryBytes(peer.address, params, authorization, MSGPACK_CONTENT_TYPE, request.signal);
+        }
+        status = answer.status;
+        body = answer.contentType.startsWith(MSGPACK_CONTENT_TYPE) ? decodeMsgpack(answer.body) : (JSON.parse(answer.body.toString('utf8')) as unknown);
+      } else if (node === this.#options.self) {
         ({ status, body } = await this.#options.influxd.query(params, authorization ? { authorization } : {}, request.signal));
       } else {
         const peer = await this.#options.directory.resolve(node);

@@ -130,7 +130,12 @@ export class HttpClient {
 
 /** The whole body of an answer as text. */
 export async function readBodyText(body: Readable): Promise<string> {
+  return (await readBodyBytes(body)).toString('utf8');
+}
+
+/** The whole body of an answer as bytes (MessagePack answers are binary). */
+export async function readBodyBytes(body: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of body) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
