@@ -11,7 +11,7 @@ test('MessagePack answers round-trip with every size of header, string and integ
   const decoded = decodeMsgpack(encodeQueryAnswer(answer)) as { results: Array<{ series?: Array<{ values: unknown[][] }> }> };
   assert.deepEqual(decoded.results[0]!.series![0]!.values, values);
   assert.deepEqual(decoded.results[1], { error: 'boom' });
-  assert.deepEqual(decoded.results[0]!.series![0], { ...answer.results[0]!.series[0]!, values });
+  assert.deepEqual(decoded.results[0]!.series![0], { ...answer.results[0]!.series![0]!, values });
   assert.equal(new TimeValue(1_700_000_000n, 1).toJSON(), '2023-11-14T22:13:20.000000001Z');
   assert.equal(new TimeValue(1_700_000_000n, 500_000_000).toJSON(), '2023-11-14T22:13:20.5Z');
 });

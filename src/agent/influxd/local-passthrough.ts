@@ -45,14 +45,8 @@ export class LocalPassthrough {
 
   /** Runs one statement; influxd's status and its answer as text (for readers that must keep exact numbers). */
   async queryText(params: URLSearchParams, headers: Record<string, string>, signal?: AbortSignal): Promise<{ status: number; body: string }> {
-    const upstream = await this.#endpoint.request({
-      method: 'POST',
-      path: '/query',
-      headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
-      body: params.toString(),
-      ...(signal ? { signal } : {}),
-    });
-    return { status: upstream.statusCode, body: await readBodyText(upstream.body) };
+    const { status, body } = await this.queryBytes(params, headers, signal);
+    return { status, body: body.toString('utf8') };
   }
 
   /** Runs one statement; influxd's status, content type and answer as bytes (a MessagePack answer, when `headers` ask for one). */
@@ -69,15 +63,9 @@ export class LocalPassthrough {
 
   /** Runs one statement for a client (its own credentials and parameters); returns influxd's status and parsed body. */
   async query(params: URLSearchParams, headers: Record<string, string>, signal?: AbortSignal): Promise<{ status: number; body: unknown }> {
-    const upstream = await this.#endpoint.request({
-      method: 'POST',
-      path: '/query',
-      headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
-      body: params.toString(),
-      ...(signal ? { signal } : {}),
-    });
+    const { status, body } = await this.queryText(params, headers, signal);
     // Not JSON (e.g. chunked or CSV output): handed back as text.
-    return { status: upstream.statusCode, body: parseJsonOrText(await readBodyText(upstream.body)) };
+    return { status, body: parseJsonOrText(body) };
   }
 
   /**

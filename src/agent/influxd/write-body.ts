@@ -29,7 +29,7 @@ export class WriteBodyError extends Error {
  * its trailer. A corrupt deflate stream's offset is not known here: the
  * compressed length stands in for it.
  */
-export function goGzipErrorText(raw: Buffer, nodeError: unknown): string {
+function goGzipErrorText(raw: Buffer, nodeError: unknown): string {
   if (raw.length === 0) return 'EOF';
   if (raw.length < 10) return 'unexpected EOF';
   if (raw[0] !== 0x1f || raw[1] !== 0x8b || raw[2] !== 8) return 'gzip: invalid header';

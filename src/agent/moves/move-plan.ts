@@ -27,7 +27,7 @@ export interface MovePlan {
 }
 
 /** The placement a move would give (for a plan before the move exists). */
-export function placementWithMove(metadata: ClusterMetadata, move: Pick<MemberMove, 'target' | 'empty'>): Placement {
+function placementWithMove(metadata: ClusterMetadata, move: Pick<MemberMove, 'target' | 'empty'>): Placement {
   const hypothetical: MemberMove = { id: 'plan', kind: 'add', startedAt: new Date(0).toISOString(), phase: 'dual', units: {}, ...move };
   return new Placement({ ...metadata, settings: { ...metadata.settings, move: hypothetical } });
 }

@@ -1,4 +1,4 @@
-import type { InvalidLine } from './line-protocol-splitter.ts';
+import { describeInvalidLines, type InvalidLine } from './line-protocol-splitter.ts';
 
 /**
  * The error influxd 1.6 would give for a whole write whose lines were split
@@ -15,7 +15,7 @@ import type { InvalidLine } from './line-protocol-splitter.ts';
  * Parse errors are listed in the order of their lines in the request.
  */
 export function combinedWriteError(body: Buffer, invalid: readonly InvalidLine[], ownerErrors: readonly string[], nothingStored: boolean): string {
-  const parseErrors = invalid.map((bad) => ({ line: bad.line, text: `unable to parse '${bad.line}': ${bad.reason}` }));
+  const parseErrors = invalid.map((bad) => ({ line: bad.line, text: describeInvalidLines([bad]) }));
   const writerRefusals: string[] = [];
   let dropped = 0;
   for (const error of ownerErrors) {
