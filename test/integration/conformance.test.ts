@@ -143,6 +143,7 @@ const WRITES: ConformanceRequest[] = [
   { name: 'write: truncated gzip', method: 'POST', path: '/write?db=conf', body: gzipSync(Buffer.from('cpu usage=1\n'.repeat(50))).subarray(0, 30), headers: { 'content-encoding': 'gzip' } },
   { name: 'write: split over owners, stored', method: 'POST', path: '/write?db=conf&precision=s', body: `cpu,host=y usage=1 ${BASE}\nmem,host=y used=1i ${BASE}\nnet,iface=y rx=1i ${BASE}` },
   { name: 'write: a NUL byte in a bad line', method: 'POST', path: '/write?db=conf&precision=s', body: `cpu,host=n usage=1 ${BASE}\nmem,host=n used=\u0000 ${BASE}\nnet,iface=n rx=2i ${BASE}` },
+  { name: 'write: non-ASCII text in a bad line (the error header carries its UTF-8 bytes)', method: 'POST', path: '/write?db=conf&precision=s', body: `cpu,host=ü usage=1 ${BASE}\nmém,host=ü used=é ${BASE}\nnet,iface=日本 rx=3i ${BASE}` },
   { name: 'write: bad precision', method: 'POST', path: '/write?db=conf&precision=xs', body: 'cpu usage=1' },
 ];
 

@@ -52,8 +52,11 @@ export function sendNoContent(res: ServerResponse): void {
   res.end();
 }
 
+/**
+ * influxd's header: the message's first 1,024 UTF-8 bytes, sent as bytes (a
+ * latin1 string is how Node sends bytes as they are), line breaks as spaces.
+ */
 function setErrorHeader(res: ServerResponse, message: string): void {
-  const bytes = Buffer.from(message);
-  const cut = bytes.length > 1024 ? bytes.subarray(0, 1024).toString() : message;
-  res.setHeader('X-Influxdb-Error', headerSafe(cut.replace(/[\r\n]/g, ' ')));
+  const bytes = Buffer.from(message).subarray(0, 1024).toString('latin1');
+  res.setHeader('X-Influxdb-Error', headerSafe(bytes.replace(/[\r\n]/g, ' ')));
 }
