@@ -8,6 +8,7 @@
 #   etcd      etcd-server
 #   etcdctl   etcd-client
 #   curl      curl
+#   chromium  chromium   (the status page's browser test)
 #
 # Prints nothing and exits 0 when everything is on PATH. Otherwise, as root
 # (or with passwordless sudo) it installs the missing packages with apt-get;
@@ -27,6 +28,7 @@ command -v influx  >/dev/null 2>&1 || pkgs+=(influxdb-client)
 command -v etcd    >/dev/null 2>&1 || pkgs+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || pkgs+=(etcd-client)
 command -v curl    >/dev/null 2>&1 || pkgs+=(curl)
+command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
 
 [ ${#pkgs[@]} -eq 0 ] && exit 0
 

@@ -2,7 +2,8 @@ import { hostname, networkInterfaces } from 'node:os';
 import { CFLUX_VERSION } from '../shared/version.ts';
 import { ManagerClient } from '../shared/http/manager-client.ts';
 import type { JsonServer } from '../shared/http/json-server.ts';
-import type { Logger } from '../shared/logging.ts';
+import { recentProblemsOf, type Logger } from '../shared/logging.ts';
+import { DataStats } from './membership/data-stats.ts';
 import { AgentLifecycle, type AgentState } from './agent-lifecycle.ts';
 import { AgentMetrics } from './agent-metrics.ts';
 import { computeReadiness, startAgentHttp, type Readiness } from './agent-http.ts';
@@ -64,6 +65,7 @@ export class Agent {
   readonly #monitor: InfluxdMonitor;
   readonly #membership: MembershipLoop;
   readonly #stats = new LoadStatsCollector();
+  readonly #dataStats: DataStats;
   readonly #stop = new AbortController();
   readonly #env: Record<string, string | undefined>;
   readonly #mirror: MetadataMirror;
@@ -112,7 +114,7 @@ export class Agent {
       lifecycle: this.lifecycle,
       logger: logger.child({ component: 'membership' }),
       describe: (version) => this.#describe(version),
-      collectStats: async () => ({ ...(await this.#stats.latest()), ...this.#handoffStats(), metadataRevision: this.#mirror.appliedRevision }),
+      collectStats: async () => ({ ...(await this.#stats.latest()), ...this.#handoffStats(), ...this.#overviewStats(), metadataRevision: this.#mirror.appliedRevision }),
       heartbeatIntervalMs: options.heartbeatInterval,
       events: this.#metrics,
     });
@@ -129,6 +131,12 @@ export class Agent {
       onDocumentRefused: (field) => this.#metrics.documentRefused(field),
     });
     this.#passthrough = new LocalPassthrough(this.#influxd);
+    const agentHeaders: Record<string, string> = this.#agentAuthorization ? { authorization: this.#agentAuthorization } : {};
+    this.#dataStats = new DataStats(
+      async (statement) => (await this.#passthrough.queryText(new URLSearchParams({ q: statement }), agentHeaders)).body,
+      () => Object.keys(this.#mirror.appliedMetadata.databases),
+      logger.child({ component: 'data-stats' }),
+    );
     this.#nodeName = resolveNodeName(options.nodeName, env, hostname());
     this.#peerToken = secrets.peerToken;
     this.#directory = new PeerDirectory({
@@ -229,6 +237,20 @@ export class Agent {
       dataMember: this.isDataMember,
       ...(this.isDataMember ? {} : { note: 'registered, not a data member' }),
       ...(this.#replication ? { hintedHandoff: { queues: this.#replication.handoff.status() } } : {}),
+    };
+  }
+
+  /** What heartbeats tell the operator's overview (`cflux status`, the manager's page): readiness, versions, data held, recent problems. */
+  #overviewStats(): Record<string, unknown> {
+    const readiness = this.readiness();
+    const data = this.#dataStats.latest();
+    return {
+      ready: readiness.ready,
+      notReady: readiness.reasons,
+      cfluxVersion: CFLUX_VERSION,
+      ...(this.#monitor.lastVersion !== undefined ? { influxdVersion: this.#monitor.lastVersion } : {}),
+      ...(data ? { data } : {}),
+      recentErrors: recentProblemsOf(this.#nodeName),
     };
   }
 

@@ -7,6 +7,7 @@ import { membersCommand } from './members-command.ts';
 import { managerCommand } from './manager-command.ts';
 import { metaCommand } from './meta-command.ts';
 import { nodesCommand } from './nodes-command.ts';
+import { statusCommand } from './status-command.ts';
 import { hhCommand } from './hh-command.ts';
 import { repairCommand } from './repair-command.ts';
 
@@ -20,7 +21,7 @@ export function buildProgram(): Command {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
       process.exit(EXIT_BAD_SETTING);
     });
-  for (const sub of [managerCommand(), agentCommand(), nodesCommand(), metaCommand(), membersCommand(), hhCommand(), repairCommand(), demoCommand()]) {
+  for (const sub of [managerCommand(), agentCommand(), statusCommand(), nodesCommand(), metaCommand(), membersCommand(), hhCommand(), repairCommand(), demoCommand()]) {
     sub.exitOverride((err: CommanderError) => {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') process.exit(0);
       process.exit(EXIT_BAD_SETTING);

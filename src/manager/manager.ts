@@ -1,3 +1,4 @@
+import { addStatusRoutes } from './status/status-routes.ts';
 import { closeWithin } from '../shared/closing.ts';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -86,6 +87,7 @@ export class Manager {
     const router = new Router();
     addNodeRoutes(router, api);
     addMetadataRoutes(router, api);
+    addStatusRoutes(router, api);
     router.add('GET', '/health', async () => this.#health(), 'public');
     router.add('GET', '/metrics', async () => ({
       status: 200,

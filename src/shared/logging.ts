@@ -31,6 +31,21 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
+/** How many warnings and errors a process remembers for its status (heartbeats, the manager's page). */
+const RECENT_PROBLEMS = 20;
+const recentProblems: Array<{ node: string | undefined; text: string }> = [];
+
+/**
+ * The latest warnings and errors logged by this process, newest first, as
+ * `time component: message: reason` lines; for `node`, those logged with
+ * that `node` binding (several agents in one process, as in the demo) or
+ * with none (one agent per process).
+ */
+export function recentProblemsOf(node: string, max = 5): string[] {
+  const mine = recentProblems.filter((entry) => entry.node === undefined || entry.node === node);
+  return mine.slice(-max).reverse().map((entry) => entry.text);
+}
+
 /** The root logger of a process; parts take `logger.child({ component })`. */
 export function createLogger(options: LoggerOptions): Logger {
   const target = options.destination ?? process.stdout;
@@ -42,9 +57,27 @@ export function createLogger(options: LoggerOptions): Logger {
       base: { pid: process.pid },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      hooks: {
+        logMethod(args, method, level) {
+          if (level >= 40) rememberProblem(this.bindings(), args);
+          return method.apply(this, args);
+        },
+      },
     },
     destination,
   );
+}
+
+/** Keeps a warning's message and reason (never other fields: they could carry more than an operator page should). */
+function rememberProblem(bindings: Record<string, unknown>, args: unknown[]): void {
+  const [first, second] = args;
+  const fields = typeof first === 'object' && first !== null ? (first as Record<string, unknown>) : {};
+  const message = typeof first === 'string' ? first : typeof second === 'string' ? second : '';
+  const reason = typeof fields['reason'] === 'string' ? `: ${fields['reason']}` : '';
+  const component = typeof bindings['component'] === 'string' ? `${bindings['component']}: ` : '';
+  const node = typeof bindings['node'] === 'string' ? bindings['node'] : undefined;
+  recentProblems.push({ node, text: `${new Date().toISOString()} ${component}${message}${reason}`.slice(0, 300) });
+  if (recentProblems.length > RECENT_PROBLEMS) recentProblems.shift();
 }
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };

@@ -29,6 +29,8 @@ export interface ClusterFixtureOptions {
   agentEnv?: Record<string, string>;
   /** Extra manager environment (e.g. CFLUX_AGENT_TOKEN). */
   managerEnv?: Record<string, string>;
+  /** The manager's node TTL in seconds (its default otherwise). */
+  managerTtl?: number;
 }
 
 export async function startClusterFixture(options: ClusterFixtureOptions = {}): Promise<ClusterFixture> {
@@ -36,7 +38,7 @@ export async function startClusterFixture(options: ClusterFixtureOptions = {}): 
   const cluster = options.cluster ?? 'fixture';
   const etcd = options.etcd === false ? undefined : await startEtcd();
   const [manager, ...influxds] = await Promise.all([
-    startManagerProcess({ ...(etcd ? { etcdEndpoints: [etcd.endpoint] } : {}), ...(options.managerEnv ? { env: options.managerEnv } : {}) }),
+    startManagerProcess({ ...(etcd ? { etcdEndpoints: [etcd.endpoint] } : {}), ...(options.managerEnv ? { env: options.managerEnv } : {}), ...(options.managerTtl !== undefined ? { ttl: options.managerTtl } : {}) }),
     ...Array.from({ length: size }, () => startInfluxd(options.influxd)),
   ]);
   const argsFor = (index: number) => [

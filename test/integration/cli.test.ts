@@ -32,12 +32,13 @@ describe('cflux nodes and cflux meta against a running manager', () => {
     await manager?.stop();
   });
 
-  test('nodes prints a table with id, name, hostname, IPs, bind address, alive, last heartbeat', async () => {
+  test('nodes prints a table with id, name, hostname, IPs, bind and proxy address, agent version, alive, ready, last heartbeat', async () => {
     const { code, stdout } = await cflux(['nodes', '--manager', manager.url, '--cluster', 'demo']);
     assert.equal(code, 0);
     const [header, row] = stdout.trim().split('\n');
-    assert.match(header!, /^ID\s+NAME\s+HOSTNAME\s+IP\s+BIND ADDRESS\s+ALIVE\s+LAST HEARTBEAT$/);
-    assert.match(row!, /^\d+\s+influx-0\s+host-0\s+10\.0\.0\.5,fd00::5\s+10\.0\.0\.5:8888\s+yes\s+\d+s ago$/);
+    assert.match(header!, /^ID\s+NAME\s+HOSTNAME\s+IP\s+BIND ADDRESS\s+PROXY ADDRESS\s+AGENT\s+ALIVE\s+READY\s+LAST HEARTBEAT$/);
+    // A node registered by hand (no agent stats): its agent version and readiness are not known.
+    assert.match(row!, /^\d+\s+influx-0\s+host-0\s+10\.0\.0\.5,fd00::5\s+10\.0\.0\.5:8888\s+\S+\s+-\s+yes\s+\?\s+\d+s ago$/);
   });
 
   test('the manager and cluster come from CFLUX_ENDPOINT and CLUSTER too; --json prints JSON', async () => {

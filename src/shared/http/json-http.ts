@@ -8,6 +8,8 @@ export interface JsonReply {
   /** Sent as-is instead of JSON (Prometheus text). */
   text?: string;
   contentType?: string;
+  /** More headers of a text reply (e.g. an HTML page's Content-Security-Policy). */
+  headers?: Record<string, string>;
   /** The handler already wrote the response itself (streamed); nothing more is sent. */
   handled?: boolean;
 }
@@ -105,7 +107,7 @@ export function parseJsonBody(raw: Buffer): unknown {
 export function sendReply(res: ServerResponse, reply: JsonReply, extraHeaders: Record<string, string> = {}): void {
   if (reply.handled || res.headersSent || res.destroyed) return;
   if (reply.text !== undefined) {
-    res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/plain; charset=utf-8', ...extraHeaders });
+    res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/plain; charset=utf-8', ...reply.headers, ...extraHeaders });
     res.end(reply.text);
     return;
   }
