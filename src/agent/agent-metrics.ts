@@ -3,9 +3,38 @@ import { AGENT_STATES, type AgentState } from './agent-lifecycle.ts';
 import type { MembershipEvents } from './membership/membership-loop.ts';
 import type { RegisteredNode } from './membership/membership-api.ts';
 import type { HandoffEvents, QueueStatus } from './handoff/hinted-handoff.ts';
+import type { ProxyEvents, ProxyRoute } from './proxy/proxy-events.ts';
+import type { PeerOutcome } from './peer/peer-client.ts';
 
-/** Prometheus metrics of one agent, on its own registry (served on the peer port). */
-export class AgentMetrics implements MembershipEvents, HandoffEvents {
+/** Latency buckets of requests, seconds: sub-millisecond local writes to slow merged queries. */
+const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * The agent's key figures, totals since it started (gauges: now). What
+ * internal-stats.ts writes into the local influxd's `_internal` database.
+ */
+export interface KeyFigures {
+  proxyRequests: number;
+  proxyServerErrors: number;
+  proxyPointsWritten: number;
+  proxyBytesWritten: number;
+  peerRequests: number;
+  peerErrors: number;
+  metadataRevision: number;
+  metadataReconcileFailures: number;
+  hhQueuedRecords: number;
+  hhQueuedBytes: number;
+  hhReplayedPoints: number;
+  hhDroppedRecords: number;
+}
+
+/**
+ * Prometheus metrics of one agent, on its own registry (served on the peer
+ * port). Labels take values from fixed sets, node names or targets (bounded
+ * by the cluster's size); nothing a client or an operator types as a secret
+ * ever becomes a label.
+ */
+export class AgentMetrics implements MembershipEvents, HandoffEvents, ProxyEvents {
   readonly registry = new Registry();
   readonly #heartbeats: Counter<'outcome'>;
   readonly #managerSeconds: Histogram;
@@ -18,6 +47,14 @@ export class AgentMetrics implements MembershipEvents, HandoffEvents {
   readonly #droppedHints: Counter<'target' | 'reason'>;
   #handoffStatus: () => QueueStatus[] = () => [];
   readonly #refusedField: Gauge<'field'>;
+  readonly #proxyRequests: Counter<'route' | 'method' | 'status'>;
+  readonly #proxySeconds: Histogram<'route'>;
+  readonly #pointsWritten: Counter;
+  readonly #bytesWritten: Counter;
+  readonly #peerRequests: Counter<'peer' | 'outcome'>;
+  readonly #peerSeconds: Histogram<'peer'>;
+  readonly #reconcileFailures: Counter<'reason'>;
+  #metadataRevision: () => number = () => 0;
 
   constructor() {
     const registers = [this.registry];
@@ -41,6 +78,59 @@ export class AgentMetrics implements MembershipEvents, HandoffEvents {
       help: 'Writes relayed byte for byte to the local influxd (its only owner), without HTTP parsing in the agent',
       registers,
     });
+    this.#proxyRequests = new Counter({
+      name: 'cflux_agent_proxy_requests_total',
+      help: 'Client requests answered by the proxy, by route (write, query, ping, health, api_v2_write, other), method and status (499: the client left first)',
+      labelNames: ['route', 'method', 'status'],
+      registers,
+    });
+    this.#proxySeconds = new Histogram({
+      name: 'cflux_agent_proxy_request_duration_seconds',
+      help: 'Time from a client request to the end of its answer, by route',
+      labelNames: ['route'],
+      buckets: REQUEST_BUCKETS,
+      registers,
+    });
+    this.#pointsWritten = new Counter({
+      name: 'cflux_agent_proxy_points_written_total',
+      help: 'Points (lines of line protocol) of client writes sent on to their owners, once per write whatever the replication factor; writes relayed untouched to the local influxd are not parsed and not counted here',
+      registers,
+    });
+    this.#bytesWritten = new Counter({
+      name: 'cflux_agent_proxy_bytes_written_total',
+      help: 'Line protocol bytes of client writes sent on to their owners, once per write; writes relayed untouched count their body as the client sent it',
+      registers,
+    });
+    this.#peerRequests = new Counter({
+      name: 'cflux_agent_peer_requests_total',
+      help: 'Requests to other agents, by peer node and outcome (ok, server_error, unreachable, cancelled)',
+      labelNames: ['peer', 'outcome'],
+      registers,
+    });
+    this.#peerSeconds = new Histogram({
+      name: 'cflux_agent_peer_request_duration_seconds',
+      help: "Time from a request to another agent to its answer's head (or its failure), by peer node",
+      labelNames: ['peer'],
+      buckets: REQUEST_BUCKETS,
+      registers,
+    });
+    const revision = () => this.#metadataRevision();
+    new Gauge({
+      name: 'cflux_agent_metadata_revision_applied',
+      help: 'Revision of the cluster document applied to the local influxd',
+      registers,
+      collect() {
+        this.set(revision());
+      },
+    });
+    this.#reconcileFailures = new Counter({
+      name: 'cflux_agent_metadata_reconcile_failures_total',
+      help: 'Failures to bring the local influxd to the cluster document, by reason (unreachable, refused); they are retried',
+      labelNames: ['reason'],
+      registers,
+    });
+    // Both series exist from the start, so that rate() and increase() see the first failure.
+    for (const reason of ['unreachable', 'refused']) this.#reconcileFailures.inc({ reason }, 0);
     this.#refusedDocuments = new Counter({ name: 'cflux_agent_metadata_documents_refused_total', help: 'Cluster documents refused by the schema check (the agent keeps the last good one)', registers });
     this.#refusedField = new Gauge({
       name: 'cflux_agent_metadata_document_refused',
@@ -112,8 +202,52 @@ export class AgentMetrics implements MembershipEvents, HandoffEvents {
     this.#refusedField.set({ field: field || '(document)' }, 1);
   }
 
-  fastWrite(): void {
-    this.#fastWrites.inc();
+  answered(route: ProxyRoute, method: string, status: number, seconds: number): void {
+    this.#proxyRequests.inc({ route, method, status: String(status) });
+    this.#proxySeconds.observe({ route }, seconds);
+  }
+
+  written(points: number, bytes: number): void {
+    this.#pointsWritten.inc(points);
+    this.#bytesWritten.inc(bytes);
+  }
+
+  relayed(bytes: number, fastPath: boolean): void {
+    this.#bytesWritten.inc(bytes);
+    if (fastPath) this.#fastWrites.inc();
+  }
+
+  /** A request to the agent of node `peer` (its name, or its address when no node list names it) ended. */
+  peerRequest(peer: string, outcome: PeerOutcome, seconds: number): void {
+    this.#peerRequests.inc({ peer, outcome });
+    this.#peerSeconds.observe({ peer }, seconds);
+  }
+
+  /** Where the applied-revision gauge reads its value at scrape time. */
+  watchMetadataRevision(revision: () => number): void {
+    this.#metadataRevision = revision;
+  }
+
+  reconcileFailed(reason: 'unreachable' | 'refused'): void {
+    this.#reconcileFailures.inc({ reason });
+  }
+
+  async keyFigures(): Promise<KeyFigures> {
+    const queues = this.#handoffStatus();
+    return {
+      proxyRequests: await total(this.#proxyRequests),
+      proxyServerErrors: await total(this.#proxyRequests, (labels) => Number(labels['status']) >= 500),
+      proxyPointsWritten: await total(this.#pointsWritten),
+      proxyBytesWritten: await total(this.#bytesWritten),
+      peerRequests: await total(this.#peerRequests),
+      peerErrors: await total(this.#peerRequests, (labels) => labels['outcome'] === 'server_error' || labels['outcome'] === 'unreachable'),
+      metadataRevision: this.#metadataRevision(),
+      metadataReconcileFailures: await total(this.#reconcileFailures),
+      hhQueuedRecords: queues.reduce((sum, queue) => sum + queue.records, 0),
+      hhQueuedBytes: queues.reduce((sum, queue) => sum + queue.bytes, 0),
+      hhReplayedPoints: await total(this.#replayedPoints),
+      hhDroppedRecords: await total(this.#droppedHints),
+    };
   }
 
   setState(current: AgentState): void {
@@ -128,4 +262,11 @@ export class AgentMetrics implements MembershipEvents, HandoffEvents {
   registered(_node: RegisteredNode): void {
     this.#registrations.inc();
   }
+}
+
+/** The sum of a counter over its label sets (those `which` keeps). */
+async function total<L extends string>(counter: Counter<L>, which: (labels: Partial<Record<string, string | number>>) => boolean = () => true): Promise<number> {
+  let sum = 0;
+  for (const { labels, value } of (await counter.get()).values) if (which(labels)) sum += value;
+  return sum;
 }

@@ -86,6 +86,16 @@ export const agentSettings = {
   hhReplayRate: integerSetting({ name: 'hh-replay-rate', env: 'CFLUX_HH_REPLAY_RATE', description: 'hinted-handoff replay rate per target node, bytes of line protocol per second', defaultValue: 64 * 1024 * 1024, min: 64 * 1024, max: 2 ** 40, unit: 'bytes per second' }),
   /** How fast this agent copies units during a move of the data members (docs/moves.md). */
   moveRate: integerSetting({ name: 'move-rate', env: 'CFLUX_MOVE_RATE', description: 'copy rate of a move of the data members, bytes of line protocol per second per agent', defaultValue: 32 * 1024 * 1024, min: 64 * 1024, max: 2 ** 40, unit: 'bytes per second' }),
+  /** How often the agent's key figures go into the local influxd's `_internal` database (measurement `clusterflux`); 0 turns it off. */
+  internalStatsInterval: secondsSetting({
+    name: 'internal-stats-interval',
+    env: 'CFLUX_INTERNAL_STATS_INTERVAL',
+    description: "period of the agent's statistics written to the local influxd's _internal database (0: off)",
+    defaultSeconds: 10,
+    min: 1,
+    max: 3600,
+    orOff: true,
+  }),
   /** Join the data members by itself even when the cluster holds data (a move copies its share to it). */
   autoJoin: switchSetting({ name: 'auto-join', env: 'CFLUX_AUTO_JOIN', description: 'join the data members by itself when the cluster already holds data (its share is moved to it)' }),
   /** Register, check influxd, print the registration, deregister, exit. */

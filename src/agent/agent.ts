@@ -39,6 +39,7 @@ import { addRepairRoute } from './repair/repair-route.ts';
 import { basicAuthorization } from './influxd/influxd-credentials.ts';
 import { messageOf } from '../shared/errors.ts';
 import { authModeMismatch } from './metadata/auth-mode.ts';
+import { InternalStats } from './internal-stats.ts';
 
 /** How long a write to a database this agent does not know waits for it to arrive from the manager (read-your-DDL). */
 const DDL_CATCH_UP_MS = 5000;
@@ -81,6 +82,7 @@ export class Agent {
   readonly #peerTls: { cert: string; key: string } | undefined;
   /** The agent's own influxd credentials as an Authorization header (replayed hints are written with them). */
   readonly #agentAuthorization: string | undefined;
+  readonly #internalStats: InternalStats;
   #replication: Replication | undefined;
   #placementCache: Placement | undefined;
   #http: JsonServer | undefined;
@@ -118,10 +120,11 @@ export class Agent {
       heartbeatIntervalMs: options.heartbeatInterval,
       events: this.#metrics,
     });
+    const influxdQueries = new InfluxdQueryClient(this.#influxd, credentials);
     this.#mirror = new MetadataMirror({
       cluster: options.cluster,
       api: new ManagerMetadataApi(client),
-      influxd: new InfluxdQueryClient(this.#influxd, credentials),
+      influxd: influxdQueries,
       store: new AppliedStateStore(options.dataDir),
       secrets: secrets.clusterSecret,
       logger: logger.child({ component: 'metadata' }),
@@ -129,7 +132,9 @@ export class Agent {
       driftIntervalMs: options.driftInterval,
       replicationFactor: options.replicationFactor,
       onDocumentRefused: (field) => this.#metrics.documentRefused(field),
+      onReconcileFailed: (why) => this.#metrics.reconcileFailed(why),
     });
+    this.#metrics.watchMetadataRevision(() => this.#mirror.appliedRevision);
     this.#passthrough = new LocalPassthrough(this.#influxd);
     const agentHeaders: Record<string, string> = this.#agentAuthorization ? { authorization: this.#agentAuthorization } : {};
     this.#dataStats = new DataStats(
@@ -148,6 +153,8 @@ export class Agent {
     });
     this.#peers = new PeerClient({
       revision: () => this.#mirror.appliedRevision,
+      // Peers are labelled by node name: bounded by the cluster's size, and what operators know them by.
+      onRequest: (address, outcome, seconds) => this.#metrics.peerRequest(this.#directory.nameAt(address) ?? address, outcome, seconds),
       ...(secrets.peerToken !== undefined ? { token: secrets.peerToken } : {}),
       ...(secrets.peerTls ? { tls: { ...(secrets.ca !== undefined ? { ca: secrets.ca } : {}), ...(options.peerServerName !== undefined ? { servername: options.peerServerName } : {}) } } : {}),
     });
@@ -183,14 +190,25 @@ export class Agent {
           return this.#replication.handoff.enqueue(owner, hint);
         },
         maxBodyBytes: options.maxBodySize,
+        onWritten: (points, bytes) => this.#metrics.written(points, bytes),
         logger: logger.child({ component: 'writes' }),
       }),
       influxd: this.#passthrough,
       influxdEndpoint: this.#influxd,
-      onFastWrite: () => this.#metrics.fastWrite(),
+      events: this.#metrics,
       refusal: () => this.#refusal(),
       influxdVersion: () => this.#monitor.lastVersion,
       logger: logger.child({ component: 'proxy' }),
+    });
+    this.#internalStats = new InternalStats({
+      node: this.#nodeName,
+      hostname: hostname(),
+      intervalMs: options.internalStatsInterval,
+      figures: () => this.#metrics.keyFigures(),
+      influxdReachable: () => this.#monitor.status.reachable,
+      influxd: influxdQueries,
+      write: (params, body, signal) => this.#passthrough.write(params, body, this.#agentAuthorization, signal),
+      logger: logger.child({ component: 'internal-stats' }),
     });
   }
 
@@ -333,6 +351,7 @@ export class Agent {
       this.#runMirror(signal).catch((err: unknown) => this.#logger.error({ err }, 'metadata mirror failed')),
       this.#directory.run(signal),
       replication.run(signal),
+      this.#internalStats.run(signal),
     ]);
   }
 

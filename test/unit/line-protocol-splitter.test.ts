@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  countLines,
   INVALID_LINE_MAX_CHARS,
   joinChunks,
   describeInvalidLines,
@@ -20,6 +21,8 @@ function split(text: string, options?: SplitOptions): { groups: Record<string, s
     grouped += group.lineCount;
   }
   assert.equal(grouped + result.invalid.length, result.lineCount);
+  // Every body split in these tests also checks the count of bodies sent on unsplit.
+  if (!options?.stripCarriageReturns) assert.equal(countLines(Buffer.from(text)), result.lineCount, `countLines of ${JSON.stringify(text)}`);
   return { groups, invalid: result.invalid.map((bad) => [bad.lineNumber, bad.reason, bad.line]), lineCount: result.lineCount };
 }
 
@@ -235,6 +238,15 @@ test('split: bodies without spaces or quotes after a point stay linear', () => {
   assert.equal(oneQuote.groups.get('cpu')?.lineCount, 200_000);
   const backslashes = splitLinesByMeasurement(Buffer.from('cpu,a=b\\ c\\ d v=1\\\n'.repeat(100_000)));
   assert.equal(backslashes.lineCount, 1);
+});
+
+test('countLines: the points influxd would try to store, without splitting', () => {
+  assert.equal(countLines(Buffer.from('cpu v=1\ncpu v=2\nmem v=3')), 3);
+  assert.equal(countLines(Buffer.from('# c\n\n  \ncpu v=1\n')), 1);
+  assert.equal(countLines(Buffer.from('log msg="two\nlines" 1\ncpu v=1\n')), 2);
+  assert.equal(countLines(Buffer.from('a\\\nb v=1\n')), 1);
+  assert.equal(countLines(Buffer.alloc(0)), 0);
+  assert.equal(countLines(Buffer.from('cpu v=1\n'.repeat(100_000))), 100_000);
 });
 
 test('joinChunks: one chunk is returned as is, several are concatenated in order', () => {

@@ -8,6 +8,7 @@ import { parseHostPort } from '../../src/shared/config/parsers.ts';
 import { resolveSettings } from '../../src/shared/config/setting.ts';
 import { InvalidSettingError } from '../../src/shared/errors.ts';
 import { managerSettings } from '../../src/manager/manager-settings.ts';
+import { agentSettings } from '../../src/agent/agent-settings.ts';
 
 const none = { flags: {}, env: {}, file: {} };
 
@@ -43,6 +44,15 @@ test('a bad value names the setting, its source and what it accepts', () => {
       assert.ok(!err.message.includes('\n'));
       return true;
     });
+  }
+});
+
+test('--internal-stats-interval: 10 s by default, 0 turns it off, else 1 to 3600 s', () => {
+  assert.equal(resolveSettings(agentSettings, none).internalStatsInterval, 10_000);
+  assert.equal(resolveSettings(agentSettings, { ...none, flags: { internalStatsInterval: '0' } }).internalStatsInterval, 0);
+  assert.equal(resolveSettings(agentSettings, { ...none, env: { CFLUX_INTERNAL_STATS_INTERVAL: '2.5' } }).internalStatsInterval, 2500);
+  for (const bad of ['0.5', '3601', '-1', 'often']) {
+    assert.throws(() => resolveSettings(agentSettings, { ...none, flags: { internalStatsInterval: bad } }), /invalid setting --internal-stats-interval=".*": expected 0 \(off\) or a number of seconds from 1 to 3600$/);
   }
 });
 

@@ -33,6 +33,8 @@ export interface MetadataMirrorOptions {
   pollWaitSeconds?: number;
   /** Told when the newest document is refused (its first wrong field), and when a valid one follows (undefined). */
   onDocumentRefused?: (field: string | undefined) => void;
+  /** Told when bringing influxd to a document failed: influxd could not be reached, or refused statements. */
+  onReconcileFailed?: (why: 'unreachable' | 'refused') => void;
 }
 
 
@@ -257,6 +259,7 @@ export class MetadataMirror {
    * the document does).
    */
   #fellBehind(why: 'unreachable' | 'refused'): void {
+    this.#options.onReconcileFailed?.(why);
     this.#behind = why;
     this.#wakeCatchUp?.();
   }

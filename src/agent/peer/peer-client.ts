@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { pickHeaders } from '../../shared/http/header-copy.ts';
-import { HttpClient, readBodyText, type HttpResponse, readBodyBytes } from '../../shared/http/http-client.ts';
+import { HttpClient, readBodyText, type HttpRequestOptions, type HttpResponse, readBodyBytes } from '../../shared/http/http-client.ts';
 import { trustedCertificates } from '../../shared/http/trusted-certificates.ts';
 import { RETURNED_HEADERS } from '../influxd/local-passthrough.ts';
 import { CLIENT_AUTHORIZATION_HEADER, METADATA_REVISION_HEADER } from './peer-api.ts';
@@ -11,6 +11,14 @@ export interface PeerAnswer {
   status: number;
   body: string;
 }
+
+/**
+ * How a request to another agent ended: `ok` (an answer below 500: the
+ * agent did its part, even when influxd refused), `server_error` (a 5xx
+ * answer), `unreachable` (no answer: refused, reset, timed out) or
+ * `cancelled` (the caller gave up first, e.g. its client left).
+ */
+export type PeerOutcome = 'ok' | 'server_error' | 'unreachable' | 'cancelled';
 
 /**
  * A peer that does not answer a write or query for this long (no byte) is
@@ -35,16 +43,19 @@ export class PeerClient {
   readonly #clients = new Map<string, HttpClient>();
   /** When each address last answered (any HTTP status: its agent is there). */
   readonly #answeredAt = new Map<string, number>();
+  readonly #onRequest: ((address: string, outcome: PeerOutcome, seconds: number) => void) | undefined;
   #closed = false;
 
   /**
    * `token`: the peer token (none with --insecure-peer). `tls`: dial peers
    * over HTTPS, trusting `ca` besides Node's defaults and checking each
    * certificate against `servername` (one shared peer certificate) or else
-   * the peer's own host.
+   * the peer's own host. `onRequest`: told how every request ended and the
+   * seconds until its answer's head arrived (or it failed).
    */
-  constructor(options: { token?: string; tls?: { ca?: string; servername?: string }; revision?: () => number } = {}) {
+  constructor(options: { token?: string; tls?: { ca?: string; servername?: string }; revision?: () => number; onRequest?: (address: string, outcome: PeerOutcome, seconds: number) => void } = {}) {
     this.#token = options.token;
+    this.#onRequest = options.onRequest;
     this.#revision = options.revision;
     this.#scheme = options.tls ? 'https' : 'http';
     this.#ca = options.tls ? trustedCertificates(options.tls.ca) : undefined;
@@ -65,9 +76,8 @@ export class PeerClient {
   async ready(address: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     const deadline = AbortSignal.timeout(timeoutMs);
     try {
-      const response = await this.#client(address).request({ method: 'GET', path: '/readyz', signal: signal ? AbortSignal.any([signal, deadline]) : deadline });
+      const response = await this.#request(address, { method: 'GET', path: '/readyz', signal: signal ? AbortSignal.any([signal, deadline]) : deadline }, signal);
       response.body.resume();
-      this.#answeredAt.set(address, performance.now());
       return response.statusCode === 200;
     } catch {
       return false;
@@ -111,8 +121,23 @@ export class PeerClient {
     if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#token}`;
     if (clientAuthorization !== undefined) headers[CLIENT_AUTHORIZATION_HEADER] = clientAuthorization;
     if (this.#revision) headers[METADATA_REVISION_HEADER] = String(this.#revision());
-    const response = await this.#client(address).request({ method: 'POST', path, headers, body, ...(signal ? { signal } : {}) });
+    return this.#request(address, { method: 'POST', path, headers, body, ...(signal ? { signal } : {}) }, signal);
+  }
+
+  /** One request to the agent at `address`, its outcome reported; `callerSignal` tells a cancellation from a timeout. */
+  async #request(address: string, request: HttpRequestOptions, callerSignal: AbortSignal | undefined): Promise<HttpResponse> {
+    const client = this.#client(address);
+    const started = performance.now();
+    const report = (outcome: PeerOutcome) => this.#onRequest?.(address, outcome, (performance.now() - started) / 1000);
+    let response: HttpResponse;
+    try {
+      response = await client.request(request);
+    } catch (err) {
+      report(callerSignal?.aborted ? 'cancelled' : 'unreachable');
+      throw err;
+    }
     this.#answeredAt.set(address, performance.now());
+    report(response.statusCode >= 500 ? 'server_error' : 'ok');
     return response;
   }
 

@@ -21,6 +21,8 @@ export class PeerDirectory {
   readonly #intervalMs: number;
   readonly #logger: Logger;
   #peers = new Map<string, PeerEntry>();
+  /** Node names by peer address (as of the last refresh). */
+  #namesByAddress = new Map<string, string>();
   /** Per target node, the units some node has queued hints for (from every node's heartbeat stats). */
   #behind = new Map<string, Map<string, Set<string> | '*'>>();
   #down = new Set<string>();
@@ -44,6 +46,11 @@ export class PeerDirectory {
 
   get(name: string): PeerEntry | undefined {
     return this.#peers.get(name);
+  }
+
+  /** The name of the node whose agent is at `address`, if the last node list had one there. */
+  nameAt(address: string): string | undefined {
+    return this.#namesByAddress.get(address);
   }
 
   /**
@@ -101,6 +108,10 @@ export class PeerDirectory {
     // A node the manager no longer lists (a restarted memory store) keeps its last address, not alive.
     for (const [name, entry] of this.#peers) if (!peers.has(name)) peers.set(name, { ...entry, alive: false });
     this.#peers = peers;
+    // An address a dead node held too (a node renamed, or replaced at the same address) names the live one.
+    const names = new Map<string, string>();
+    for (const peer of [...peers.values()].sort((a, b) => Number(b.alive) - Number(a.alive))) if (!names.has(peer.address)) names.set(peer.address, peer.name);
+    this.#namesByAddress = names;
     this.#behind = mergeBehind(reply.body.filter((node) => node.alive).map((node) => node.stats?.hintedHandoff?.behind));
     this.#revisions = new Map(reply.body.filter((node) => node.alive).map((node) => [node.name, typeof node.stats?.metadataRevision === 'number' ? node.stats.metadataRevision : 0]));
     this.#down = new Set();

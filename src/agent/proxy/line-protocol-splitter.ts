@@ -270,6 +270,29 @@ export function splitLinesByMeasurement(body: Buffer, options: SplitOptions = {}
 }
 
 /**
+ * How many lines of `body` influxd would try to store as points: the lines
+ * {@link splitLinesByMeasurement} counts (neither blank nor comments, found
+ * the same way), without grouping them. For bodies sent on unsplit.
+ */
+export function countLines(body: Buffer): number {
+  const length = body.length;
+  let count = 0;
+  let nextQuote = body.indexOf(QUOTE);
+  let pos = 0;
+  while (pos < length) {
+    let newline = body.indexOf(NEWLINE, pos);
+    if (newline < 0) newline = length;
+    if (nextQuote >= 0 && nextQuote < pos) nextQuote = body.indexOf(QUOTE, pos);
+    const quotedOrEscaped = (nextQuote >= 0 && nextQuote < newline) || (newline > pos && body[newline - 1] === BACKSLASH);
+    const lineEnd = quotedOrEscaped ? scanLineEnd(body, pos) : newline;
+    const start = skipBlanks(body, pos, lineEnd);
+    if (start < lineEnd && body[start] !== HASH) count++;
+    pos = lineEnd + 1;
+  }
+  return count;
+}
+
+/**
  * influxd's scanLine: the end (index of the `\n`, or body.length) of the
  * line starting at `start`, honouring backslash escapes and `\n` inside a
  * quoted field value. A string left open runs to the end of the body.

@@ -11,8 +11,9 @@ import type { WriteHandler } from './write-handler.ts';
 import { CFLUX_VERSION } from '../../shared/version.ts';
 import { clientGoneSignal, parseInfluxRequest, readLimitedBody } from '../influxd/influx-request.ts';
 import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
-import { FastWritePath } from './fast-path/fast-write-path.ts';
+import { FastWritePath, type FastWritePathOptions } from './fast-path/fast-write-path.ts';
 import type { InfluxdEndpoint } from '../influxd/influxd-endpoint.ts';
+import { CLIENT_CLOSED_STATUS, methodLabel, proxyRouteOf, type ProxyEvents } from './proxy-events.ts';
 
 /** The largest request head accepted (influxd's: Go's default MaxHeaderBytes). */
 const MAX_HEAD_BYTES = 1024 * 1024;
@@ -25,8 +26,8 @@ export interface ProxyServerOptions {
   influxd: LocalPassthrough;
   /** The local influxd, for writes relayed byte for byte (see FastWritePath). */
   influxdEndpoint: InfluxdEndpoint;
-  /** Called for every write relayed on the fast path. */
-  onFastWrite?: () => void;
+  /** Told about every request answered and every write sent on (metrics). */
+  events?: ProxyEvents;
   /** The local influxd's version (its last known one), named on every answer as influxd does. */
   influxdVersion?: () => string | undefined;
   /** Why this node may not serve clients now (answered 503 to every request), or undefined. */
@@ -60,7 +61,7 @@ export class ProxyServer {
       lendsRequests: () => !options.refusal?.() && options.writes.onlyLocalOwner(),
       idleTimeoutMs: this.#server.keepAliveTimeout,
       headTimeoutMs: this.#server.headersTimeout,
-      ...(options.onFastWrite ? { onRelayed: options.onFastWrite } : {}),
+      ...(options.events ? fastPathReports(options.events) : {}),
       logger: options.logger,
     });
     // Every new connection meets the fast path first; it hands anything else to the
@@ -101,6 +102,7 @@ export class ProxyServer {
   async #dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const gone = clientGoneSignal(res);
     identifyAsInfluxd(res, this.#options.influxdVersion?.());
+    this.#reportWhenDone(req, res);
     try {
       const refusal = this.#options.refusal?.();
       if (refusal) {
@@ -111,7 +113,10 @@ export class ProxyServer {
       const url = new URL(req.url ?? '/', 'http://proxy');
       if (req.method === 'POST' && url.pathname === '/write') {
         const length = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
-        if (this.#options.writes.streamsLocally(url.searchParams, length)) return await this.#options.influxd.pipe(req, res);
+        if (this.#options.writes.streamsLocally(url.searchParams, length)) {
+          this.#options.events?.relayed(length ?? 0, false);
+          return await this.#options.influxd.pipe(req, res);
+        }
       }
       const body = await readLimitedBody(req, this.#options.maxBodyBytes);
       if (body === undefined) {
@@ -148,4 +153,25 @@ export class ProxyServer {
       }
     }
   }
+
+  /** Reports the request once its answer is done or its connection gone: route, method, status and time taken. */
+  #reportWhenDone(req: IncomingMessage, res: ServerResponse): void {
+    const events = this.#options.events;
+    if (!events) return;
+    const started = performance.now();
+    // The path as sent (no URL parsing here: a malformed target must still be answered, and counted as `other`).
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    res.once('close', () => {
+      const status = res.headersSent ? res.statusCode : CLIENT_CLOSED_STATUS;
+      events.answered(proxyRouteOf(path), methodLabel(req.method ?? 'GET'), status, (performance.now() - started) / 1000);
+    });
+  }
+}
+
+/** What the fast path reports: its writes relayed (all `POST /write`) and their answers. */
+function fastPathReports(events: ProxyEvents): Required<Pick<FastWritePathOptions, 'onRelayed' | 'onAnswered'>> {
+  return {
+    onRelayed: (bytes) => events.relayed(bytes, true),
+    onAnswered: (status, seconds) => events.answered('write', 'POST', status ?? CLIENT_CLOSED_STATUS, seconds),
+  };
 }

@@ -10,7 +10,7 @@ import { NODE_LOCAL_DATABASE, replicationFactorOf } from '../../cluster/placemen
 import { clientAuthorization, type InfluxRequest } from '../influxd/influx-request.ts';
 import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 import type { Hint } from '../handoff/hint.ts';
-import { joinChunks, splitLinesByMeasurement } from './line-protocol-splitter.ts';
+import { countLines, joinChunks, splitLinesByMeasurement } from './line-protocol-splitter.ts';
 import { combinedWriteError } from './write-errors.ts';
 import { decodeWriteBody, WriteBodyError } from '../influxd/write-body.ts';
 import { answerText, classify, fanOut, type Batch, type BatchOutcome, type Consistency, type OwnerAnswer } from './write-fanout.ts';
@@ -42,6 +42,8 @@ export interface WriteHandlerOptions {
   /** Keeps a batch for an owner that did not store it (hinted handoff); resolves once it is on disk. */
   keep?: (owner: string, hint: Hint) => Promise<() => void>;
   maxBodyBytes: number;
+  /** Told, once its batches went out, how many points (lines) and bytes a write sent on to its owners. */
+  onWritten?: (points: number, bytes: number) => void;
   logger: Logger;
 }
 
@@ -111,7 +113,7 @@ export class WriteHandler {
       if (value !== null) forwardParams.set(name, value);
     }
     const authorization = clientAuthorization(request)['authorization'];
-    const { batches, invalid } = this.#batches(database, body);
+    const { batches, invalid, points } = this.#batches(database, body);
 
     const outcomes = await fanOut(batches, consistency as Consistency, {
       target: { database, retentionPolicy: params.get('rp'), precision: params.get('precision') },
@@ -123,18 +125,22 @@ export class WriteHandler {
         return this.#options.keep(owner, { ...hint, at: Date.now() });
       },
     });
+    this.#options.onWritten?.(points, batches.reduce((bytes, batch) => bytes + batch.payload.length, 0));
     this.#answer(res, database, consistency, outcomes, invalid, body);
   }
 
-  /** The write's batches: one per owner set (the body unsplit when every member owns every unit). */
-  #batches(database: string, body: Buffer): { batches: Batch[]; invalid: ReturnType<typeof splitLinesByMeasurement>['invalid'] } {
+  /**
+   * The write's batches: one per owner set (the body unsplit when every
+   * member owns every unit), and the points (lines) they hold together.
+   */
+  #batches(database: string, body: Buffer): { batches: Batch[]; invalid: ReturnType<typeof splitLinesByMeasurement>['invalid']; points: number } {
     const placement = this.#options.placement();
     const members = placement.members;
     // When every member owns every unit (RF >= members, or no members yet) nothing needs
     // splitting: the body goes as it came to all of them, and influxd reports bad lines itself.
     if (database === NODE_LOCAL_DATABASE || members.length === 0 || replicationFactorOf(placement.metadata, database) >= members.length) {
       const owners = database === NODE_LOCAL_DATABASE || members.length === 0 ? [this.#options.self] : [...members];
-      return { batches: [{ owners, payload: body, units: '*' }], invalid: [] };
+      return { batches: [{ owners, payload: body, units: '*' }], invalid: [], points: countLines(body) };
     }
     const split = splitLinesByMeasurement(body);
     const byOwners = new Map<string, { owners: string[]; chunks: Buffer[]; units: string[] }>();
@@ -150,7 +156,7 @@ export class WriteHandler {
     // One owner set and no line refused here (the usual case): the body as it came, no copy.
     const whole = byOwners.size === 1 && split.invalid.length === 0;
     const batches = [...byOwners.values()].map((batch) => ({ owners: batch.owners, payload: whole ? body : joinChunks(batch.chunks), units: batch.units }));
-    return { batches, invalid: split.invalid };
+    return { batches, invalid: split.invalid, points: split.lineCount - split.invalid.length };
   }
 
   #answer(res: ServerResponse, database: string, consistency: string, outcomes: BatchOutcome[], invalid: ReturnType<typeof splitLinesByMeasurement>['invalid'], body: Buffer): void {

@@ -24,9 +24,12 @@ export function integerSetting(base: Base & { defaultValue: number; min: number;
   };
 }
 
-/** Seconds on the outside (flags, env, TOML), milliseconds once resolved. */
-export function secondsSetting(base: Base & { defaultSeconds: number; min: number; max: number }): Setting<number> {
-  const accepts = `a number of seconds from ${base.min} to ${base.max}`;
+/**
+ * Seconds on the outside (flags, env, TOML), milliseconds once resolved.
+ * `orOff`: 0 is accepted too (the feature is off), below a `min` above 0.
+ */
+export function secondsSetting(base: Base & { defaultSeconds: number; min: number; max: number; orOff?: boolean }): Setting<number> {
+  const accepts = `${base.orOff ? '0 (off) or ' : ''}a number of seconds from ${base.min} to ${base.max}`;
   return {
     name: base.name,
     env: base.env,
@@ -38,6 +41,7 @@ export function secondsSetting(base: Base & { defaultSeconds: number; min: numbe
       const text = asText(raw);
       if (!/^\d+(\.\d+)?$/.test(text)) throw new SettingValueError(`expected ${accepts}`);
       const value = Number(text);
+      if (base.orOff && value === 0) return 0;
       if (value < base.min || value > base.max) throw new SettingValueError(`expected ${accepts}`);
       return Math.round(value * 1000);
     },

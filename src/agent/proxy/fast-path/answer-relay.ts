@@ -25,6 +25,7 @@ export class AnswerRelay {
   #body: number | ChunkedBodyEnd | 'close' = 0;
   #keepAlive = true;
   #finished = false;
+  #status: number | undefined;
 
   /**
    * `source` names who answers, for errors; `versionHeader` adds
@@ -36,6 +37,11 @@ export class AnswerRelay {
     this.#source = from.source;
     this.#client = client;
     this.#done = done;
+  }
+
+  /** The status sent to the client: the answer's, or 502 when this relay answered for it; undefined while none was sent. */
+  get status(): number | undefined {
+    return this.#status;
   }
 
   onData(chunk: Buffer): void {
@@ -53,6 +59,7 @@ export class AnswerRelay {
       this.#body = framing.body === 'none' ? 0 : framing.body === 'chunked' ? new ChunkedBodyEnd() : framing.body;
       this.#keepAlive = framing.keepAlive;
       this.#headSent = true;
+      this.#status = framing.status;
       this.#client.write(this.#versionHeader ? withHeaderLine(headBytes, VERSION_HEADER) : headBytes);
       chunk = this.#head.subarray(headBytes.length);
       this.#head = EMPTY;
@@ -93,6 +100,7 @@ export class AnswerRelay {
     this.#finished = true;
     if (!this.#headSent && this.#client.writable) {
       const body = JSON.stringify({ error: `proxy: ${reason}` });
+      this.#status = 502;
       this.#client.write(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Clusterflux-Version: ${CFLUX_VERSION}\r\nConnection: close\r\n\r\n${body}`);
     } else {
       this.#client.destroy();

@@ -30,8 +30,10 @@ export interface FastWritePathOptions {
    * server one at a time, so that the writes after them still take this path.
    */
   lendsRequests(): boolean;
-  /** Called once for every write relayed on this path. */
-  onRelayed?: () => void;
+  /** Called once for every write relayed on this path, with its body's length. */
+  onRelayed?: (bodyBytes: number) => void;
+  /** Called once the answer to a relayed write went to the client (or could not): its status (undefined: none sent) and the seconds since its head arrived. */
+  onAnswered?: (status: number | undefined, seconds: number) => void;
   logger: Logger;
 }
 
@@ -138,6 +140,8 @@ class RelayedConnection implements LinkUser {
   /** When the current wait (idle, head, influxd's answer) began, in performance.now() ms. */
   #since = performance.now();
   #answer: AnswerRelay | undefined;
+  /** When the head of the write being relayed arrived (performance.now() ms). */
+  #relayStarted = 0;
   #forgotten: () => void = () => {};
   readonly #onData = (chunk: Buffer) => this.#clientData(chunk);
   readonly #onGone = () => this.#abort();
@@ -265,7 +269,10 @@ class RelayedConnection implements LinkUser {
 
   /** Sends a request on over `link`: to influxd, or lent to the HTTP server. */
   #startRelay(head: Buffer, bodyLength: number, link: RelayLink, toInfluxd: boolean): void {
-    if (toInfluxd) this.#path.options.onRelayed?.();
+    if (toInfluxd) {
+      this.#relayStarted = performance.now();
+      this.#path.options.onRelayed?.(bodyLength);
+    }
     const upstream = link.socket;
     this.#link = link;
     const from = toInfluxd ? { source: 'influxd', versionHeader: true } : { source: 'the agent', versionHeader: false };
@@ -305,6 +312,7 @@ class RelayedConnection implements LinkUser {
 
   /** The answer went to the client (or could not): reuse or drop both connections. */
   #answered(link: RelayLink, toInfluxd: boolean, outcome: Outcome, reason?: string): void {
+    if (toInfluxd) this.#path.options.onAnswered?.(this.#answer?.status, (performance.now() - this.#relayStarted) / 1000);
     this.#answer = undefined;
     this.#link = undefined;
     // A client that went away is not influxd's failure.
