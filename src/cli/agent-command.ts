@@ -4,12 +4,15 @@ import { loadAgentSecrets } from '../agent/agent-secrets.ts';
 import { addSettingOptions } from '../shared/config/cli-options.ts';
 import { messageOf } from '../shared/errors.ts';
 import { createLogger } from '../shared/logging.ts';
-import { loadOrExit, resolveOrExit, stopOnSignals } from './command-runner.ts';
+import { loadOrExit, resolveOrExit, stopOnSignals, startFailureText } from './command-runner.ts';
 import { loadEnvironment } from '../shared/config/sources.ts';
 
 /** `cflux agent`: runs beside one influxd. */
 export function agentCommand(): Command {
-  const command = new Command('agent').description('run the agent beside an influxd: register with the manager, heartbeat, serve /healthz /readyz /metrics');
+  const command = new Command('agent').description(
+    'run the agent beside an influxd: the InfluxDB-compatible proxy on --listen (:8087; clients write and query here, each measurement goes to its replicated owners), ' +
+      'the peer API and /healthz /readyz /metrics on --peer-listen (:8888); it registers with the manager, mirrors the cluster metadata into influxd, keeps hinted-handoff queues, repairs and moves data',
+  );
   addSettingOptions(command, agentSettings);
   command.action(async (flags: Record<string, unknown>) => {
     const options = resolveOrExit('agent', agentSettings, flags);
@@ -32,7 +35,9 @@ export function agentCommand(): Command {
     try {
       await agent.start();
     } catch (err) {
-      logger.fatal({ err }, 'agent failed to start');
+      const why = startFailureText(err, [{ port: options.listen.port, flag: '--listen (CFLUX_LISTEN)' }, { port: options.peerListen.port, flag: '--peer-listen (CFLUX_PEER_LISTEN)' }]);
+      logger.fatal({ reason: why }, 'agent failed to start');
+      process.stderr.write(`cflux agent: cannot start: ${why}\n`);
       process.exit(1);
     }
     stopOnSignals(agent, (message) => logger.info({ component: 'agent' }, message));

@@ -34,6 +34,19 @@ export function loadOrExit<T>(command: string, load: () => T): T {
   }
 }
 
+/**
+ * Why a server could not start, for a person: a port already taken names the
+ * setting that chooses it (`listeners`: port → flag); anything else as it is.
+ */
+export function startFailureText(err: unknown, listeners: ReadonlyArray<{ port: number; flag: string }>): string {
+  const failure = err as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (failure?.code === 'EADDRINUSE') {
+    const listener = listeners.find((candidate) => candidate.port === failure.port) ?? listeners[0];
+    return `${failure.address ?? ''}:${failure.port ?? '?'} is already in use by another process: stop it, or choose another address with ${listener?.flag ?? 'the listen setting'}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** Something long-running that stops cleanly. */
 export interface Stoppable {
   stop(): Promise<void>;
@@ -53,7 +66,10 @@ export function stopOnSignals(service: Stoppable, log: (message: string) => void
     stopping = true;
     log(`${signal} received: shutting down`);
     service.stop().then(
-      () => process.exit(0),
+      () => {
+        log('stopped');
+        process.exit(0);
+      },
       (err: unknown) => {
         log(`shutdown failed: ${String(err)}`);
         process.exit(1);

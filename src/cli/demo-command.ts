@@ -4,7 +4,7 @@ import { clusterSetting, logFormatSetting, logLevelSetting } from '../shared/con
 import { integerSetting } from '../shared/config/parsers.ts';
 import { messageOf } from '../shared/errors.ts';
 import { createLogger } from '../shared/logging.ts';
-import { resolveOrExit, stopOnSignals } from './command-runner.ts';
+import { resolveOrExit, stopOnSignals, startFailureText } from './command-runner.ts';
 import { formatAge, formatTable } from './nodes-command.ts';
 
 const demoSettings = {
@@ -29,7 +29,7 @@ export function demoCommand(): Command {
       process.stdout.write(`starting a local cluster: in-memory manager, ${options.nodes} influxd, ${options.nodes} agents...\n`);
       await cluster.start();
     } catch (err) {
-      process.stderr.write(`cflux demo: ${messageOf(err)}\n`);
+      process.stderr.write(`cflux demo: ${startFailureText(err, [{ port: options.managerPort, flag: '--manager-port' }])}\n`);
       await cluster.stop().catch(() => undefined);
       process.exit(1);
     }

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { addSettingOptions } from '../shared/config/cli-options.ts';
 import { createLogger } from '../shared/logging.ts';
 import { managerSettings } from '../manager/manager-settings.ts';
-import { loadOrExit, resolveOrExit, stopOnSignals } from './command-runner.ts';
+import { loadOrExit, resolveOrExit, stopOnSignals, startFailureText } from './command-runner.ts';
 import { loadManagerSecrets } from '../manager/manager-secrets.ts';
 import { loadEnvironment } from '../shared/config/sources.ts';
 
@@ -20,7 +20,9 @@ export function managerCommand(): Command {
     try {
       await manager.start();
     } catch (err) {
-      logger.fatal({ err }, 'manager failed to start');
+      const why = startFailureText(err, [{ port: options.listen.port, flag: '--listen (CFLUX_LISTEN)' }]);
+      logger.fatal({ reason: why }, 'manager failed to start');
+      process.stderr.write(`cflux manager: cannot start: ${why}\n`);
       await manager.stop().catch(() => undefined);
       process.exit(1);
     }

@@ -31,6 +31,12 @@ export function membersCommand(): Command {
   addSettingOptions(command, membersSettings);
   command.action(async (action: Action, name: string | undefined, replacement: string | undefined, flags: Record<string, unknown>) => {
     const options = resolveOrExit('members', membersSettings, flags);
+    if ((action === 'add' || action === 'remove' || action === 'replace') && (!name || (action === 'replace' && !replacement))) {
+      // A usage error, like a bad flag: exit 2.
+      process.stderr.write(`cflux members: ${action === 'replace' ? 'replace needs OLD and NEW node names' : `${action} needs a node name`}\n`);
+      process.exitCode = 2;
+      return;
+    }
     const client = oneOffClient('members', options);
     const api = new ManagerMetadataApi(client);
     try {
@@ -56,7 +62,7 @@ export function membersCommand(): Command {
         process.stdout.write(`cancelled the move (${move.kind}); data members stay ${metadata.settings.dataMembers.join(', ')}; copies already made are dropped from nodes that do not own them\n`);
         return;
       }
-      if (!name || (action === 'replace' && !replacement)) throw new Error(action === 'replace' ? 'cflux members replace needs OLD and NEW node names' : `cflux members ${action} needs a node name`);
+      if (!name) return; // checked above
       if (metadata.settings.move) throw new Error('a move of the data members is running: wait for it (cflux members status) or cancel it (cflux members cancel)');
       const nodes = await client.request<Array<{ name: string; 'bind-address': string; alive: boolean }>>('GET', `/nodes/${clusterPath(options.cluster)}`);
       if (nodes.status !== 200) throw unexpectedAnswer(nodes);

@@ -14,7 +14,10 @@ import { repairCommand } from './repair-command.ts';
 /** The `cflux` command line. Usage errors exit 2, like bad settings. */
 export function buildProgram(): Command {
   const program = new Command('cflux')
-    .description('ClusterFlux: one cluster out of several stock InfluxDB 1.x servers')
+    .description(
+      'ClusterFlux: one cluster out of several stock InfluxDB 1.x servers. An agent beside each influxd serves an InfluxDB-compatible ' +
+        'proxy (point clients at :8087): each measurement is written to and read from its replicated owners. A manager keeps the nodes and the cluster metadata.',
+    )
     .version(CFLUX_VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride((err: CommanderError) => {

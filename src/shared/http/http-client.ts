@@ -60,8 +60,24 @@ export class HttpClient {
     this.#servername = options.servername;
   }
 
-  /** Sends a request; resolves with the answer's head once it arrives (the body is the caller's to read). */
-  request(options: HttpRequestOptions): Promise<HttpResponse> {
+  /**
+   * Sends a request; resolves with the answer's head once it arrives (the body is the caller's to read).
+   * A kept-alive connection the server closed while idle fails the next request sent on it before the
+   * server read anything (ECONNRESET on a reused socket): such a request is sent once more on a new
+   * connection when its body can be sent again (not a stream), as Node's documentation advises.
+   */
+  async request(options: HttpRequestOptions): Promise<HttpResponse> {
+    try {
+      return await this.#send(options);
+    } catch (err) {
+      const body = options.body;
+      const replayable = body === undefined || body === null || typeof body === 'string' || Buffer.isBuffer(body);
+      if (!replayable || !(err as { reusedSocket?: boolean }).reusedSocket || options.signal?.aborted) throw err;
+      return this.#send(options);
+    }
+  }
+
+  #send(options: HttpRequestOptions): Promise<HttpResponse> {
     if (this.#closing) return Promise.reject(new Error(`HTTP client of ${this.origin} is closed`));
     this.#inFlight++;
     return new Promise<HttpResponse>((resolve, reject) => {
@@ -85,11 +101,15 @@ export class HttpClient {
         if (--this.#inFlight === 0) this.#drained?.();
       };
       req.setTimeout(this.#idleTimeoutMs, () => req.destroy(Object.assign(new Error(`${this.origin} sent nothing for ${this.#idleTimeoutMs} ms`), { code: 'ETIMEDOUT' })));
-      req.on('error', (err) => {
+      req.on('error', (err: NodeJS.ErrnoException) => {
         finish();
+        // Reset before any answer on a connection that carried earlier requests: the server closed it while idle.
+        Object.assign(err, { reusedSocket: req.reusedSocket && !answered && (err.code === 'ECONNRESET' || err.code === 'EPIPE') });
         reject(err);
       });
+      let answered = false;
       req.on('response', (res) => {
+        answered = true;
         // An answer before the whole request was sent (influxd refusing a write early), or an error
         // answer to a request with a body (influxd's router answers 404/405 without reading it, and
         // the unread bytes would be parsed as the next request): this connection carries no other.
