@@ -94,3 +94,33 @@ describe('settings are validated at start', () => {
     assert.match(result.stderr, /ttl in .*config\.toml="zero"/);
   });
 });
+
+describe('operators\' errors', () => {
+  test('a port already taken names the flag that moves it; the command exits 1', async () => {
+    const holder = await startManagerProcess();
+    try {
+      const port = new URL(holder.url).port;
+      const manager = await cflux(['manager', '--listen', `127.0.0.1:${port}`, '--insecure']);
+      assert.equal(manager.code, 1);
+      assert.match(manager.stderr, new RegExp(`^cflux manager: cannot start: 127\\.0\\.0\\.1:${port} is already in use by another process: stop it, or choose another address with --listen \\(CFLUX_LISTEN\\)$`, 'm'));
+      const demo = await cflux(['demo', '--manager-port', port]);
+      assert.equal(demo.code, 1);
+      assert.match(demo.stderr, /is already in use by another process: stop it, or choose another address with --manager-port/);
+    } finally {
+      await holder.stop();
+    }
+  });
+
+  test('a missing node name is a usage error (exit 2), as the README says', async () => {
+    for (const args of [['members', 'add'], ['members', 'replace', 'a'], ['nodes', 'remove']]) {
+      const { code, stderr } = await cflux([...args, '--manager', 'http://127.0.0.1:1']);
+      assert.equal(code, 2, args.join(' '));
+      assert.match(stderr, /needs (a node name|OLD and NEW node names|a node id)/);
+    }
+  });
+
+  test('cflux --help and cflux agent --help describe the proxy', async () => {
+    assert.match((await cflux(['--help'])).stdout, /InfluxDB-compatible\s+proxy/);
+    assert.match((await cflux(['agent', '--help'])).stdout, /InfluxDB-compatible proxy on --listen/);
+  });
+});

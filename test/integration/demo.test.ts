@@ -40,6 +40,7 @@ test('cflux demo: 3 influxd + 3 agents registered with an in-memory manager; Ctr
 
   child.kill('SIGINT');
   assert.equal(await exited, 0, output);
+  assert.match(output, /^SIGINT received: shutting down\nstopped$/m, 'Ctrl-C says when everything has stopped');
   for (const url of influxdUrls) await assert.rejects(fetch(`${url}/ping`), 'influxd stopped');
   const dirs = [...output.matchAll(/(\/\S*cflux-influxd-\S+)/g)].map((m) => m[1]!);
   for (const dir of dirs) assert.equal(existsSync(dir), false);
