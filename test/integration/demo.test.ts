@@ -1,25 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { cleanEnv } from '../helpers/manager-process.ts';
-
-const CFLUX = fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
+import { startDemo } from '../helpers/demo-process.ts';
 
 test('cflux demo: 3 influxd + 3 agents registered with an in-memory manager; Ctrl-C stops everything', async () => {
-  const child = spawn(process.execPath, [CFLUX, 'demo', '--manager-port', '0'], { env: cleanEnv(), cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 30_000;
-  while (!output.includes('Ctrl-C stops everything')) {
-    assert.ok(Date.now() < deadline, `demo did not come up:\n${output}`);
-    assert.equal(child.exitCode, null, `demo exited:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const demo = await startDemo();
+  const { child, exited } = demo;
+  let output = demo.output();
   const rows = output.split('\n').filter((line) => /^\d+\s+influx-\d\s/.test(line));
   assert.equal(rows.length, 3, output);
   assert.ok(rows.every((row) => /\syes\s/.test(row)), 'every node alive');
@@ -40,6 +27,7 @@ test('cflux demo: 3 influxd + 3 agents registered with an in-memory manager; Ctr
 
   child.kill('SIGINT');
   assert.equal(await exited, 0, output);
+  output = demo.output();
   assert.match(output, /^SIGINT received: shutting down\nstopped$/m, 'Ctrl-C says when everything has stopped');
   for (const url of influxdUrls) await assert.rejects(fetch(`${url}/ping`), 'influxd stopped');
   const dirs = [...output.matchAll(/(\/\S*cflux-influxd-\S+)/g)].map((m) => m[1]!);
