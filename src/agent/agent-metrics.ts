@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from '../shared/metrics/metrics.ts';
 import { AGENT_STATES, type AgentState } from './agent-lifecycle.ts';
 import type { MembershipEvents } from './membership/membership-loop.ts';
 import type { RegisteredNode } from './membership/membership-api.ts';

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from '../shared/metrics/metrics.ts';
 import type { MetadataWatchHub } from './long-poll/metadata-watch-hub.ts';
 import type { Store } from './store/store.ts';
 

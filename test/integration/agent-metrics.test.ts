@@ -65,14 +65,15 @@ describe('agent metrics (3 nodes, RF 2)', () => {
     cluster = await startClusterFixture({
       size: 3,
       etcd: false,
-      influxd: { env: { INFLUXDB_MONITOR_STORE_ENABLED: 'true' } },
+      // A 1 s store interval: influxd creates _internal at its first store tick (10 s by default, which a loaded machine stretches).
+      influxd: { env: { INFLUXDB_MONITOR_STORE_ENABLED: 'true', INFLUXDB_MONITOR_STORE_INTERVAL: '1s' } },
       agentArgs: ['--internal-stats-interval', '1'],
     });
     proxyUrl = cluster.agents[0]!.proxyUrl;
     await influxQuery(proxyUrl, 'CREATE DATABASE metricsdb');
-    // influxd creates _internal at the first tick of its monitor store (within its 10 s store interval).
+    // influxd creates _internal at the first tick of its monitor store.
     for (const influxd of cluster.influxds) {
-      await waitFor(`_internal on ${influxd.url}`, async () => ((await influxQuery(influxd.url, 'SHOW DATABASES')).results[0].series[0].values.flat().includes('_internal') ? true : undefined), 15_000);
+      await waitFor(`_internal on ${influxd.url}`, async () => ((await influxQuery(influxd.url, 'SHOW DATABASES')).results[0].series[0].values.flat().includes('_internal') ? true : undefined), 30_000);
     }
   });
   after(() => cluster?.stop());

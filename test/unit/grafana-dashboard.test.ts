@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import type { Registry } from 'prom-client';
+import type { Registry } from '../../src/shared/metrics/metrics.ts';
 import { AgentMetrics } from '../../src/agent/agent-metrics.ts';
 import { ManagerMetrics } from '../../src/manager/manager-metrics.ts';
 import { MetadataWatchHub } from '../../src/manager/long-poll/metadata-watch-hub.ts';

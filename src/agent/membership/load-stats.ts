@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OSUtils } from 'node-os-utils';
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
 
 /** Load figures sent with every heartbeat (`stats` in the manager's node record). */
 export interface LoadStats {
@@ -81,7 +81,8 @@ export async function readCgroupLimits(root = '/sys/fs/cgroup'): Promise<CgroupL
  * background (only the very first call waits).
  */
 export class LoadStatsCollector {
-  readonly #os = new OSUtils({ cacheEnabled: false, timeout: 2000 });
+  /** CPU times at the last collect: usage is measured between two collects. */
+  #lastCpu = cpuTimes();
   readonly #cgroupRoot: string;
   readonly #startedAt = Date.now();
   #snapshot: LoadStats | undefined;
@@ -109,19 +110,18 @@ export class LoadStatsCollector {
   }
 
   async collect(): Promise<LoadStats> {
-    const [cpu, load, memory, cgroup] = await Promise.all([
-      this.#os.cpu.usage().catch(() => undefined),
-      this.#os.cpu.loadAverage().catch(() => undefined),
-      this.#os.memory.info().catch(() => undefined),
-      readCgroupLimits(this.#cgroupRoot),
-    ]);
+    // From Node's own os module (no package: node-os-utils cost the agent ~4 MiB of memory).
+    const cgroup = await readCgroupLimits(this.#cgroupRoot);
     const stats: LoadStats = { uptimeSeconds: this.#uptime() };
-    if (cpu?.success) stats.cpuPercent = round(cpu.data);
-    if (load?.success) Object.assign(stats, { load1: load.data.load1, load5: load.data.load5, load15: load.data.load15 });
-    if (memory?.success) {
-      stats.memoryTotalBytes = memory.data.total.bytes;
-      stats.memoryUsedBytes = memory.data.used.bytes;
-    }
+    const now = cpuTimes();
+    const busy = now.busy - this.#lastCpu.busy;
+    const all = now.total - this.#lastCpu.total;
+    this.#lastCpu = now;
+    if (all > 0) stats.cpuPercent = round((busy / all) * 100);
+    const [load1, load5, load15] = loadavg();
+    Object.assign(stats, { load1: round(load1!), load5: round(load5!), load15: round(load15!) });
+    stats.memoryTotalBytes = totalmem();
+    stats.memoryUsedBytes = totalmem() - freemem();
     if (cgroup.memoryLimitBytes !== undefined) stats.cgroupMemoryLimitBytes = cgroup.memoryLimitBytes;
     if (cgroup.memoryUsedBytes !== undefined) stats.cgroupMemoryUsedBytes = cgroup.memoryUsedBytes;
     if (cgroup.cpuLimitCores !== undefined) stats.cgroupCpuLimitCores = round(cgroup.cpuLimitCores);
@@ -135,4 +135,16 @@ export class LoadStatsCollector {
 
 function round(value: number): number {
   return Math.round(value * 100) / 100;
+}
+
+/** Busy and total CPU time of every core so far (ms). */
+function cpuTimes(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const { times } of cpus()) {
+    const sum = times.user + times.nice + times.sys + times.idle + times.irq;
+    total += sum;
+    busy += sum - times.idle;
+  }
+  return { busy, total };
 }
