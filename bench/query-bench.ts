@@ -1,0 +1,93 @@
+/**
+ * What the agent's hop adds to a query, against real processes: a one-node
+ * cluster (the local influxd answers, relayed) and a two-node RF 1 cluster
+ * where the measurement lives on the other node (relayed from a peer), each
+ * compared with the same query sent straight to the influxd that answers it.
+ * Grafana-shaped queries (`SELECT mean(v) ... GROUP BY time(1m)` over an
+ * hour), one at a time, direct and through the agent alternating, so both
+ * meet the same machine at the same moment. Prints the added p50 and p99 in
+ * every round, min/median/max over the rounds, and PASS/FAIL for the target
+ * (added p50 <= 1 ms).
+ *
+ *   node bench/query-bench.ts [--queries 300] [--rounds 3]
+ */
+import { parseArgs } from 'node:util';
+import { ownersOf } from '../src/cluster/placement.ts';
+import { influxQuery, startClusterFixture } from '../test/helpers/cluster-fixture.ts';
+import { percentile } from './bench-stats.ts';
+
+const { values } = parseArgs({ options: { queries: { type: 'string', default: '300' }, rounds: { type: 'string', default: '3' } } });
+const QUERIES = Number(values.queries);
+const ROUNDS = Number(values.rounds);
+const BASE = 1_700_000_000;
+
+async function timed(url: string, q: string): Promise<number> {
+  const started = performance.now();
+  const answer = await fetch(`${url}/query?db=bench&q=${encodeURIComponent(q)}`);
+  const text = await answer.text();
+  if (answer.status !== 200 || !text.includes('"series"')) throw new Error(`query answered ${answer.status}: ${text.slice(0, 200)}`);
+  return performance.now() - started;
+}
+
+/** Added p50 and p99 (ms) of `QUERIES` queries through `proxy` over the same queries to `direct`. */
+async function round(direct: string, proxy: string, measurement: string): Promise<{ p50: number; p99: number; directP50: number }> {
+  const straight: number[] = [];
+  const hop: number[] = [];
+  for (let i = 0; i < QUERIES; i++) {
+    const start = BASE + (i % 60) * 60;
+    const q = `SELECT mean(v) FROM ${measurement} WHERE time >= ${start}s AND time < ${start + 3600}s GROUP BY time(1m) fill(null)`;
+    // Alternate which goes first, so neither always meets a warmer cache.
+    if (i % 2 === 0) {
+      straight.push(await timed(direct, q));
+      hop.push(await timed(proxy, q));
+    } else {
+      hop.push(await timed(proxy, q));
+      straight.push(await timed(direct, q));
+    }
+  }
+  straight.sort((a, b) => a - b);
+  hop.sort((a, b) => a - b);
+  return { p50: percentile(hop, 50) - percentile(straight, 50), p99: percentile(hop, 99) - percentile(straight, 99), directP50: percentile(straight, 50) };
+}
+
+const lines: string[] = [];
+for (let t = 0; t < 7200; t += 10) for (const m of ['q_a', 'q_b', 'q_c', 'q_d']) lines.push(`${m},host=h${t % 3} v=${t % 97}.5 ${BASE + t}`);
+console.log(`agents run ${process.env['CFLUX_BIN'] ?? 'bin/cflux.ts (TypeScript source; set CFLUX_BIN=dist/bin/cflux.js for the build operators run)'}`);
+
+const results: Record<string, Array<{ p50: number; p99: number; directP50: number }>> = { local: [], peer: [] };
+const one = await startClusterFixture({ size: 1, etcd: false, agentArgs: ['--repair-interval', '0'] });
+const two = await startClusterFixture({ size: 2, etcd: false, agentArgs: ['--repair-interval', '0'] });
+try {
+  for (const cluster of [one, two]) {
+    await influxQuery(cluster.agents[0]!.proxyUrl, 'CREATE DATABASE bench WITH REPLICATION 1');
+    const written = await fetch(`${cluster.agents[0]!.proxyUrl}/write?db=bench&precision=s&consistency=all`, { method: 'POST', body: lines.join('\n') });
+    if (written.status !== 204) throw new Error(`load: ${written.status}`);
+  }
+  // In the two-node cluster: a measurement node-1 owns alone, queried through node-0's agent.
+  const remote = ['q_a', 'q_b', 'q_c', 'q_d'].find((m) => ownersOf('bench', m, ['node-0', 'node-1'], 1)[0] === 'node-1');
+  if (!remote) throw new Error('no measurement on node-1 alone');
+  for (let r = 0; r < ROUNDS; r++) {
+    results['local']!.push(await round(one.influxds[0]!.url, one.agents[0]!.proxyUrl, 'q_a'));
+    results['peer']!.push(await round(two.influxds[1]!.url, two.agents[0]!.proxyUrl, remote));
+    for (const [name, list] of Object.entries(results)) {
+      const last = list.at(-1)!;
+      console.log(`round ${r + 1} ${name.padEnd(5)}: direct p50 ${last.directP50.toFixed(2)} ms; through the agent +${last.p50.toFixed(2)} ms p50, +${last.p99.toFixed(2)} ms p99`);
+    }
+  }
+} finally {
+  await one.stop();
+  await two.stop();
+}
+const stats = (numbers: number[]) => {
+  const sorted = [...numbers].sort((a, b) => a - b);
+  return { min: sorted[0]!, median: percentile(sorted, 50), max: sorted.at(-1)! };
+};
+for (const [name, list] of Object.entries(results)) {
+  const p50 = stats(list.map((entry) => entry.p50));
+  const p99 = stats(list.map((entry) => entry.p99));
+  console.log(`${name} (${name === 'local' ? 'one node: the local influxd answers' : 'two nodes: relayed from the peer that owns it'}): added p50 min ${p50.min.toFixed(2)} / median ${p50.median.toFixed(2)} / max ${p50.max.toFixed(2)} ms; added p99 median ${p99.median.toFixed(2)} ms`);
+}
+for (const [name, list] of Object.entries(results)) {
+  const median = stats(list.map((entry) => entry.p50)).median;
+  console.log(`${median <= 1 ? 'PASS' : 'FAIL'}: ${name} query hop adds <= 1 ms p50 (median of rounds ${median.toFixed(2)} ms)`);
+}
