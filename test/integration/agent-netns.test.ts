@@ -86,8 +86,13 @@ test('an agent on its own network host discovers its address and advertises it',
     assert.deepEqual(node.ip, [NS_IP], 'only the namespace address is discovered (loopback is internal)');
     assert.equal(node['bind-address'], `${NS_IP}:18888`);
     assert.equal(node['proxy-address'], `${NS_IP}:18087`);
-    const ready = await fetch(`http://${node['bind-address']}/readyz`);
-    assert.equal(ready.status, 200, 'the advertised address is reachable from another host');
+    // Reachable at once; ready once it has read the cluster metadata (a moment after registering).
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      status = (await fetch(`http://${node['bind-address']}/readyz`)).status;
+      if (status !== 200) await sleep(100);
+    }
+    assert.equal(status, 200, 'the advertised address is reachable from another host, and the agent gets ready');
   } finally {
     await agent?.stop();
   }
