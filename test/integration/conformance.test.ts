@@ -160,9 +160,10 @@ describe('conformance with one influxd (3 nodes, RF 2)', () => {
     const body = dataset();
     for (const base of [proxy, reference.url]) {
       await fetch(`${base}/query?${new URLSearchParams({ q: setup })}`, { method: 'POST' });
-      const written = await fetch(`${base}/write?db=conf&precision=s`, { method: 'POST', body });
+      // consistency=all: every replica holds the data before the first read (one would answer after the first owner).
+      const written = await fetch(`${base}/write?db=conf&precision=s&consistency=all`, { method: 'POST', body });
       if (written.status !== 204) throw new Error(`setup write: ${written.status} ${await written.text()}`);
-      await fetch(`${base}/write?db=conf&rp=long&precision=s`, { method: 'POST', body: `cpu,host=a,region=eu usage=5,idle=5i,state="long",up=true ${BASE}` });
+      await fetch(`${base}/write?db=conf&rp=long&precision=s&consistency=all`, { method: 'POST', body: `cpu,host=a,region=eu usage=5,idle=5i,state="long",up=true ${BASE}` });
     }
   });
   after(async () => {
