@@ -56,6 +56,8 @@ export async function startClusterFixture(options: ClusterFixtureOptions = {}): 
     if (waited > 15_000) throw new Error(`agents did not all join the data members: ${JSON.stringify(document.metadata?.settings)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  // An agent serves clients once it has read the cluster metadata (until then it answers 503): wait for every one.
+  await waitUntilAgentsKnowMetadata(agents);
   const fixture: ClusterFixture = {
     etcd,
     manager,
@@ -137,4 +139,16 @@ export async function waitForIdenticalViews(influxds: InfluxdServer[], databases
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`influxd metadata did not converge in ${timeoutMs} ms:\n${views.join('\n')}`);
+}
+
+/** Until no agent's readiness says it has not read the cluster metadata yet (at most 15 s). */
+async function waitUntilAgentsKnowMetadata(agents: readonly AgentProcess[]): Promise<void> {
+  for (const agent of agents) {
+    for (let waited = 0; ; waited += 50) {
+      const readiness = (await (await fetch(`${agent.peerUrl}/readyz`)).json()) as { reasons?: string[] };
+      if (!(readiness.reasons ?? []).some((reason) => reason.includes('cluster metadata has not been read'))) break;
+      if (waited > 15_000) throw new Error(`an agent did not read the cluster metadata: ${JSON.stringify(readiness)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 }

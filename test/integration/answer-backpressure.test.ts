@@ -22,7 +22,8 @@ let cluster: ClusterFixture;
 before(async () => {
   cluster = await startClusterFixture({ size: 1, etcd: false });
   const influxd = cluster.influxds[0]!;
-  await fetch(`${influxd.url}/query`, { method: 'POST', body: new URLSearchParams({ q: 'CREATE DATABASE big' }) });
+  // Through the proxy: a database made on influxd behind the agent's back is local drift, which the agent reverts (drops).
+  await fetch(`${cluster.agents[0]!.proxyUrl}/query`, { method: 'POST', body: new URLSearchParams({ q: 'CREATE DATABASE big' }) });
   for (let start = 0; start < POINTS; start += 50_000) {
     const lines = Array.from({ length: 50_000 }, (_, i) => `wide,host=host-${(start + i) % 50},region=region-${(start + i) % 7} value=${(start + i) * 1.5},other=${start + i}i,label="label-${start + i}" ${1_600_000_000_000 + start + i}`).join('\n');
     const written = await fetch(`${influxd.url}/write?db=big&precision=ms`, { method: 'POST', body: lines });
