@@ -55,8 +55,10 @@ for (let t = 0; t < 7200; t += 10) for (const m of ['q_a', 'q_b', 'q_c', 'q_d'])
 console.log(`agents run ${process.env['CFLUX_BIN'] ?? 'bin/cflux.ts (TypeScript source; set CFLUX_BIN=dist/bin/cflux.js for the build operators run)'}`);
 
 const results: Record<string, Array<{ p50: number; p99: number; directP50: number }>> = { local: [], peer: [] };
-const one = await startClusterFixture({ size: 1, etcd: false, agentArgs: ['--repair-interval', '0'] });
-const two = await startClusterFixture({ size: 2, etcd: false, agentArgs: ['--repair-interval', '0'] });
+// The agents' default heartbeat and drift-check periods (the test fixture's are short: a drift check every 0.5 s).
+const AGENT_ARGS = ['--repair-interval', '0', '--heartbeat-interval', '5', '--drift-interval', '10'];
+const one = await startClusterFixture({ size: 1, etcd: false, agentArgs: AGENT_ARGS });
+const two = await startClusterFixture({ size: 2, etcd: false, agentArgs: AGENT_ARGS });
 try {
   for (const cluster of [one, two]) {
     await influxQuery(cluster.agents[0]!.proxyUrl, 'CREATE DATABASE bench WITH REPLICATION 1');
