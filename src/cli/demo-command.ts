@@ -5,7 +5,8 @@ import { integerSetting } from '../shared/config/parsers.ts';
 import { messageOf } from '../shared/errors.ts';
 import { createLogger } from '../shared/logging.ts';
 import { resolveOrExit, stopOnSignals, startFailureText } from './command-runner.ts';
-import { formatAge, formatTable } from './nodes-command.ts';
+import { formatAge } from '../shared/text-format.ts';
+import { formatTable } from './nodes-command.ts';
 
 const demoSettings = {
   nodes: integerSetting({ name: 'nodes', env: 'CFLUX_DEMO_NODES', description: 'influxd + agent pairs', defaultValue: 3, min: 1, max: 9 }),

@@ -3,6 +3,7 @@ import { addSettingOptions } from '../shared/config/cli-options.ts';
 import { messageOf } from '../shared/errors.ts';
 import { clientSettings, clusterPath, oneOffClient, unexpectedAnswer } from './client-settings.ts';
 import { resolveOrExit } from './command-runner.ts';
+import { formatBytes } from '../shared/text-format.ts';
 import { formatTable } from './nodes-command.ts';
 
 interface QueueStatus {
@@ -45,10 +46,4 @@ export function hhCommand(): Command {
     }
   });
   return command;
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }

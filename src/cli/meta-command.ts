@@ -3,7 +3,8 @@ import { addSettingOptions } from '../shared/config/cli-options.ts';
 import { messageOf } from '../shared/errors.ts';
 import { clientSettings, clusterPath, oneOffClient, unexpectedAnswer } from './client-settings.ts';
 import { resolveOrExit } from './command-runner.ts';
-import { formatAge, formatTable } from './nodes-command.ts';
+import { formatAge } from '../shared/text-format.ts';
+import { formatTable } from './nodes-command.ts';
 
 interface HistoryEntry {
   version: number;

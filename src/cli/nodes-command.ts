@@ -3,6 +3,7 @@ import { addSettingOptions } from '../shared/config/cli-options.ts';
 import { messageOf } from '../shared/errors.ts';
 import { clientSettings, clusterPath, oneOffClient, unexpectedAnswer } from './client-settings.ts';
 import { resolveOrExit } from './command-runner.ts';
+import { formatAge } from '../shared/text-format.ts';
 
 interface NodeJson {
   id: number;
@@ -22,15 +23,6 @@ export function formatTable(header: string[], rows: string[][]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
-
-/** "3s ago" style age of an ISO time. */
-export function formatAge(iso: string, now = Date.now()): string {
-  const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  if (!Number.isFinite(seconds)) return '-';
-  if (seconds < 120) return `${seconds}s ago`;
-  if (seconds < 7200) return `${Math.round(seconds / 60)}m ago`;
-  return `${Math.round(seconds / 3600)}h ago`;
 }
 
 type Action = 'list' | 'remove' | 'prune';

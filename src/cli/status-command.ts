@@ -2,10 +2,11 @@ import { Command } from 'commander';
 import type { ClusterOverview } from '../cluster/cluster-overview.ts';
 import { addSettingOptions } from '../shared/config/cli-options.ts';
 import { messageOf } from '../shared/errors.ts';
-import { bytes } from '../manager/status/status-page.ts';
+import { formatBytes as bytes } from '../shared/text-format.ts';
 import { clientSettings, clusterPath, oneOffClient, unexpectedAnswer } from './client-settings.ts';
 import { resolveOrExit } from './command-runner.ts';
-import { formatAge, formatTable } from './nodes-command.ts';
+import { formatAge } from '../shared/text-format.ts';
+import { formatTable } from './nodes-command.ts';
 
 /**
  * `cflux status`: the cluster at a glance, like `influxd-ctl show` (the

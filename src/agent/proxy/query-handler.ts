@@ -158,7 +158,9 @@ export class QueryHandler {
 
   /** Statements routed to the nodes holding their data, answered in order; the first error stops the rest. */
   async #answerRouted(request: InfluxRequest, res: ServerResponse, statements: string[], classes: StatementClass[], pretty: boolean): Promise<void> {
-    for (const [index, statementClass] of classes.entries()) if (statementClass.kind !== 'ddl' && statementClass.kind !== 'error') this.#router.checkSources(statements[index]!, statementClass, request);
+    // As influxd, a request is parsed whole before anything runs: with several statements, a later one's
+    // syntax error must stop the earlier ones (a single statement is read once, by the router).
+    if (classes.length > 1) for (const [index, statementClass] of classes.entries()) if (statementClass.kind !== 'ddl' && statementClass.kind !== 'error') this.#router.checkSources(statements[index]!, statementClass, request);
     // One statement answered by one node as written: stream that node's answer (chunked output included).
     const only = classes[0];
     if (classes.length === 1 && only && only.kind !== 'ddl' && only.kind !== 'error') {

@@ -1,4 +1,5 @@
 import type { ClusterOverview, NodeOverview } from '../../cluster/cluster-overview.ts';
+import { formatAge, formatBytes as bytes } from '../../shared/text-format.ts';
 
 /** Seconds between the page's own reloads. */
 export const STATUS_REFRESH_SECONDS = 5;
@@ -79,29 +80,12 @@ function nodeRow(node: NodeOverview, now: number): string[] {
     node.diskBytes === undefined ? '-' : bytes(node.diskBytes),
     node.pointsWritten === undefined ? '-' : node.pointsWritten.toLocaleString('en-US'),
     node.metadataRevision === undefined ? '-' : String(node.metadataRevision),
-    `${escape(node.lastHeartbeat)} <span class="muted">(${ago(node.lastHeartbeat, now)})</span>`,
+    `${escape(node.lastHeartbeat)} <span class="muted">(${formatAge(node.lastHeartbeat, now)})</span>`,
   ];
 }
 
 function table(header: string[], rows: string[][]): string {
   return `<table><thead><tr>${header.map((title) => `<th>${escape(title)}</th>`).join('')}</tr></thead><tbody>${rows.map((row) => `<tr>${row.map((cell) => `<td>${cell}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
-}
-
-/** Bytes as B, KiB, MiB or GiB. */
-export function bytes(count: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = count;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
-function ago(iso: string, now: number): string {
-  const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  return Number.isFinite(seconds) ? `${seconds}s ago` : '-';
 }
 
 function escape(text: string): string {
