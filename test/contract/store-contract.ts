@@ -58,6 +58,15 @@ export function storeContract(backend: string, fixture: StoreFixture): void {
       assert.equal(new Set(views.map((v) => v.id)).size, 30);
     });
 
+    withStore('concurrent registrations of one name leave exactly one live record for it', async (store) => {
+      const views = await Promise.all(Array.from({ length: 8 }, (_, i) => store.registerNode('race', registration('same', { hostname: `h${i}` }), 15_000)));
+      const nodes = await store.listNodes('race');
+      assert.equal(nodes.length, 1, `records: ${JSON.stringify(nodes.map((n) => n.id))}`);
+      assert.ok(views.some((v) => v.id === nodes[0]!.id));
+      const beats = await Promise.all(views.map((v) => store.heartbeatNode('race', v.id, undefined)));
+      assert.deepEqual(beats.map((b) => b !== undefined), views.map((v) => v.id === nodes[0]!.id));
+    });
+
     withStore('listing reads past one page (etcd answers are paged at 1,000 keys)', async (store) => {
       await Promise.all(Array.from({ length: 1050 }, (_, i) => store.registerNode('big', registration(`n${i}`), 15_000)));
       const nodes = await store.listNodes('big');

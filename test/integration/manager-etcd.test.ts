@@ -12,6 +12,12 @@ async function call(base: string, method: string, path: string, body?: unknown):
 
 const node = (name: string) => ({ name, hostname: name, ip: ['127.0.0.1'], 'bind-address': `127.0.0.1:${8000 + name.length}` });
 
+/** etcd's current store revision, from its JSON gateway. */
+async function etcdRevision(endpoint: string): Promise<number> {
+  const response = await fetch(`${endpoint}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from('/nothing').toString('base64') }) });
+  return Number(((await response.json()) as { header: { revision: string } }).header.revision);
+}
+
 describe('two manager replicas on one etcd', () => {
   let etcd: EtcdServer;
   let a: ManagerProcess;
@@ -45,6 +51,24 @@ describe('two manager replicas on one etcd', () => {
     assert.notEqual(second.body.id, first.body.id);
     assert.equal((await call(a.url, 'PUT', `/nodes/hb/${first.body.id}`)).status, 404);
     assert.deepEqual((await call(a.url, 'GET', '/nodes/hb')).body.map((n: any) => n.id), [second.body.id]);
+  });
+
+  test('heartbeat records are rewritten many per etcd transaction, and answered without waiting for it', async () => {
+    const ids = (await Promise.all(Array.from({ length: 60 }, (_, i) => call(a.url, 'POST', '/nodes/batch', node(`b${i}`))))).map((r) => r.body.id as number);
+    // TTL 3 s: a record is due for a rewrite 1.5 s after it was written.
+    await sleep(1600);
+    const before = await etcdRevision(etcd.endpoint);
+    const beats = await Promise.all(ids.map((id) => call(a.url, 'PUT', `/nodes/batch/${id}`, { stats: { beat: id } })));
+    assert.ok(beats.every((r) => r.status === 200));
+    let listed: any[] = [];
+    for (let i = 0; i < 50 && (listed.length !== 60 || !listed.every((n) => n.stats?.beat === n.id)); i++) {
+      await sleep(100);
+      listed = (await call(b.url, 'GET', '/nodes/batch')).body;
+    }
+    assert.ok(listed.length === 60 && listed.every((n) => n.stats?.beat === n.id), `every record carries its heartbeat stats: ${JSON.stringify(listed.slice(0, 2))}`);
+    const revisions = (await etcdRevision(etcd.endpoint)) - before;
+    // One revision per transaction: 60 records one by one would be 60.
+    assert.ok(revisions <= 10, `${revisions} etcd revisions for 60 record rewrites`);
   });
 
   test('CAS conflict across replicas: the second writer on the same version gets 409', async () => {

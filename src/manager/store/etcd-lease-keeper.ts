@@ -1,5 +1,6 @@
 import type { Etcd3 } from 'etcd3';
 import { StoreUnavailableError } from '../../shared/errors.ts';
+import { translateEtcdError } from './etcd-errors.ts';
 
 type KeepAliveStream = Awaited<ReturnType<Etcd3['leaseClient']['leaseKeepAlive']>>;
 
@@ -28,7 +29,12 @@ export class EtcdLeaseKeeper {
 
   /** Refreshes a lease; resolves to its remaining TTL in seconds, 0 when it expired. */
   async keepAlive(leaseId: string): Promise<number> {
-    const stream = await this.#openStream();
+    let stream: KeepAliveStream;
+    try {
+      stream = await this.#openStream();
+    } catch (err) {
+      throw translateEtcdError(err, 'refresh a node lease');
+    }
     return new Promise<number>((resolve, reject) => {
       const entry: Pending = {
         resolve,
@@ -42,7 +48,13 @@ export class EtcdLeaseKeeper {
       const queue = this.#pending.get(leaseId) ?? [];
       queue.push(entry);
       this.#pending.set(leaseId, queue);
-      stream.write({ ID: leaseId });
+      try {
+        stream.write({ ID: leaseId });
+      } catch (err) {
+        this.#remove(leaseId, entry);
+        clearTimeout(entry.timer);
+        reject(translateEtcdError(err, 'refresh a node lease'));
+      }
     });
   }
 

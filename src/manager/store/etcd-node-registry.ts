@@ -1,7 +1,9 @@
 import { translateEtcdError } from './etcd-errors.ts';
 import type { EtcdKeys } from './etcd-keys.ts';
 import { deleteOp, putOp, unchangedSince, type EtcdKv } from './etcd-kv.ts';
+import { EtcdIdBlocks } from './etcd-id-blocks.ts';
 import type { EtcdLeaseKeeper } from './etcd-lease-keeper.ts';
+import { EtcdPutBatcher } from './etcd-put-batcher.ts';
 import type { NodeRegistration, NodeView, RegistrationGuard } from './store.ts';
 
 /** A node record as stored in etcd: the view without `alive`, plus its lease. */
@@ -9,11 +11,20 @@ interface StoredNode extends Omit<NodeView, 'alive'> {
   leaseId: string;
 }
 
+/** A node record this process heartbeated recently, with the revision it was written or read at. */
+interface CachedRecord {
+  record: StoredNode;
+  modRevision: string;
+  writtenAt: number;
+  /** A background rewrite is in flight. */
+  writing: boolean;
+}
+
 /** How often a registration retries when another manager changed the same keys. */
 const MAX_CAS_ATTEMPTS = 20;
 
 /**
- * Node registrations in etcd: ids from a transaction on a counter key,
+ * Node registrations in etcd: ids from blocks reserved on a counter key,
  * liveness as one lease per node (the `alive/` key disappears with it),
  * records kept without a lease so dead nodes stay listed until pruned.
  */
@@ -22,56 +33,61 @@ export class EtcdNodeRegistry {
   readonly #keys: EtcdKeys;
   readonly #leases: EtcdLeaseKeeper;
   /** Node records this process heartbeated recently, with the mod revision they were read at. */
-  readonly #records = new Map<string, { record: StoredNode; modRevision: string; writtenAt: number }>();
-  /** Registrations from this process go one at a time; only other managers cause CAS retries. */
-  #registrationChain: Promise<unknown> = Promise.resolve();
+  readonly #records = new Map<string, CachedRecord>();
+  readonly #ids: EtcdIdBlocks;
+  /** Heartbeat record rewrites, many per etcd transaction. */
+  readonly #recordWrites: EtcdPutBatcher;
 
   constructor(kv: EtcdKv, keys: EtcdKeys, leases: EtcdLeaseKeeper) {
     this.#kv = kv;
     this.#keys = keys;
     this.#leases = leases;
+    this.#ids = new EtcdIdBlocks(kv, keys.nodeIdCounter());
+    this.#recordWrites = new EtcdPutBatcher(kv, 'record a heartbeat');
   }
 
-  register(cluster: string, registration: NodeRegistration, ttlMs: number, guard?: RegistrationGuard): Promise<NodeView> {
-    const run = this.#registrationChain.then(() => this.#register(cluster, registration, ttlMs, guard));
-    this.#registrationChain = run.catch(() => undefined);
-    return run;
-  }
-
-  async #register(cluster: string, registration: NodeRegistration, ttlMs: number, guard: RegistrationGuard | undefined): Promise<NodeView> {
-    const counterKey = this.#keys.nodeIdCounter();
+  async register(cluster: string, registration: NodeRegistration, ttlMs: number, guard?: RegistrationGuard): Promise<NodeView> {
     const nameKey = this.#keys.name(cluster, registration.name);
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const [counter, previousName] = await Promise.all([
-        this.#kv.get<number>(counterKey, 'read the node id counter'),
-        this.#kv.get<number>(nameKey, 'look up the node name'),
-      ]);
-      const previousId = previousName.stored?.value;
-      const previous = previousId === undefined ? undefined : (await this.#kv.get<StoredNode>(this.#keys.node(cluster, previousId), 'read a node')).stored;
-      if (guard) {
-        // The guard judges the record as it is now; the transaction below fails if the name moves meanwhile.
-        const alive = previous !== undefined && (await this.#kv.get<number>(this.#keys.alive(cluster, previous.value.id), 'check a node is alive')).stored !== undefined;
-        guard(previous && view(previous.value, alive));
-      }
-      const id = (counter.stored?.value ?? 0) + 1;
-      const leaseId = await this.#grantLease(ttlMs);
-      const now = new Date().toISOString();
-      const record: StoredNode = { ...registration, id, cluster, ttlMs, registeredAt: now, lastHeartbeat: now, leaseId };
-      const replaced = previousId === undefined ? [] : [deleteOp(this.#keys.node(cluster, previousId)), deleteOp(this.#keys.alive(cluster, previousId))];
-      const committed = await this.#kv.txn(
-        [unchangedSince(counterKey, counter.stored), unchangedSince(nameKey, previousName.stored)],
-        [putOp(counterKey, id), putOp(this.#keys.node(cluster, id), record), putOp(nameKey, id), putOp(this.#keys.alive(cluster, id), id, leaseId), ...replaced],
-        'register a node',
-      );
-      if (committed) {
-        if (previous) {
-          this.#records.delete(`${cluster}\u0000${previous.value.id}`);
-          // Awaited: the old id's heartbeats (here or at another manager) must see a dead lease from now on.
-          await this.#revokeLease(previous.value.leaseId);
+    // Taken once and kept across retries; a lease of a registration that did not commit is revoked.
+    let id: number | undefined;
+    let leaseId: string | undefined;
+    let committed = false;
+    try {
+      for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+        const previousName = await this.#kv.get<number>(nameKey, 'look up the node name');
+        const previousId = previousName.stored?.value;
+        const previous = previousId === undefined ? undefined : (await this.#kv.get<StoredNode>(this.#keys.node(cluster, previousId), 'read a node')).stored;
+        if (guard) {
+          // The guard judges the record as it is now; the transaction below fails if the name moves meanwhile.
+          const alive = previous !== undefined && (await this.#kv.get<number>(this.#keys.alive(cluster, previous.value.id), 'check a node is alive')).stored !== undefined;
+          guard(previous && view(previous.value, alive));
         }
-        return view(record, true);
+        id ??= await this.#ids.next();
+        leaseId ??= await this.#grantLease(ttlMs);
+        const now = new Date().toISOString();
+        const record: StoredNode = { ...registration, id, cluster, ttlMs, registeredAt: now, lastHeartbeat: now, leaseId };
+        const nodeKey = this.#keys.node(cluster, id);
+        const replaced = previousId === undefined ? [] : [deleteOp(this.#keys.node(cluster, previousId)), deleteOp(this.#keys.alive(cluster, previousId))];
+        const revision = await this.#kv.commit(
+          // Only the name is compared: registrations of different names never conflict, so they run concurrently.
+          [unchangedSince(nameKey, previousName.stored), unchangedSince(nodeKey, undefined)],
+          [putOp(nodeKey, record), putOp(nameKey, id), putOp(this.#keys.alive(cluster, id), id, leaseId), ...replaced],
+          'register a node',
+        );
+        committed = revision !== undefined;
+        if (revision !== undefined) {
+          // The first heartbeats need neither a read nor a rewrite: the record was just written.
+          this.#records.set(`${cluster}\u0000${id}`, { record, modRevision: revision, writtenAt: Date.now(), writing: false });
+          if (previous) {
+            this.#records.delete(`${cluster}\u0000${previous.value.id}`);
+            // Awaited: the old id's heartbeats (here or at another manager) must see a dead lease from now on.
+            await this.#revokeLease(previous.value.leaseId);
+          }
+          return view(record, true);
+        }
       }
-      void this.#revokeLease(leaseId);
+    } finally {
+      if (!committed && leaseId !== undefined) void this.#revokeLease(leaseId);
     }
     throw translateEtcdError(new Error(`node registration lost ${MAX_CAS_ATTEMPTS} races in a row`), 'register a node');
   }
@@ -88,7 +104,7 @@ export class EtcdNodeRegistry {
     if (!cached) {
       const { stored } = await this.#kv.get<StoredNode>(this.#keys.node(cluster, id), 'read a node');
       if (!stored) return undefined;
-      cached = { record: stored.value, modRevision: stored.modRevision, writtenAt: 0 };
+      cached = { record: stored.value, modRevision: stored.modRevision, writtenAt: 0, writing: false };
       this.#records.set(cacheKey, cached);
     }
     if (accept && !accept(view(cached.record, true))) return undefined;
@@ -98,20 +114,33 @@ export class EtcdNodeRegistry {
       return undefined;
     }
     const record: StoredNode = { ...cached.record, lastHeartbeat: new Date().toISOString(), ...(stats ? { stats } : {}) };
-    if (Date.now() - cached.writtenAt < record.ttlMs / 2) {
-      cached.record = record;
-      return view(record, true);
-    }
-    const key = this.#keys.node(cluster, id);
-    // Compare on the record so a heartbeat racing a deregistration cannot bring the record back.
-    const revision = await this.#kv.commit([unchangedSince(key, cached)], [putOp(key, record)], 'record a heartbeat');
-    if (revision !== undefined) {
-      this.#records.set(cacheKey, { record, modRevision: revision, writtenAt: Date.now() });
-      return view(record, true);
-    }
-    this.#records.delete(cacheKey);
-    const { stored } = await this.#kv.get<StoredNode>(key, 'read a node');
-    return stored ? view(record, true) : undefined;
+    cached.record = record;
+    if (!cached.writing && Date.now() - cached.writtenAt >= record.ttlMs / 2) this.#writeRecord(cacheKey, this.#keys.node(cluster, id), cached);
+    return view(record, true);
+  }
+
+  /**
+   * Rewrites a node record in the background: the heartbeat's answer does not
+   * wait for it (liveness is the lease, settled above; the record only keeps
+   * the last heartbeat and stats for listings). Compared on the record's
+   * revision, so a write racing a deregistration cannot bring the record back;
+   * then the cache entry is dropped and the next heartbeat reads etcd again.
+   */
+  #writeRecord(cacheKey: string, key: string, entry: CachedRecord): void {
+    entry.writing = true;
+    entry.writtenAt = Date.now();
+    this.#recordWrites.put(key, { modRevision: entry.modRevision }, entry.record).then(
+      (revision) => {
+        entry.writing = false;
+        if (revision !== undefined) entry.modRevision = revision;
+        else if (this.#records.get(cacheKey) === entry) this.#records.delete(cacheKey);
+      },
+      () => {
+        // etcd unavailable: try again at the next heartbeat.
+        entry.writing = false;
+        entry.writtenAt = 0;
+      },
+    );
   }
 
   async deregister(cluster: string, id: number): Promise<boolean> {
