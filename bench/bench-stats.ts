@@ -235,7 +235,9 @@ export interface ManagerProcess {
  */
 export async function spawnManager(args: string[], url: string): Promise<ManagerProcess> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // CFLUX_BENCH_MANAGER_NODE_ARGS: V8/node flags for the manager only (e.g. to compare heap settings).
+  const nodeArgs = (process.env['CFLUX_BENCH_MANAGER_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   process.on('exit', () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });

@@ -31,7 +31,7 @@ test('default process metrics are there with the prefix, and counters never go d
   const registry = new ours.Registry();
   ours.collectDefaultMetrics({ register: registry, prefix: 'p_' });
   const text = await registry.metrics();
-  for (const name of ['p_process_cpu_seconds_total', 'p_process_resident_memory_bytes', 'p_nodejs_heap_size_used_bytes', 'p_nodejs_eventloop_lag_seconds', 'p_process_start_time_seconds']) assert.match(text, new RegExp(`^${name} \\d`, 'm'), name);
+  for (const name of ['p_process_cpu_seconds_total', 'p_process_resident_memory_bytes', 'p_nodejs_heap_size_used_bytes', 'p_nodejs_eventloop_lag_seconds', 'p_nodejs_eventloop_lag_p99_seconds', 'p_nodejs_eventloop_lag_max_seconds', 'p_process_start_time_seconds']) assert.match(text, new RegExp(`^${name} \\d`, 'm'), name);
   const counter = new ours.Counter({ name: 'c_total', help: 'c', registers: [registry] });
   assert.throws(() => counter.inc(-1), /cannot go down/);
 });

@@ -18,6 +18,21 @@ function pollTimeoutOf(query: URLSearchParams, maxMs: number): number {
   return Math.min(Math.round(Number(raw) * 1000), maxMs);
 }
 
+/**
+ * A new version wakes every long-poll with the same object: it is serialized
+ * once and the bytes shared (10,000 answers of a large document each
+ * stringified and UTF-8 encoded blocked the event loop for most of a second).
+ */
+const serialized = new WeakMap<object, Buffer>();
+function jsonBytesOf(value: object): Buffer {
+  let bytes = serialized.get(value);
+  if (!bytes) {
+    bytes = Buffer.from(JSON.stringify(value));
+    serialized.set(value, bytes);
+  }
+  return bytes;
+}
+
 /** The versioned metadata document: long-poll read, CAS write, history. */
 export function addMetadataRoutes(router: Router, api: ManagerApiContext): void {
   router.add('GET', '/clusters/:cluster/versions/:version', async ({ params, query, signal }) => {
@@ -25,7 +40,7 @@ export function addMetadataRoutes(router: Router, api: ManagerApiContext): void 
     const known = parseVersion(params['version']!);
     const timeoutMs = pollTimeoutOf(query, api.options.pollTimeout);
     const changed = await api.hub.waitForChange(cluster, known, timeoutMs, signal);
-    return changed ? { status: 200, body: changed } : { status: 204 };
+    return changed ? { status: 200, text: jsonBytesOf(changed), contentType: 'application/json' } : { status: 204 };
   });
 
   router.add('POST', '/clusters/:cluster/versions/:version', async ({ req, params }) => {

@@ -13,6 +13,9 @@ interface ClusterWatch {
   idleTimer: NodeJS.Timeout | undefined;
 }
 
+/** Long-polls answered per turn of the event loop when a new version arrives. */
+const FAN_OUT_SLICE = 250;
+
 /** How long a cluster's store watch stays open after its last waiter left. */
 const IDLE_WATCH_LINGER_MS = 30_000;
 
@@ -117,9 +120,18 @@ export class MetadataWatchHub {
 
   #onChange(watch: ClusterWatch, current: VersionedMetadata): void {
     watch.latest = current;
-    for (const waiter of [...watch.waiters]) {
-      if (waiter.knownVersion !== current.version) waiter.settle(current);
-    }
+    const waiters = [...watch.waiters];
+    // Answered a slice at a time: 10,000 answers written in one go held the
+    // event loop for about a second, and every heartbeat waited behind them.
+    const settleFrom = (start: number): void => {
+      const end = Math.min(waiters.length, start + FAN_OUT_SLICE);
+      for (let i = start; i < end; i++) {
+        const waiter = waiters[i]!;
+        if (waiter.knownVersion !== current.version && watch.latest === current) waiter.settle(current);
+      }
+      if (end < waiters.length) setImmediate(settleFrom, end);
+    };
+    settleFrom(0);
   }
 
   #scheduleIdleClose(cluster: string, watch: ClusterWatch): void {

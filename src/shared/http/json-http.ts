@@ -5,8 +5,8 @@ import { CfluxError } from '../errors.ts';
 export interface JsonReply {
   status: number;
   body?: unknown;
-  /** Sent as-is instead of JSON (Prometheus text). */
-  text?: string;
+  /** Sent as-is instead of JSON (Prometheus text, or JSON serialized once for many answers). */
+  text?: string | Buffer;
   contentType?: string;
   /** More headers of a text reply (e.g. an HTML page's Content-Security-Policy). */
   headers?: Record<string, string>;
@@ -107,7 +107,8 @@ export function parseJsonBody(raw: Buffer): unknown {
 export function sendReply(res: ServerResponse, reply: JsonReply, extraHeaders: Record<string, string> = {}): void {
   if (reply.handled || res.headersSent || res.destroyed) return;
   if (reply.text !== undefined) {
-    res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/plain; charset=utf-8', ...reply.headers, ...extraHeaders });
+    const length = String(typeof reply.text === 'string' ? Buffer.byteLength(reply.text) : reply.text.length);
+    res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/plain; charset=utf-8', 'content-length': length, ...reply.headers, ...extraHeaders });
     res.end(reply.text);
     return;
   }

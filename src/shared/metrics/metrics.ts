@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { PerformanceObserver, constants as perfConstants, monitorEventLoopDelay } from 'node:perf_hooks';
 import { memoryUsage, resourceUsage } from 'node:process';
 
 /**
@@ -11,7 +11,7 @@ import { memoryUsage, resourceUsage } from 'node:process';
  */
 export type LabelValues<L extends string> = Partial<Record<L, string | number>>;
 
-type MetricType = 'counter' | 'gauge' | 'histogram';
+type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
 
 interface Metric {
   readonly name: string;
@@ -201,11 +201,48 @@ export function collectDefaultMetrics(options: { register: Registry; prefix?: st
   gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.', () => memoryUsage().heapTotal);
   gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.', () => memoryUsage().heapUsed);
   gauge('nodejs_external_memory_bytes', 'Node.js external memory size in bytes.', () => memoryUsage().external);
+  // p99 and max are read before the mean, whose read starts the next interval.
+  const lagSeconds = (value: number) => (Number.isFinite(value) ? value / 1e9 : 0);
+  gauge('nodejs_eventloop_lag_p99_seconds', 'The 99th percentile of the event loop delay since the last scrape, in seconds.', () => lagSeconds(lag.percentile(99)));
+  gauge('nodejs_eventloop_lag_max_seconds', 'The longest event loop delay since the last scrape, in seconds.', () => lagSeconds(lag.max));
   gauge('nodejs_eventloop_lag_seconds', 'Mean event loop delay since the last scrape, in seconds.', () => {
-    const mean = Number.isFinite(lag.mean) ? lag.mean / 1e9 : 0;
+    const mean = lagSeconds(lag.mean);
     lag.reset();
     return mean;
   });
+  options.register.registerMetric(gcDurations(prefix + 'nodejs_gc_duration_seconds'));
+}
+
+const GC_KINDS: Record<number, string> = {
+  [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
+
+/** Time spent in garbage collection by kind, as the sum and count of a summary (prom-client's name). */
+function gcDurations(name: string): Metric {
+  const totals = new Map<string, { sum: number; count: number }>();
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = GC_KINDS[(entry as { detail?: unknown } as { detail?: { kind?: number } }).detail?.kind ?? -1] ?? 'other';
+      const total = totals.get(kind) ?? { sum: 0, count: 0 };
+      total.sum += entry.duration / 1000;
+      total.count++;
+      totals.set(kind, total);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    name,
+    help: 'Garbage collection duration by kind, in seconds.',
+    type: 'summary',
+    samples: async () =>
+      [...totals].flatMap(([kind, total]) => [
+        { name: `${name}_sum`, labels: { kind }, value: total.sum },
+        { name: `${name}_count`, labels: { kind }, value: total.count },
+      ]),
+  };
 }
 
 function labelText(labels: Record<string, string | number>): string {
