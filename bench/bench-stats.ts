@@ -7,6 +7,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../test/helpers/servers.ts';
 
 /** Percentile `p` (0..100) of `sorted` (ascending), nearest-rank; NaN when empty. */
 export function percentile(sorted: readonly number[], p: number): number {
@@ -306,4 +308,15 @@ export async function stopChild(child: ChildProcess, graceMs: number): Promise<s
   child.kill('SIGKILL');
   await exited;
   return `SIGKILL after ${graceMs / 1000} s grace`;
+}
+
+/** Starts bench/tcp-relay.ts (a bare TCP relay, the floor of any user-space hop) in front of `targetUrl`. */
+export async function startTcpRelay(targetUrl: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./tcp-relay.ts', import.meta.url)), String(port), targetUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`tcp relay exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
 }

@@ -14,7 +14,7 @@
 import { parseArgs } from 'node:util';
 import { ownersOf } from '../src/cluster/placement.ts';
 import { influxQuery, startClusterFixture } from '../test/helpers/cluster-fixture.ts';
-import { percentile } from './bench-stats.ts';
+import { percentile, startTcpRelay } from './bench-stats.ts';
 
 const { values } = parseArgs({ options: { queries: { type: 'string', default: '300' }, rounds: { type: 'string', default: '3' } } });
 const QUERIES = Number(values.queries);
@@ -29,36 +29,45 @@ async function timed(url: string, q: string): Promise<number> {
   return performance.now() - started;
 }
 
-/** Added p50 and p99 (ms) of `QUERIES` queries through `proxy` over the same queries to `direct`. */
-async function round(direct: string, proxy: string, measurement: string): Promise<{ p50: number; p99: number; directP50: number }> {
-  const straight: number[] = [];
-  const hop: number[] = [];
+interface RoundResult { p50: number; p99: number; directP50: number; relayP50: number | undefined }
+
+/**
+ * Added p50 and p99 (ms) of `QUERIES` queries through `proxy` over the same
+ * queries to `direct`; with `relay` (a bare TCP relay in front of the same
+ * influxd) also what a hop without any HTTP costs here. The targets take
+ * turns, the order rotating, so none always meets a warmer cache.
+ */
+async function round(direct: string, proxy: string, measurement: string, relay?: string): Promise<RoundResult> {
+  const targets = [direct, proxy, ...(relay ? [relay] : [])];
+  const times = targets.map((): number[] => []);
   for (let i = 0; i < QUERIES; i++) {
     const start = BASE + (i % 60) * 60;
     const q = `SELECT mean(v) FROM ${measurement} WHERE time >= ${start}s AND time < ${start + 3600}s GROUP BY time(1m) fill(null)`;
-    // Alternate which goes first, so neither always meets a warmer cache.
-    if (i % 2 === 0) {
-      straight.push(await timed(direct, q));
-      hop.push(await timed(proxy, q));
-    } else {
-      hop.push(await timed(proxy, q));
-      straight.push(await timed(direct, q));
+    for (let k = 0; k < targets.length; k++) {
+      const which = (i + k) % targets.length;
+      times[which]!.push(await timed(targets[which]!, q));
     }
   }
-  straight.sort((a, b) => a - b);
-  hop.sort((a, b) => a - b);
-  return { p50: percentile(hop, 50) - percentile(straight, 50), p99: percentile(hop, 99) - percentile(straight, 99), directP50: percentile(straight, 50) };
+  for (const list of times) list.sort((a, b) => a - b);
+  const [straight, hop, bare] = times as [number[], number[], number[] | undefined];
+  return {
+    p50: percentile(hop, 50) - percentile(straight, 50),
+    p99: percentile(hop, 99) - percentile(straight, 99),
+    directP50: percentile(straight, 50),
+    relayP50: bare ? percentile(bare, 50) - percentile(straight, 50) : undefined,
+  };
 }
 
 const lines: string[] = [];
 for (let t = 0; t < 7200; t += 10) for (const m of ['q_a', 'q_b', 'q_c', 'q_d']) lines.push(`${m},host=h${t % 3} v=${t % 97}.5 ${BASE + t}`);
 console.log(`agents run ${process.env['CFLUX_BIN'] ?? 'bin/cflux.ts (TypeScript source; set CFLUX_BIN=dist/bin/cflux.js for the build operators run)'}`);
 
-const results: Record<string, Array<{ p50: number; p99: number; directP50: number }>> = { local: [], peer: [] };
+const results: Record<string, RoundResult[]> = { local: [], peer: [] };
 // The agents' default heartbeat and drift-check periods (the test fixture's are short: a drift check every 0.5 s).
 const AGENT_ARGS = ['--repair-interval', '0', '--heartbeat-interval', '5', '--drift-interval', '10'];
 const one = await startClusterFixture({ size: 1, etcd: false, agentArgs: AGENT_ARGS });
 const two = await startClusterFixture({ size: 2, etcd: false, agentArgs: AGENT_ARGS });
+const relay = await startTcpRelay(one.influxds[0]!.url);
 try {
   for (const cluster of [one, two]) {
     await influxQuery(cluster.agents[0]!.proxyUrl, 'CREATE DATABASE bench WITH REPLICATION 1');
@@ -69,14 +78,16 @@ try {
   const remote = ['q_a', 'q_b', 'q_c', 'q_d'].find((m) => ownersOf('bench', m, ['node-0', 'node-1'], 1)[0] === 'node-1');
   if (!remote) throw new Error('no measurement on node-1 alone');
   for (let r = 0; r < ROUNDS; r++) {
-    results['local']!.push(await round(one.influxds[0]!.url, one.agents[0]!.proxyUrl, 'q_a'));
+    results['local']!.push(await round(one.influxds[0]!.url, one.agents[0]!.proxyUrl, 'q_a', relay.url));
     results['peer']!.push(await round(two.influxds[1]!.url, two.agents[0]!.proxyUrl, remote));
     for (const [name, list] of Object.entries(results)) {
       const last = list.at(-1)!;
-      console.log(`round ${r + 1} ${name.padEnd(5)}: direct p50 ${last.directP50.toFixed(2)} ms; through the agent +${last.p50.toFixed(2)} ms p50, +${last.p99.toFixed(2)} ms p99`);
+      const floor = last.relayP50 === undefined ? '' : `; a bare TCP relay +${last.relayP50.toFixed(2)} ms p50`;
+      console.log(`round ${r + 1} ${name.padEnd(5)}: direct p50 ${last.directP50.toFixed(2)} ms; through the agent +${last.p50.toFixed(2)} ms p50, +${last.p99.toFixed(2)} ms p99${floor}`);
     }
   }
 } finally {
+  relay.child.kill('SIGTERM');
   await one.stop();
   await two.stop();
 }
@@ -89,6 +100,8 @@ for (const [name, list] of Object.entries(results)) {
   const p99 = stats(list.map((entry) => entry.p99));
   console.log(`${name} (${name === 'local' ? 'one node: the local influxd answers' : 'two nodes: relayed from the peer that owns it'}): added p50 min ${p50.min.toFixed(2)} / median ${p50.median.toFixed(2)} / max ${p50.max.toFixed(2)} ms; added p99 median ${p99.median.toFixed(2)} ms`);
 }
+const floor = stats(results['local']!.map((entry) => entry.relayP50 ?? NaN));
+console.log(`bare TCP relay (no HTTP: the floor of any user-space hop on this machine): added p50 min ${floor.min.toFixed(2)} / median ${floor.median.toFixed(2)} / max ${floor.max.toFixed(2)} ms`);
 for (const [name, list] of Object.entries(results)) {
   const median = stats(list.map((entry) => entry.p50)).median;
   console.log(`${median <= 1 ? 'PASS' : 'FAIL'}: ${name} query hop adds <= 1 ms p50 (median of rounds ${median.toFixed(2)} ms)`);

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import { pickHeaders } from '../../shared/http/header-copy.ts';
 import { parseJsonOrText } from '../../shared/http/json-http.ts';
 import { CFLUX_VERSION } from '../../shared/version.ts';
+import { streamAnswer } from '../../shared/http/answer-stream.ts';
 import type { InfluxRequest } from './influx-request.ts';
 import type { InfluxdEndpoint } from './influxd-endpoint.ts';
 import { readBodyText, type HttpResponse, readBodyBytes } from '../../shared/http/http-client.ts';
@@ -15,7 +15,7 @@ const STREAMED_WRITE_HEADERS = ['authorization', 'content-type', 'content-encodi
 /**
  * Client requests to the local influxd, over the endpoint's keep-alive pool:
  * forwarded unchanged or streamed, with influxd's answer (status, InfluxDB
- * headers, body) streamed back through `stream.pipeline`, so a slow client
+ * headers, body) streamed back with backpressure (streamAnswer), so a slow client
  * slows influxd's answer instead of filling the agent's memory.
  */
 export class LocalPassthrough {
@@ -103,7 +103,7 @@ async function relayAnswer(upstream: HttpResponse, res: ServerResponse, streamed
   // client's connection, so it cannot carry another request: close it after this answer.
   const unread = streamed !== undefined && !streamed.complete;
   res.writeHead(upstream.statusCode, { ...pickHeaders(upstream.headers, RETURNED_HEADERS), 'x-clusterflux-version': CFLUX_VERSION, ...(unread ? { connection: 'close' } : {}) });
-  await pipeline(upstream.body, res);
+  await streamAnswer(upstream.body, res);
 }
 
 /** The URL's `u` and `p` (when both were set) as parameters. */

@@ -1,10 +1,10 @@
 import type { ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import { pickHeaders } from '../../shared/http/header-copy.ts';
 import { HttpClient, readBodyText, type HttpRequestOptions, type HttpResponse, readBodyBytes } from '../../shared/http/http-client.ts';
 import { trustedCertificates } from '../../shared/http/trusted-certificates.ts';
 import { RETURNED_HEADERS } from '../influxd/local-passthrough.ts';
 import { CLIENT_AUTHORIZATION_HEADER, METADATA_REVISION_HEADER } from './peer-api.ts';
+import { streamAnswer } from '../../shared/http/answer-stream.ts';
 
 /** What another agent (or the local influxd) answered. */
 export interface PeerAnswer {
@@ -107,7 +107,7 @@ export class PeerClient {
       throw new Error(`peer ${address} answered ${response.statusCode}`);
     }
     res.writeHead(response.statusCode, pickHeaders(response.headers, [...RETURNED_HEADERS, 'x-clusterflux-version']));
-    await pipeline(response.body, res);
+    await streamAnswer(response.body, res);
   }
 
   /** Whether the agent at `address` answered a request within the last `ms`. */

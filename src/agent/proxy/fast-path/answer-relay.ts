@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ChunkedBodyEnd, HEAD_END, MAX_HEAD_BYTES, responseFramingOf, withHeaderLine } from './http-head.ts';
 import { CFLUX_VERSION } from '../../../shared/version.ts';
+import { coalesceWrites } from '../../../shared/http/write-coalescing.ts';
 
 const EMPTY = Buffer.alloc(0);
 const VERSION_HEADER = Buffer.from(`X-Clusterflux-Version: ${CFLUX_VERSION}\r\n`, 'latin1');
@@ -45,6 +46,7 @@ export class AnswerRelay {
   }
 
   onData(chunk: Buffer): void {
+    coalesceWrites(this.#client);
     if (this.#finished) return;
     if (!this.#headSent) {
       this.#head = this.#head.length === 0 ? chunk : Buffer.concat([this.#head, chunk]);

@@ -130,8 +130,10 @@ class RelayedConnection implements LinkUser {
   readonly #client: Socket;
   readonly #handOver: (socket: Socket) => void;
   readonly #serve: (connection: Duplex) => void;
-  /** The in-process connection to the HTTP server of the lent request in progress. */
+  /** The in-process connection to the HTTP server of the lent request in progress, or kept from the last one. */
   #inner: RelayLink | undefined;
+  /** When the kept in-process connection's last answer ended (performance.now() ms). */
+  #innerIdleSince = 0;
   /** Bytes read from the client and not used yet (a head in progress, a pipelined request). */
   #pending: Buffer = EMPTY;
   #mode: 'head' | 'body' | 'answer' | 'gone' = 'head';
@@ -239,11 +241,20 @@ class RelayedConnection implements LinkUser {
   }
 
   /**
-   * A new in-process connection to the HTTP server for one lent request.
-   * One per request: a kept one could be closed by the server's keep-alive
-   * timeout just as the next request goes in.
+   * The in-process connection to the HTTP server for a lent request: the one
+   * the previous lent request used while it is young enough, else a new one.
+   * A new connection per request cost ~0.6 ms a query (a parser, a socket,
+   * the server's connection setup). Reused only within half the server's
+   * keep-alive timeout, so the server never closes it as a request goes in.
    */
   #innerLink(): RelayLink {
+    const kept = this.#inner;
+    if (kept && !kept.socket.destroyed && kept.user === undefined && performance.now() - this.#innerIdleSince < this.#path.options.idleTimeoutMs / 2) {
+      kept.user = this;
+      kept.lastError = undefined;
+      return kept;
+    }
+    kept?.socket.destroy();
     const [outside, inside] = duplexPair();
     const link = new RelayLink(outside, (closed) => {
       if (this.#inner === closed) this.#inner = undefined;
@@ -256,6 +267,7 @@ class RelayedConnection implements LinkUser {
 
   #giveToHttpServer(): void {
     this.#mode = 'gone';
+    this.#inner?.socket.destroy();
     this.#client.removeListener('data', this.#onData);
     this.#client.removeListener('error', this.#onGone);
     this.#client.removeListener('close', this.#onGone);
@@ -319,7 +331,10 @@ class RelayedConnection implements LinkUser {
     if (reason && this.#mode !== 'gone') this.#path.options.logger.warn({ reason: link.lastError ?? reason }, toInfluxd ? 'write relay to the local influxd failed' : 'lent request failed');
     const bodySent = this.#mode === 'answer';
     if (outcome === 'reuse' && bodySent && toInfluxd) this.#path.links.release(link, this.#path.closing);
-    else {
+    else if (outcome === 'reuse' && bodySent && link === this.#inner && !this.#path.closing) {
+      link.user = undefined;
+      this.#innerIdleSince = performance.now();
+    } else {
       link.user = undefined;
       link.socket.destroy();
     }
