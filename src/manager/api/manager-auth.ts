@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { presentedToken, tokensMatch } from '../../shared/http/credentials.ts';
+import { presentedToken, tokenMatcher, tokensMatch } from '../../shared/http/credentials.ts';
 import { CfluxError } from '../../shared/errors.ts';
 import type { Principal } from '../../shared/http/router.ts';
 import type { JsonServerOptions } from '../../shared/http/json-server.ts';
@@ -19,13 +19,15 @@ export const NODE_KEY_HEADER = 'x-cflux-node-key';
 /** The manager's tokens, and the node keys derived from them. */
 export class ManagerAuth {
   readonly #operatorToken: string | undefined;
-  readonly #agentToken: string | undefined;
   /** Keys node registrations; derived from the operator token so every replica computes the same keys. */
   readonly #nodeKeySecret: Buffer;
+  readonly #isOperatorToken: (presented: string) => boolean;
+  readonly #isAgentToken: ((presented: string) => boolean) | undefined;
 
   constructor(tokens: { operatorToken?: string; agentToken?: string }) {
     this.#operatorToken = tokens.operatorToken;
-    this.#agentToken = tokens.agentToken;
+    this.#isOperatorToken = tokenMatcher(tokens.operatorToken ?? '');
+    this.#isAgentToken = tokens.agentToken === undefined ? undefined : tokenMatcher(tokens.agentToken);
     this.#nodeKeySecret = tokens.operatorToken === undefined ? randomBytes(32) : createHmac('sha256', tokens.operatorToken).update('clusterflux/node-keys/v1').digest();
   }
 
@@ -49,8 +51,8 @@ export class ManagerAuth {
     if (this.#operatorToken === undefined) return { role: 'operator' };
     const token = presentedToken(req);
     if (token === undefined) return undefined;
-    if (tokensMatch(token, this.#operatorToken)) return { role: 'operator' };
-    if (this.#agentToken !== undefined && tokensMatch(token, this.#agentToken)) return { role: 'agent' };
+    if (this.#isOperatorToken(token)) return { role: 'operator' };
+    if (this.#isAgentToken?.(token)) return { role: 'agent' };
     return undefined;
   }
 

@@ -1,6 +1,15 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
+/**
+ * A constant-time check against one expected token whose hash is computed
+ * once (a manager checks every heartbeat: 2,000 a second at 10,000 agents).
+ */
+export function tokenMatcher(expected: string): (presented: string) => boolean {
+  const wanted = hash('sha256', expected, 'buffer');
+  return (presented) => timingSafeEqual(hash('sha256', presented, 'buffer'), wanted);
+}
+
 /** Compares two tokens in constant time (hashing first makes the lengths equal). */
 export function tokensMatch(presented: string, expected: string): boolean {
   // Hashes of equal length, so the comparison's time says nothing about the token.
