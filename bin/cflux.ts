@@ -1,4 +1,4 @@
 #!/usr/bin/env node
 import { buildProgram } from '../src/cli/program.ts';
 
-await buildProgram().parseAsync(process.argv);
+await (await buildProgram(process.argv)).parseAsync(process.argv);
