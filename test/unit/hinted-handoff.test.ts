@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pino from 'pino';
+import { createLogger } from '../../src/shared/logging.ts';
 import { HintedHandoff, type DeliveryOutcome, type ReplayBatch } from '../../src/agent/handoff/hinted-handoff.ts';
 import type { Hint } from '../../src/agent/handoff/hint.ts';
 
-const logger = pino({ level: 'silent' });
+const logger = createLogger({ level: 'silent', format: 'json' });
 const hint = (body: string, extra: Partial<Hint> = {}): Hint => ({ database: 'db', retentionPolicy: null, precision: 's', units: ['m'], at: Date.now(), body: Buffer.from(body), ...extra });
 
 /** A target that takes batches while `up`, recording them; `answer` decides the outcome. */
