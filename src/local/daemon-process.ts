@@ -21,7 +21,7 @@ import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { forgetChild, trackChild } from './exit-cleanup.ts';
-import { nodeHttp, nodeHttps } from '../shared/http/node-builtins.ts';
+import { nodeHttp, nodeHttps } from '../shared/node-builtins.ts';
 
 export { killDaemonsOnExit, makeTempDir, removeTempDir } from './exit-cleanup.ts';
 

@@ -1,5 +1,5 @@
 import { connect as connectTcp, type Socket } from 'node:net';
-import { nodeTls } from '../../shared/http/node-builtins.ts';
+import { nodeTls } from '../../shared/node-builtins.ts';
 import { HttpClient, type HttpRequestOptions, type HttpResponse } from '../../shared/http/http-client.ts';
 import { trustedCertificates } from '../../shared/http/trusted-certificates.ts';
 

@@ -1,7 +1,7 @@
 import { v2WriteRequest, V2_QUERY_REFUSAL } from './v2-compat.ts';
 import { identifyAsInfluxd, sendInfluxJson } from './influx-answer.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { nodeHttp } from '../../shared/http/node-builtins.ts';
+import { nodeHttp } from '../../shared/node-builtins.ts';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HostPort } from '../../shared/config/parsers.ts';

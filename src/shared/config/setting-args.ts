@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { nodeUtil } from '../node-builtins.ts';
 import { camelCase, type SettingMap } from './setting.ts';
 
 /**
@@ -19,7 +19,7 @@ export function parseSettingArgs(settings: SettingMap, args: readonly string[]):
   for (const setting of Object.values(settings)) options[setting.name] = { type: setting.isFlagOnly ? 'boolean' : 'string' };
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({ args: [...args], options, strict: true, allowPositionals: false }));
+    ({ values } = nodeUtil.parseArgs({ args: [...args], options, strict: true, allowPositionals: false }));
   } catch {
     return undefined;
   }

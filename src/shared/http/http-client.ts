@@ -1,5 +1,5 @@
 import type { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { nodeHttp, nodeHttps } from './node-builtins.ts';
+import { nodeHttp, nodeHttps } from '../node-builtins.ts';
 import type { Readable } from 'node:stream';
 
 /** One request: the body is sent whole, streamed from a Readable (backpressure kept), or absent. */

@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { nodeHttp, nodeHttps } from './node-builtins.ts';
+import { nodeHttp, nodeHttps } from '../node-builtins.ts';
 import type { AddressInfo } from 'node:net';
 import { httpStatusOf, messageOf } from '../errors.ts';
 import type { Logger } from '../logging.ts';

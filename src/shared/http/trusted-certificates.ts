@@ -1,4 +1,4 @@
-import { nodeTls } from './node-builtins.ts';
+import { nodeTls } from '../node-builtins.ts';
 
 /**
  * The CA list for a TLS client that trusts `extraPem` as well as Node's
