@@ -2,7 +2,12 @@
 #
 #   docker build -t clusterflux/cflux:0.1.0 .
 #   docker run --rm -p 8000:8000 clusterflux/cflux:0.1.0                 # manager, in-memory store
-#   docker run --rm clusterflux/cflux:0.1.0 agent --manager http://...:8000
+#   docker run --rm -e NODE_OPTIONS=--max-semi-space-size=1 -e MALLOC_ARENA_MAX=2 \
+#     clusterflux/cflux:0.1.0 agent --manager http://...:8000
+#
+# The two variables are the agent's memory settings (docs/agent.md "Memory");
+# kubernetes/influxdb.yaml and deploy/systemd/cflux-agent.service set them for
+# the agent only, so they are not ENV here (the manager runs from this image too).
 #
 # Ports: 8000 manager API, 8087 agent proxy (InfluxDB 1.x API), 8888 agent peer API.
 

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startClusterFixture } from '../test/helpers/cluster-fixture.ts';
 import { TEST_PEER_TOKEN } from '../test/helpers/agent-process.ts';
 import { metricValue, scrape } from './bench-stats.ts';
-import { AGENT_PRODUCTION_ARGS, SHIPPED_AGENT_ENV, SHIPPED_AGENT_NODE_ARGS } from './shipped-agent-flags.ts';
+import { AGENT_PRODUCTION_ARGS, SHIPPED_AGENT_ENV } from '../test/helpers/shipped-agent-flags.ts';
 
 const { values } = parseArgs({
   options: {
@@ -47,7 +47,7 @@ function parseVariant(text: string): Variant {
 
 const variants: Variant[] = values.variant?.map(parseVariant) ?? [
   { label: 'no flags', nodeArgs: [], env: {} },
-  { label: 'as shipped', nodeArgs: [...SHIPPED_AGENT_NODE_ARGS], env: { ...SHIPPED_AGENT_ENV } },
+  { label: 'as shipped', nodeArgs: [], env: { ...SHIPPED_AGENT_ENV } },
 ];
 
 /** The kB figures of /proc/<pid>/status we report, in MiB. */
