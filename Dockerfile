@@ -2,13 +2,20 @@
 #
 #   docker build -t clusterflux/cflux:0.1.0 .
 #   docker run --rm -p 8000:8000 clusterflux/cflux:0.1.0                 # manager, in-memory store
-#   docker run --rm clusterflux/cflux:0.1.0 agent --manager http://...:8000
+#   docker run --rm -e NODE_OPTIONS=--max-semi-space-size=1 -e MALLOC_ARENA_MAX=2 \
+#     clusterflux/cflux:0.1.0 agent --manager http://...:8000
+#
+# The two variables are the agent's memory settings (docs/agent.md "Memory");
+# kubernetes/influxdb.yaml and deploy/systemd/cflux-agent.service set them for
+# the agent only, so they are not ENV here (the manager runs from this image too).
 #
 # Ports: 8000 manager API, 8087 agent proxy (InfluxDB 1.x API), 8888 agent peer API.
 
 # ---------------------------------------------------------------------------
-# Build stage: install all dependencies, compile TypeScript to dist/, then drop
-# the devDependencies so node_modules can be copied as-is into the runtime stage.
+# Build stage: install all dependencies, type-check and bundle the TypeScript
+# into dist/ (scripts/bundle.ts: esbuild, one file per part loaded on demand),
+# then drop the devDependencies so node_modules can be copied as-is into the
+# runtime stage.
 # NODE_ENV must NOT be "production" here, or `npm ci` would skip the compiler.
 # ---------------------------------------------------------------------------
 FROM node:24-slim AS build
@@ -17,11 +24,14 @@ WORKDIR /app
 # Manifests first, so the dependency layer is cached until they change.
 COPY package.json package-lock.json ./
 # --ignore-scripts: the only install scripts in the tree are the `node`
-# devDependency (it downloads a second Node binary that the image already has)
-# and a protobufjs version-scheme warning; neither is needed to build or run.
+# devDependency (it downloads a second Node binary that the image already has),
+# a protobufjs version-scheme warning and esbuild's check of its binary (which
+# comes from its @esbuild/<platform> optional dependency either way); none is
+# needed to build or run.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/bundle.ts ./scripts/bundle.ts
 COPY bin ./bin
 COPY src ./src
 RUN npm run build \

@@ -350,8 +350,9 @@ hb.latencies.forEach((lat, i) => {
   list.push(lat);
   windows.set(w, list);
 });
-const windowP99 = [...windows.values()].map((lats) => percentile(lats.sort((a, b) => a - b), 99)).sort((a, b) => a - b);
-if (windowP99.length > 0) log(`heartbeat p99 per 5 s window: min ${windowP99[0]!.toFixed(1)} median ${percentile(windowP99, 50).toFixed(1)} max ${windowP99.at(-1)!.toFixed(1)} ms (${windowP99.length} windows)`);
+const inTimeOrder = [...windows.entries()].sort((a, b) => a[0] - b[0]).map(([, lats]) => percentile(lats.sort((a, b) => a - b), 99));
+const windowP99 = [...inTimeOrder].sort((a, b) => a - b);
+if (windowP99.length > 0) log(`heartbeat p99 per 5 s window: min ${windowP99[0]!.toFixed(1)} median ${percentile(windowP99, 50).toFixed(1)} max ${windowP99.at(-1)!.toFixed(1)} ms (in time order: ${inTimeOrder.map((p) => p.toFixed(0)).join(', ')})`);
 const maxRssMib = Math.max(...managerProcs.map((proc) => proc.maxRssKib / 1024));
 const healthy = hbErrors === 0 && agents.length === N && !managerDied;
 const target = (text: string, ok: boolean, measured: string): void => log(`target ${text}: ${ok ? 'PASS' : 'FAIL'} (${measured})`);

@@ -1,4 +1,5 @@
-// npm run bench:write [-- --points 2000000 --batch 5000 --concurrency 4 --slices 20 --pairs 200]
+// npm run bench:write [-- --points 2000000 --batch 5000 --concurrency 4 --slices 20 --pairs 200 --settle 10
+//                         --agent-flags='--max-semi-space-size=2 MALLOC_ARENA_MAX=4']
 //
 // The same generated line protocol and the same client (an undici pool with
 // N batches in flight) for every target:
@@ -16,14 +17,24 @@
 //     target in turn, so every target meets the same influxd at the same time;
 //   latency one batch at a time: the same batch straight, then through the
 //     hop, alternating (the hop's own cost on an idle system).
-// Agents run with their default heartbeat and drift-check periods.
+// Agents run with their default heartbeat and drift-check periods, from the
+// build (CFLUX_BIN=dist/bin/cflux.js, npm run bench:write sets it) with the
+// environment the shipped units give them (NODE_OPTIONS, MALLOC_ARENA_MAX:
+// test/helpers/shipped-agent-flags.ts). --agent-flags replaces it: node
+// flags (--x) and NAME=value tokens, 'none' for nothing; write it as
+// --agent-flags='--max-semi-space-size=2 MALLOC_ARENA_MAX=2'.
+// Memory targets (issue 15): an agent's RSS idle (--settle seconds after its
+// cluster is up and its databases created, before any write) <= 64 MiB, and
+// at its peak under the whole load (sampled every second and every 10
+// batches) <= 96 MiB, at RF 1 and at RF 2.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { startClusterFixture, influxQuery } from '../test/helpers/cluster-fixture.ts';
 import { freePort } from '../test/helpers/servers.ts';
-import { percentile, readCpuSeconds, readRssKib } from './bench-stats.ts';
+import { percentile, ProcSampler, readCpuSeconds, readRssKib } from './bench-stats.ts';
+import { AGENT_PRODUCTION_ARGS, SHIPPED_AGENT_ENV } from '../test/helpers/shipped-agent-flags.ts';
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +43,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     slices: { type: 'string', default: '20' },
     pairs: { type: 'string', default: '200' },
+    settle: { type: 'string', default: '10' },
+    'agent-flags': { type: 'string' },
   },
 });
 const totalPoints = Number(values.points);
@@ -39,7 +52,20 @@ const batchSize = Number(values.batch);
 const concurrency = Number(values.concurrency);
 const sliceCount = Number(values.slices);
 const pairCount = Number(values.pairs);
-const PRODUCTION_PERIODS = ['--heartbeat-interval', '5', '--drift-interval', '10', '--log-level', 'info'];
+const settleMs = Number(values.settle) * 1000;
+const IDLE_TARGET_MIB = 64;
+const PEAK_TARGET_MIB = 96;
+
+/** Node flags (--x) and environment (NAME=value) for the agents: as shipped, or --agent-flags. */
+function agentRuntime(): { nodeArgs: string[]; env: Record<string, string> } {
+  const text = values['agent-flags'];
+  if (text === undefined) return { nodeArgs: [], env: { ...SHIPPED_AGENT_ENV } };
+  const tokens = text === 'none' ? [] : text.split(/\s+/).filter(Boolean);
+  const env = Object.fromEntries(tokens.filter((token) => !token.startsWith('--')).map((token) => [token.slice(0, token.indexOf('=')), token.slice(token.indexOf('=') + 1)]));
+  return { nodeArgs: tokens.filter((token) => token.startsWith('--')), env };
+}
+const runtime = agentRuntime();
+const agentFixture = { agentArgs: AGENT_PRODUCTION_ARGS, agentNodeArgs: runtime.nodeArgs, agentEnv: { CFLUX_SECRET: 'write-bench-secret-0123456789', ...runtime.env } };
 
 /** 100 measurements, 10 hosts, 3 regions, 2 fields; one timestamp per 100 points (seconds). */
 function generateBatches(): Buffer[] {
@@ -182,17 +208,28 @@ function report(title: string, baseline: Target, hops: Target[]): void {
 
 const batches = generateBatches();
 console.log(`write bench: ${totalPoints.toLocaleString('en-US')} points per target in ${batches.length} batches of ${batchSize}, concurrency ${concurrency}, ${sliceCount} interleaved slices, loopback`);
+console.log(
+  `agents run ${process.env['CFLUX_BIN'] ?? 'bin/cflux.ts (TypeScript source; npm run bench:write runs the build, dist/bin/cflux.js)'} with ` +
+    `[${[...runtime.nodeArgs, ...Object.entries(runtime.env).map(([key, value]) => `${key}=${value}`)].join(' ') || 'no node flags'}]${values['agent-flags'] === undefined ? ' (as shipped)' : ''}`,
+);
+
+/** An agent's RSS in MiB, left alone for --settle seconds first: the idle figure, before any write. */
+async function idleRssMib(pid: number): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
+  return (readRssKib(pid) ?? NaN) / 1024;
+}
 
 // RF=1: one node; its agent streams every write to its own influxd.
-const one = await startClusterFixture({ size: 1, etcd: false, agentArgs: PRODUCTION_PERIODS});
-let rf1: { direct: Target; agent: Target; relay: Target; agentPaired: number[]; relayPaired: number[] };
+const one = await startClusterFixture({ size: 1, etcd: false, ...agentFixture });
+let rf1: { direct: Target; agent: Target; relay: Target; agentPaired: number[]; relayPaired: number[]; idleMib: number; peakMib: number };
 const relay = await startRelay(one.influxds[0]!.url);
 try {
   const agentUrl = one.agents[0]!.proxyUrl;
   for (const database of ['bench_direct', 'bench_agent', 'bench_relay', 'pairs_direct', 'pairs_agent', 'pairs_relay']) {
     await influxQuery(agentUrl, `CREATE DATABASE ${database} WITH REPLICATION 1`);
   }
-  await new Promise((resolve) => setTimeout(resolve, 500)); // mirrored into the influxd
+  const idleMib = await idleRssMib(one.agents[0]!.pid); // also lets the DDL reach the influxd
+  const sampler = new ProcSampler(one.agents[0]!.pid);
   const direct = target('direct influxd', one.influxds[0]!.url, 'bench_direct');
   const agent = target('agent proxy (RF=1)', agentUrl, 'bench_agent', one.agents[0]!.pid);
   const bare = target('bare TCP relay (floor)', relay.url, 'bench_relay', relay.child.pid);
@@ -201,30 +238,33 @@ try {
   const agentPaired = await pairedAdded(direct.url, agentUrl, ['pairs_direct', 'pairs_agent'], batches);
   const relayPaired = await pairedAdded(direct.url, relay.url, ['pairs_direct', 'pairs_relay'], batches);
   const stored = await Promise.all(['bench_direct', 'bench_agent', 'bench_relay'].map((database) => countPoints(direct.url, database)));
+  sampler.stop();
   console.log(`  points stored (direct, agent, relay): ${stored.join(', ')} (expected ${totalPoints} each)`);
   if (stored.some((count) => count !== totalPoints)) throw new Error('points missing');
-  rf1 = { direct, agent, relay: bare, agentPaired, relayPaired };
+  rf1 = { direct, agent, relay: bare, agentPaired, relayPaired, idleMib, peakMib: Math.max(sampler.maxRssKib, agent.maxRssKib) / 1024 };
 } finally {
   relay.child.kill('SIGTERM');
   await one.stop();
 }
 
 // RF=2 on 2 nodes: every batch is stored on both influxds.
-const two = await startClusterFixture({ size: 2, etcd: false, agentArgs: PRODUCTION_PERIODS});
-let rf2: { direct: Target; agent: Target };
+const two = await startClusterFixture({ size: 2, etcd: false, ...agentFixture });
+let rf2: { direct: Target; agent: Target; idleMib: number; peakMib: number };
 try {
   const agentUrl = two.agents[0]!.proxyUrl;
   await influxQuery(agentUrl, 'CREATE DATABASE bench_direct WITH REPLICATION 2');
   await influxQuery(agentUrl, 'CREATE DATABASE bench_agent WITH REPLICATION 2');
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  const idleMib = await idleRssMib(two.agents[0]!.pid);
+  const sampler = new ProcSampler(two.agents[0]!.pid);
   const direct = target('direct influxd', two.influxds[0]!.url, 'bench_direct');
   const agent = target('agent proxy (RF=2)', agentUrl, 'bench_agent', two.agents[0]!.pid);
   await interleaved([direct, agent], batches);
   await mixed([direct, agent], batches);
+  sampler.stop();
   const stored = await Promise.all(two.influxds.map((influxd) => countPoints(influxd.url, 'bench_agent')));
   console.log(`  points stored by the agent per influxd: ${stored.join(', ')} (expected ${totalPoints} on each)`);
   if (stored.some((count) => count !== totalPoints)) throw new Error('points missing');
-  rf2 = { direct, agent };
+  rf2 = { direct, agent, idleMib, peakMib: Math.max(sampler.maxRssKib, agent.maxRssKib) / 1024 };
 } finally {
   await two.stop();
 }
@@ -238,3 +278,7 @@ const addedAlone = percentile(rf1.agentPaired, 50);
 const medianRatio = sliceRatios(rf1.direct, rf1.agent)[Math.floor(sliceCount / 2)]!;
 console.log(`target RF=1 >= 0.95x direct: ${ratio >= 0.95 ? 'PASS' : 'FAIL'} (${f(ratio, 3)}x over the run, median of slices ${f(medianRatio, 3)}x; bare TCP relay ${f(rate(rf1.relay) / rate(rf1.direct), 3)}x)`);
 console.log(`target p50 added <= 1 ms (RF=1): under load ${addedUnderLoad <= 1 ? 'PASS' : 'FAIL'} (${f(addedUnderLoad)} ms), one batch at a time ${addedAlone <= 1 ? 'PASS' : 'FAIL'} (${f(addedAlone)} ms)`);
+for (const [label, run] of [['RF=1', rf1], ['RF=2', rf2]] as const) {
+  console.log(`target agent RSS idle <= ${IDLE_TARGET_MIB} MiB (${label}): ${run.idleMib <= IDLE_TARGET_MIB ? 'PASS' : 'FAIL'} (${f(run.idleMib, 1)} MiB ${settleMs / 1000} s after start, before any write)`);
+  console.log(`target agent RSS peak <= ${PEAK_TARGET_MIB} MiB (${label}): ${run.peakMib <= PEAK_TARGET_MIB ? 'PASS' : 'FAIL'} (${f(run.peakMib, 1)} MiB under the whole load)`);
+}

@@ -185,9 +185,9 @@ export class Agent {
         directory: this.#directory,
         peers: this.#peers,
         influxd: this.#passthrough,
-        keep: (owner, hint) => {
+        keep: (owner, hint, stored) => {
           if (!this.#replication) throw new Error('hinted handoff is not open yet');
-          return this.#replication.handoff.enqueue(owner, hint);
+          return this.#replication.handoff.enqueue(owner, hint, stored);
         },
         maxBodyBytes: options.maxBodySize,
         onWritten: (points, bytes) => this.#metrics.written(points, bytes),

@@ -1,18 +1,31 @@
 import { Command, CommanderError } from 'commander';
 import { CFLUX_VERSION } from '../shared/version.ts';
 import { EXIT_BAD_SETTING } from './command-runner.ts';
-import { agentCommand } from './agent-command.ts';
-import { demoCommand } from './demo-command.ts';
-import { membersCommand } from './members-command.ts';
-import { managerCommand } from './manager-command.ts';
-import { metaCommand } from './meta-command.ts';
-import { nodesCommand } from './nodes-command.ts';
-import { statusCommand } from './status-command.ts';
-import { hhCommand } from './hh-command.ts';
-import { repairCommand } from './repair-command.ts';
 
-/** The `cflux` command line. Usage errors exit 2, like bad settings. */
-export function buildProgram(): Command {
+/**
+ * Every subcommand, loaded on demand: a process imports only the one it runs
+ * (an agent never loads the manager's settings, the demo or the CLI's
+ * clients), which keeps a long-running agent's memory down (docs/agent.md
+ * "Memory"). Listed in the order `cflux --help` shows them.
+ */
+const SUBCOMMANDS: Record<string, () => Promise<Command>> = {
+  manager: async () => (await import('./manager-command.ts')).managerCommand(),
+  agent: async () => (await import('./agent-command.ts')).agentCommand(),
+  status: async () => (await import('./status-command.ts')).statusCommand(),
+  nodes: async () => (await import('./nodes-command.ts')).nodesCommand(),
+  meta: async () => (await import('./meta-command.ts')).metaCommand(),
+  members: async () => (await import('./members-command.ts')).membersCommand(),
+  hh: async () => (await import('./hh-command.ts')).hhCommand(),
+  repair: async () => (await import('./repair-command.ts')).repairCommand(),
+  demo: async () => (await import('./demo-command.ts')).demoCommand(),
+};
+
+/**
+ * The `cflux` command line for `argv`: with a known subcommand first, only
+ * that one is loaded; otherwise (help, version, a typo) all of them, so help
+ * and "unknown command" read as before. Usage errors exit 2, like bad settings.
+ */
+export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
   const program = new Command('cflux')
     .description(
       'ClusterFlux: one cluster out of several stock InfluxDB 1.x servers. An agent beside each influxd serves an InfluxDB-compatible ' +
@@ -24,7 +37,10 @@ export function buildProgram(): Command {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
       process.exit(EXIT_BAD_SETTING);
     });
-  for (const sub of [managerCommand(), agentCommand(), statusCommand(), nodesCommand(), metaCommand(), membersCommand(), hhCommand(), repairCommand(), demoCommand()]) {
+  const first = argv[2];
+  const names = first !== undefined && Object.hasOwn(SUBCOMMANDS, first) ? [first] : Object.keys(SUBCOMMANDS);
+  for (const name of names) {
+    const sub = await SUBCOMMANDS[name]!();
     sub.exitOverride((err: CommanderError) => {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') process.exit(0);
       process.exit(EXIT_BAD_SETTING);

@@ -17,12 +17,11 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { access, constants, open, readFile } from 'node:fs/promises';
-import { request as httpRequestRaw } from 'node:http';
-import { request as httpsRequestRaw } from 'node:https';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { forgetChild, trackChild } from './exit-cleanup.ts';
+import { nodeHttp, nodeHttps } from '../shared/node-builtins.ts';
 
 export { killDaemonsOnExit, makeTempDir, removeTempDir } from './exit-cleanup.ts';
 
@@ -341,7 +340,7 @@ export function httpGet(url: string, timeoutMs: number, ca?: string): Promise<{ 
  */
 export function httpRequest(url: string, options: { method?: string; form?: URLSearchParams; timeoutMs: number; ca?: string; headers?: Record<string, string> }): Promise<{ status: number; body: string }> {
   const target = new URL(url);
-  const send = target.protocol === 'https:' ? httpsRequestRaw : httpRequestRaw;
+  const send = target.protocol === 'https:' ? nodeHttps().request : nodeHttp.request;
   const body = options.form?.toString();
   return new Promise((resolve, reject) => {
     const req = send(target, {

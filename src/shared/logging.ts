@@ -1,14 +1,44 @@
-import { Writable } from 'node:stream';
-import { pino, type Logger, type DestinationStream } from 'pino';
-
-export type { Logger } from 'pino';
+/**
+ * The processes' logger: one JSON object per line, in pino's format (numeric
+ * `level`, ISO `time`, `pid`, the child bindings, the fields, `msg` last), so
+ * log pipelines and the tests read it as before.
+ *
+ * Why not pino itself: in a long-running agent every module loaded stays in
+ * memory, and pino brought a dozen modules (thread-stream, sonic-boom, a
+ * worker-thread transport the agent never uses) for what is a line of JSON
+ * per call here; see docs/agent.md "Memory". The subset kept is the one the
+ * code uses: levels, `child()`, fields-then-message calls, the `err`
+ * serializer, redaction of credential paths.
+ */
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
-/** Paths whose values never reach a log line: credentials of every kind. */
+/** Log call: a message, or fields and an optional message (pino's order). */
+export interface LogFn {
+  (message: string): void;
+  (fields: object, message?: string): void;
+}
+
+/** What the code logs through; `child()` adds bindings (e.g. `component`) to every line. */
+export interface Logger {
+  readonly level: LogLevel;
+  fatal: LogFn;
+  error: LogFn;
+  warn: LogFn;
+  info: LogFn;
+  debug: LogFn;
+  trace: LogFn;
+  child(bindings: Record<string, unknown>): Logger;
+  /** The bindings of this logger and its parents (not `pid`). */
+  bindings(): Record<string, unknown>;
+}
+
+const LEVEL_VALUES: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+
+/** Paths whose values never reach a log line: credentials of every kind (`*` is any one key). */
 const REDACTED_PATHS = [
   'authorization',
   'password',
@@ -22,7 +52,8 @@ const REDACTED_PATHS = [
   '*.p',
   'headers.authorization',
   'req.headers.authorization',
-];
+].map((path) => path.split('.'));
+const CENSOR = '[redacted]';
 
 export interface LoggerOptions {
   level: LogLevel;
@@ -49,30 +80,108 @@ export function recentProblemsOf(node: string, max = 5): string[] {
 /** The root logger of a process; parts take `logger.child({ component })`. */
 export function createLogger(options: LoggerOptions): Logger {
   const target = options.destination ?? process.stdout;
-  const destination: DestinationStream =
-    options.format === 'pretty' ? prettyStream(target) : (target as DestinationStream);
-  return pino(
-    {
-      level: options.level,
-      base: { pid: process.pid },
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      hooks: {
-        logMethod(args, method, level) {
-          if (level >= 40) rememberProblem(this.bindings(), args);
-          return method.apply(this, args);
-        },
-      },
-    },
-    destination,
+  const write = options.format === 'pretty' ? (line: string) => target.write(formatPrettyLine(line) + '\n') : (line: string) => target.write(line + '\n');
+  return new JsonLogger(options.level, write, {}, `,"pid":${process.pid}`);
+}
+
+class JsonLogger implements Logger {
+  readonly level: LogLevel;
+  readonly #threshold: number;
+  readonly #write: (line: string) => void;
+  readonly #bindings: Record<string, unknown>;
+  /** `pid` and the bindings, serialized once per child rather than per line. */
+  readonly #prefix: string;
+
+  constructor(level: LogLevel, write: (line: string) => void, bindings: Record<string, unknown>, prefix: string) {
+    this.level = level;
+    this.#threshold = LEVEL_VALUES[level];
+    this.#write = write;
+    this.#bindings = bindings;
+    this.#prefix = prefix;
+  }
+
+  fatal: LogFn = (first: object | string, message?: string) => this.#log(60, first, message);
+  error: LogFn = (first: object | string, message?: string) => this.#log(50, first, message);
+  warn: LogFn = (first: object | string, message?: string) => this.#log(40, first, message);
+  info: LogFn = (first: object | string, message?: string) => this.#log(30, first, message);
+  debug: LogFn = (first: object | string, message?: string) => this.#log(20, first, message);
+  trace: LogFn = (first: object | string, message?: string) => this.#log(10, first, message);
+
+  child(bindings: Record<string, unknown>): Logger {
+    return new JsonLogger(this.level, this.#write, { ...this.#bindings, ...bindings }, this.#prefix + fieldsText(bindings));
+  }
+
+  bindings(): Record<string, unknown> {
+    return { ...this.#bindings };
+  }
+
+  #log(level: number, first: object | string, second: string | undefined): void {
+    if (level < this.#threshold) return;
+    // pino's convention for logger.error(err, 'message'): the error goes under `err`.
+    const fields = typeof first === 'string' ? undefined : first instanceof Error ? { err: first } : (first as Record<string, unknown>);
+    const message = typeof first === 'string' ? first : (second ?? (first instanceof Error ? first.message : undefined));
+    if (level >= 40) rememberProblem(this.#bindings, fields ?? {}, message ?? '');
+    const msg = message === undefined ? '' : `,"msg":${JSON.stringify(message)}`;
+    this.#write(`{"level":${level},"time":"${new Date().toISOString()}"${this.#prefix}${fields ? fieldsText(fields) : ''}${msg}}`);
+  }
+}
+
+/** `,"key":value` for every defined field, credentials censored, an `err` serialized as pino does. */
+function fieldsText(fields: Record<string, unknown>): string {
+  let text = '';
+  for (const [key, value] of Object.entries(redacted(fields))) {
+    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
+    text += `,${JSON.stringify(key)}:${safeJson(key === 'err' && value instanceof Error ? errorFields(value) : value)}`;
+  }
+  return text;
+}
+
+/** A copy of `fields` with every REDACTED_PATHS value replaced (the caller's objects are not changed). */
+function redacted(fields: Record<string, unknown>): Record<string, unknown> {
+  let out = fields;
+  for (const path of REDACTED_PATHS) out = censorPath(out, path);
+  return out;
+}
+
+function censorPath(object: Record<string, unknown>, path: readonly string[]): Record<string, unknown> {
+  const [head, ...rest] = path as [string, ...string[]];
+  const keys = head === '*' ? Object.keys(object) : Object.hasOwn(object, head) ? [head] : [];
+  let out = object;
+  for (const key of keys) {
+    const value = object[key];
+    const replaced = rest.length === 0 ? CENSOR : value !== null && typeof value === 'object' && !(value instanceof Error) ? censorPath(value as Record<string, unknown>, rest) : value;
+    if (replaced === value) continue;
+    if (out === object) out = Array.isArray(object) ? ([...object] as unknown as Record<string, unknown>) : { ...object };
+    out[key] = replaced;
+  }
+  return out;
+}
+
+/** pino's `err` serializer: type, message, stack, and the error's own fields (code, ...). */
+function errorFields(err: Error): Record<string, unknown> {
+  const out: Record<string, unknown> = { type: err.constructor?.name ?? 'Error', message: err.message, stack: err.stack };
+  for (const [key, value] of Object.entries(err)) if (!(key in out)) out[key] = value;
+  if (err.cause instanceof Error) out['cause'] = errorFields(err.cause);
+  return out;
+}
+
+/** JSON that never throws: bigints as numbers, cycles as "[Circular]". */
+function safeJson(value: unknown): string {
+  const seen = new WeakSet<object>();
+  return (
+    JSON.stringify(value, (_key, item: unknown) => {
+      if (typeof item === 'bigint') return Number(item);
+      if (item !== null && typeof item === 'object') {
+        if (seen.has(item)) return '[Circular]';
+        seen.add(item);
+      }
+      return item;
+    }) ?? 'null'
   );
 }
 
 /** Keeps a warning's message and reason (never other fields: they could carry more than an operator page should). */
-function rememberProblem(bindings: Record<string, unknown>, args: unknown[]): void {
-  const [first, second] = args;
-  const fields = typeof first === 'object' && first !== null ? (first as Record<string, unknown>) : {};
-  const message = typeof first === 'string' ? first : typeof second === 'string' ? second : '';
+function rememberProblem(bindings: Record<string, unknown>, fields: Record<string, unknown>, message: string): void {
   const reason = typeof fields['reason'] === 'string' ? `: ${fields['reason']}` : '';
   const component = typeof bindings['component'] === 'string' ? `${bindings['component']}: ` : '';
   const node = typeof bindings['node'] === 'string' ? bindings['node'] : undefined;
@@ -82,20 +191,7 @@ function rememberProblem(bindings: Record<string, unknown>, args: unknown[]): vo
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 
-/** One readable line per record: `time LEVEL [component] msg key=value ...`. */
-function prettyStream(target: NodeJS.WritableStream): DestinationStream {
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line) target.write(formatPrettyLine(line) + '\n');
-      }
-      done();
-    },
-  });
-  return stream as unknown as DestinationStream;
-}
-
-/** Formats one pino JSON line for humans (exported for tests). */
+/** Formats one JSON log line for humans: `time LEVEL [component] msg key=value ...` (exported for tests). */
 export function formatPrettyLine(jsonLine: string): string {
   let record: Record<string, unknown>;
   try {

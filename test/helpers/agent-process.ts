@@ -30,13 +30,14 @@ export interface AgentProcess {
 }
 
 /** Runs the real `cflux agent` (peer port on 127.0.0.1:0 unless given) and waits until it listens. */
-export async function startAgentProcess(args: string[], options: { env?: Record<string, string>; cwd?: string; spawnCommand?: string[] } = {}): Promise<AgentProcess> {
+export async function startAgentProcess(args: string[], options: { env?: Record<string, string>; cwd?: string; spawnCommand?: string[]; nodeArgs?: string[] } = {}): Promise<AgentProcess> {
   const defaults = [
     ...(args.includes('--peer-listen') ? [] : ['--peer-listen', '127.0.0.1:0']),
     ...(args.includes('--listen') ? [] : ['--listen', '127.0.0.1:0']),
     ...(args.includes('--data-dir') ? [] : ['--data-dir', mkdtempSync(join(tmpdir(), 'cflux-agent-'))]),
   ];
-  const fullArgs = [CFLUX_BIN, 'agent', '--log-level', 'debug', ...defaults, ...args];
+  // Node's own flags (e.g. the V8 heap flags the shipped units set) go before the script.
+  const fullArgs = [...(options.nodeArgs ?? []), CFLUX_BIN, 'agent', '--log-level', 'debug', ...defaults, ...args];
   const [command, ...prefix] = options.spawnCommand ?? [process.execPath];
   const child = spawn(command!, [...prefix, ...(options.spawnCommand ? [process.execPath] : []), ...fullArgs], {
     env: { ...cleanEnv(), CFLUX_PEER_TOKEN: TEST_PEER_TOKEN, CFLUX_MANAGER_TOKEN: TEST_MANAGER_TOKEN, ...options.env },

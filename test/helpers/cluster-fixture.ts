@@ -31,6 +31,8 @@ export interface ClusterFixtureOptions {
   managerEnv?: Record<string, string>;
   /** The manager's node TTL in seconds (its default otherwise). */
   managerTtl?: number;
+  /** Node flags for every agent (before the script), e.g. the ones the shipped units set. */
+  agentNodeArgs?: string[];
 }
 
 export async function startClusterFixture(options: ClusterFixtureOptions = {}): Promise<ClusterFixture> {
@@ -47,7 +49,8 @@ export async function startClusterFixture(options: ClusterFixtureOptions = {}): 
     ...(options.agentArgs ?? []),
   ];
   const env = options.agentEnv ?? { CFLUX_SECRET: TEST_SECRET };
-  const agents = await Promise.all(influxds.map((_, index) => startAgentProcess(argsFor(index), { env })));
+  const spawnOptions = { env, ...(options.agentNodeArgs ? { nodeArgs: options.agentNodeArgs } : {}) };
+  const agents = await Promise.all(influxds.map((_, index) => startAgentProcess(argsFor(index), spawnOptions)));
   // Every agent joins the data members while the cluster is empty; wait for that, so placement is settled.
   for (let waited = 0; ; waited += 50) {
     const document = (await (await managerFetch(`${manager.url}/clusters/${encodeURIComponent(cluster)}`)).json()) as { metadata: { settings?: { dataMembers?: string[] } } | null };
@@ -71,7 +74,7 @@ export async function startClusterFixture(options: ClusterFixtureOptions = {}): 
         ...(args.includes('--peer-listen') ? [] : ['--peer-listen', new URL(previous.peerUrl).host]),
         ...(args.includes('--listen') ? [] : ['--listen', new URL(previous.proxyUrl).host]),
       ];
-      agents[index] = await startAgentProcess([...argsFor(index), ...ports, ...args], { env });
+      agents[index] = await startAgentProcess([...argsFor(index), ...ports, ...args], spawnOptions);
       return agents[index]!;
     },
     async stop() {

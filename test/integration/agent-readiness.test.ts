@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pino } from 'pino';
+import { createLogger } from '../../src/shared/logging.ts';
 import { Agent } from '../../src/agent/agent.ts';
 import { agentSettings } from '../../src/agent/agent-settings.ts';
 import { resolveSettings } from '../../src/shared/config/setting.ts';
@@ -62,7 +62,7 @@ test('an in-process agent stops cleanly (twice) and leaves no timer or socket op
   try {
     const baseline = openHandles();
     const options = resolveSettings(agentSettings, { flags: { manager: manager.url, influxdUrl: influxd.url, peerListen: '127.0.0.1:0', heartbeatInterval: '0.2' }, env: {}, file: {} });
-    const agent = new Agent(options, pino({ level: 'silent' }), { peerToken: 'readiness-test-peer-token', managerToken: TEST_MANAGER_TOKEN }, {});
+    const agent = new Agent(options, createLogger({ level: 'silent', format: 'json' }), { peerToken: 'readiness-test-peer-token', managerToken: TEST_MANAGER_TOKEN }, {});
     await agent.start();
     for (let i = 0; i < 200 && agent.state !== 'running'; i++) await sleep(25);
     assert.equal(agent.state, 'running');

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pino from 'pino';
+import { createLogger } from '../../src/shared/logging.ts';
 import { EtcdStore } from '../../src/manager/store/etcd-store.ts';
 import { influxQuery, influxRequest, startClusterFixture, type ClusterFixture } from '../helpers/cluster-fixture.ts';
 import { managerFetch } from '../helpers/manager-process.ts';
@@ -20,7 +20,7 @@ describe('forged cluster documents', () => {
   let store: EtcdStore;
   before(async () => {
     cluster = await startClusterFixture({ size: 2 });
-    store = new EtcdStore({ endpoints: [cluster.etcd!.endpoint], prefix: '/clusterflux/', callTimeoutMs: 3000, logger: pino({ level: 'silent' }) });
+    store = new EtcdStore({ endpoints: [cluster.etcd!.endpoint], prefix: '/clusterflux/', callTimeoutMs: 3000, logger: createLogger({ level: 'silent', format: 'json' }) });
     const proxy = cluster.agents[0]!.proxyUrl;
     await influxQuery(proxy, "CREATE DATABASE precious; CREATE USER reader WITH PASSWORD 'r3ader-pw'; GRANT READ ON precious TO reader");
     const written = await fetch(`${proxy}/write?db=precious`, { method: 'POST', body: 'kept value=1 1\nkept value=2 2' });

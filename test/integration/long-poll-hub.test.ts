@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pino } from 'pino';
+import { createLogger } from '../../src/shared/logging.ts';
 import { MetadataWatchHub } from '../../src/manager/long-poll/metadata-watch-hub.ts';
 import { EtcdStore } from '../../src/manager/store/etcd-store.ts';
 import { MemoryStore } from '../../src/manager/store/memory-store.ts';
 import { startEtcd, type EtcdServer } from '../helpers/servers.ts';
 
-const silent = pino({ level: 'silent' });
+const silent = createLogger({ level: 'silent', format: 'json' });
 let etcd: EtcdServer;
 before(async () => {
   etcd = await startEtcd();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pino } from 'pino';
+import { createLogger } from '../../src/shared/logging.ts';
 import { Manager } from '../../src/manager/manager.ts';
 import { managerSettings } from '../../src/manager/manager-settings.ts';
 import { resolveSettings } from '../../src/shared/config/setting.ts';
@@ -16,7 +16,7 @@ function openHandles(): string[] {
 test('a manager stops cleanly when stop() is called twice and leaves no timer or socket behind', async () => {
   const before = openHandles();
   const options = resolveSettings(managerSettings, { flags: { listen: '127.0.0.1:0', pruneAfter: '10' }, env: {}, file: {} });
-  const manager = new Manager(options, pino({ level: 'silent' }));
+  const manager = new Manager(options, createLogger({ level: 'silent', format: 'json' }));
   await manager.start();
   assert.ok(openHandles().length > before.length, 'the running manager holds a server and timers');
   const poll = managerFetch(`${manager.url}/clusters/x/versions/0?timeout=60`);

@@ -1,5 +1,5 @@
 import { after, before } from 'node:test';
-import { pino } from 'pino';
+import { createLogger } from '../../src/shared/logging.ts';
 import { EtcdStore } from '../../src/manager/store/etcd-store.ts';
 import { MemoryStore } from '../../src/manager/store/memory-store.ts';
 import { startEtcd, type EtcdServer } from '../helpers/servers.ts';
@@ -23,7 +23,7 @@ after(async () => {
 storeContract('EtcdStore', {
   // Each test gets its own key prefix on the one etcd, so tests never see each other's keys.
   create: async () =>
-    new EtcdStore({ endpoints: [etcd.endpoint], prefix: `/contract-${process.pid}-${++runs}/`, callTimeoutMs: 2000, logger: pino({ level: 'silent' }) }),
+    new EtcdStore({ endpoints: [etcd.endpoint], prefix: `/contract-${process.pid}-${++runs}/`, callTimeoutMs: 2000, logger: createLogger({ level: 'silent', format: 'json' }) }),
   shortTtlMs: 2000,
   expiryGraceMs: 1000,
 });

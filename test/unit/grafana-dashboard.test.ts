@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { pino } from 'pino';
+import { createLogger } from '../../src/shared/logging.ts';
 import type { Registry } from '../../src/shared/metrics/metrics.ts';
 import { AgentMetrics } from '../../src/agent/agent-metrics.ts';
 import { ManagerMetrics } from '../../src/manager/manager-metrics.ts';
@@ -83,7 +83,7 @@ function unknownMetrics(dashboard: Dashboard, exported: Set<string>): string[] {
 
 async function everyExportedSeries(): Promise<Set<string>> {
   const agent = new AgentMetrics();
-  const manager = new ManagerMetrics(new MemoryStore(), new MetadataWatchHub(new MemoryStore(), pino({ level: 'silent' })));
+  const manager = new ManagerMetrics(new MemoryStore(), new MetadataWatchHub(new MemoryStore(), createLogger({ level: 'silent', format: 'json' })));
   return new Set([...(await exportedSeries(agent.registry)), ...(await exportedSeries(manager.registry))]);
 }
 

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pino from 'pino';
+import { createLogger } from '../../src/shared/logging.ts';
 import { HintedHandoff, type DeliveryOutcome, type ReplayBatch } from '../../src/agent/handoff/hinted-handoff.ts';
 import type { Hint } from '../../src/agent/handoff/hint.ts';
 
-const logger = pino({ level: 'silent' });
+const logger = createLogger({ level: 'silent', format: 'json' });
 const hint = (body: string, extra: Partial<Hint> = {}): Hint => ({ database: 'db', retentionPolicy: null, precision: 's', units: ['m'], at: Date.now(), body: Buffer.from(body), ...extra });
 
 /** A target that takes batches while `up`, recording them; `answer` decides the outcome. */
@@ -238,6 +238,31 @@ test('lines of units the target no longer owns (a move ended) are left out on re
   const lines = node.delivered.join('').split('\n').filter(Boolean);
   assert.deepEqual(lines, ['kept v=2 2', 'mixed_kept v=4 4']);
   assert.equal(handoff.isBehind('n2', 'db', 'moved'), false, 'a skipped hint stops marking the target behind');
+  stop.abort();
+  await running;
+  await handoff.close();
+});
+
+test('a hint kept while its owner was still writing waits for that write: skipped when it stored the batch, replayed (in order) when not', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cflux-hh-'));
+  const node = target();
+  node.state.up = true;
+  const handoff = await HintedHandoff.open({ dir, maxBytes: 1 << 20, maxAgeMs: 3_600_000, replayBytesPerSecond: 1e9, delivery: node.delivery, logger });
+  const stop = new AbortController();
+  const running = handoff.run(stop.signal);
+  const settle: Array<(stored: boolean) => void> = [];
+  const pending = () => new Promise<boolean>((resolve) => settle.push(resolve));
+  await handoff.enqueue('n2', hint('m v=1 1\n'), pending());
+  await handoff.enqueue('n2', hint('m v=2 2\n'), pending());
+  await handoff.enqueue('n2', hint('m v=3 3\n'));
+  await sleep(300);
+  assert.deepEqual(node.delivered, [], 'nothing is replayed past a hint whose owner may still store it');
+  settle[0]!(true);
+  await sleep(300);
+  assert.deepEqual(node.delivered, [], 'the first was stored by its owner: withdrawn; the second still waits');
+  settle[1]!(false);
+  await until(() => handoff.status()[0]?.records === 0, 'the queue to drain');
+  assert.deepEqual(node.delivered.join(''), 'm v=2 2\nm v=3 3\n');
   stop.abort();
   await running;
   await handoff.close();

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { importCycles, importsOf, layeringViolations, readImportGraph } from '../helpers/import-graph.ts';
 
@@ -42,4 +43,21 @@ test('imports are read from static, re-export, type-only and dynamic forms', () 
     "import {\n  e,\n} from 'node:fs';",
   ].join('\n');
   assert.deepEqual(importsOf(text, 'agent/x.ts'), ['agent/a.ts', 'cluster/b.ts', 'agent/c.ts', 'shared/d.ts', 'node:fs']);
+});
+
+/** Built-ins that src/ loads through src/shared/node-builtins.ts, never by an ESM value import (why: that file's comment). */
+const LAZY_BUILTINS = /^\s*import\s+(?!type\s)[^;]*?from\s*'node:(http|https|tls|util)'/gm;
+
+test('src/ loads node:http, node:https, node:tls and node:util through node-builtins.ts (an ESM import of node:http costs 6-13 MiB)', () => {
+  const offenders: string[] = [];
+  for (const entry of readdirSync(SRC, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+    const file = path.relative(SRC, path.join(entry.parentPath, entry.name));
+    // The manager loads etcd3, whose gRPC client loads http2 and tls whatever we do.
+    if (file.startsWith('manager/')) continue;
+    for (const match of readFileSync(path.join(SRC, file), 'utf8').matchAll(LAZY_BUILTINS)) offenders.push(`${file}: node:${match[1]}`);
+  }
+  assert.deepEqual(offenders, []);
+  const sample = "import type { IncomingMessage } from 'node:http';\nimport { createServer, type Server } from 'node:http';\nimport { connect } from 'node:tls';";
+  assert.deepEqual([...sample.matchAll(LAZY_BUILTINS)].map((match) => match[1]), ['http', 'tls']);
 });

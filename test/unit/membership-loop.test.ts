@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pino } from 'pino';
+import { createLogger } from '../../src/shared/logging.ts';
 import { AgentLifecycle, type AgentState } from '../../src/agent/agent-lifecycle.ts';
 import { InfluxdMonitor } from '../../src/agent/influxd/influxd-monitor.ts';
 import type { MembershipApi, RegisteredNode, RegistrationBody } from '../../src/agent/membership/membership-api.ts';
 import { MembershipLoop } from '../../src/agent/membership/membership-loop.ts';
 import { CfluxError } from '../../src/shared/errors.ts';
 
-const silent = pino({ level: 'silent' });
+const silent = createLogger({ level: 'silent', format: 'json' });
 
 /** A scripted manager: counts calls, can forget nodes or fail. */
 class ScriptedManager implements MembershipApi {

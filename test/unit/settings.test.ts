@@ -90,3 +90,25 @@ test('TOML: top-level keys for every command, [command] tables override', () => 
   writeFileSync(path, 'ttl = = 3');
   assert.throws(() => loadConfigFile('manager', path), InvalidSettingError);
 });
+
+test('the agent flags parseArgs reads are the ones commander reads; anything else is left to commander', async () => {
+  const { Command } = await import('commander');
+  const { addSettingOptions } = await import('../../src/shared/config/cli-options.ts');
+  const { parseSettingArgs } = await import('../../src/shared/config/setting-args.ts');
+  const viaCommander = (args: string[]) => {
+    const command = addSettingOptions(new Command('agent').exitOverride(), agentSettings);
+    command.parse(args, { from: 'user' });
+    return command.opts();
+  };
+  for (const args of [
+    [],
+    ['--manager', 'http://m:8000', '--listen=:9087', '--once', '--insecure-manager'],
+    ['--log-level', 'info', '--log-level', 'debug', '--config', '/etc/x.toml'],
+    ['--heartbeat-interval', '5', '--peer-listen', '127.0.0.1:0'],
+  ]) {
+    assert.deepEqual(parseSettingArgs(agentSettings, args), viaCommander(args), args.join(' '));
+  }
+  for (const args of [['--help'], ['-h'], ['--bogus'], ['--listen'], ['extra'], ['--once=yes'], ['--', 'x']]) {
+    assert.equal(parseSettingArgs(agentSettings, args), undefined, args.join(' '));
+  }
+});

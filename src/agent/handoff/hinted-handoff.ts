@@ -4,33 +4,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from '../../shared/backoff.ts';
 import { messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
-import { joinChunks, splitLinesByMeasurement } from '../proxy/line-protocol-splitter.ts';
 import { decodeHint, encodeHint, type Hint } from './hint.ts';
 import { SegmentLog, type LogPosition, type LogRecord } from './segment-log.ts';
+import { deliverInLanes, ownedLines, type HintDelivery } from './replay-lanes.ts';
 
-/** How a replayed batch ended at its target. */
-export type DeliveryOutcome = { result: 'ok' } | { result: 'drop'; reason: string } | { result: 'retry'; reason: string };
-
-/** A batch of hints for one target, joined (same database, retention policy and precision). */
-export interface ReplayBatch {
-  database: string;
-  retentionPolicy: string | null;
-  precision: string | null;
-  body: Buffer;
-}
-
-/** Where hints go on replay (the agent wires peers and its own influxd). */
-export interface HintDelivery {
-  /** Whether the target takes writes now (alive at the manager; this node: influxd reachable). */
-  available(target: string): boolean;
-  /**
-   * Asks a target that is not available whether it is back (its own
-   * readiness), so replay starts before the node list says so.
-   */
-  probe?(target: string, signal: AbortSignal): Promise<boolean>;
-  /** 'ok': stored (lines influxd refuses are its verdict); 'drop': can never be stored (database gone); 'retry': later. */
-  deliver(target: string, batch: ReplayBatch, signal: AbortSignal): Promise<DeliveryOutcome>;
-}
+export type { DeliveryOutcome, HintDelivery, ReplayBatch } from './replay-lanes.ts';
 
 /** What the metrics and status see. */
 export interface HandoffEvents {
@@ -74,10 +52,6 @@ export interface QueueStatus {
 
 /** A batch joins consecutive hints up to this much line protocol. */
 const REPLAY_BATCH_BYTES = 2 * 1024 * 1024;
-/** Concurrent requests one replayed batch is split into (by measurement), like a client writing with several connections. */
-const REPLAY_LANES = 4;
-/** Smaller batches go whole. */
-const LANE_MIN_BYTES = 256 * 1024;
 /** How often a queue whose target is away checks the node list again. */
 const AVAILABILITY_POLL_MS = 250;
 /**
@@ -86,6 +60,11 @@ const AVAILABILITY_POLL_MS = 250;
  * queue within seconds; a refused replay is one cheap request.
  */
 const REPLAY_RETRY_CAP_MS = 3000;
+/**
+ * Longest a hint waits for the answer of its owner's own write, still running
+ * when the hint was kept (a peer that answers nothing is given up on sooner).
+ */
+const HOLD_MAX_MS = 30_000;
 /** How often the target itself is asked whether it is back. */
 const PROBE_INTERVAL_MS = 250;
 
@@ -97,6 +76,8 @@ class TargetQueue {
   oldestAt: number | undefined;
   /** Positions (`segment:offset`) of hints withdrawn before replay: skipped, already uncounted. */
   readonly withdrawn = new Set<string>();
+  /** Positions of hints whose owner's own write still runs (→ when held): not replayed before it ends. */
+  readonly held = new Map<string, number>();
   /** Since this process started. */
   replayedPoints = 0;
   droppedRecords = 0;
@@ -194,12 +175,18 @@ export class HintedHandoff {
 
   /**
    * Queues a hint for `target`; resolves once it is on disk, with a function
-   * that withdraws it (the owner stored the batch after all). Over the size
+   * that withdraws it (the owner stored the batch after all). `stored`, for
+   * an owner whose own write of the batch is still running, resolves with
+   * whether that write stored it: the hint (and the queue behind it, which
+   * keeps its order) is not replayed before then, and is withdrawn when it
+   * did. Under load, when a replica is merely slower than the 20 ms grace,
+   * this saves writing every such batch twice, and holding it twice in
+   * memory (it was ~15 % of the batches at RF 2 in bench:write). Over the size
    * bound the oldest segments are dropped first (error log, metric); a hint
    * that cannot fit even then is refused (throws), so the write it belongs to
    * does not count it as kept.
    */
-  async enqueue(target: string, hint: Hint): Promise<() => void> {
+  async enqueue(target: string, hint: Hint, stored?: Promise<boolean>): Promise<() => void> {
     const queue = await this.#queue(target);
     const parts = encodeHint(hint);
     const size = parts[0].length + parts[1].length;
@@ -217,8 +204,19 @@ export class HintedHandoff {
     const [position] = await queue.log.append([parts]);
     queue.count(hint, 1);
     queue.oldestAt ??= hint.at;
+    const withdraw = () => this.#withdraw(queue, position!, hint);
+    if (stored) {
+      const key = positionKey(position!);
+      queue.held.set(key, performance.now());
+      void stored
+        .then((yes) => yes && withdraw(), () => undefined)
+        .finally(() => {
+          queue.held.delete(key);
+          queue.wake();
+        });
+    }
     queue.wake();
-    return () => this.#withdraw(queue, position!, hint);
+    return withdraw;
   }
 
   /**
@@ -307,6 +305,10 @@ export class HintedHandoff {
           continue;
         }
       }
+      if (isHeld(queue, queue.log.cursor)) {
+        await waitForHeld(queue, signal);
+        continue;
+      }
       let records: LogRecord[];
       try {
         records = await queue.log.read(512, REPLAY_BATCH_BYTES);
@@ -319,6 +321,13 @@ export class HintedHandoff {
         await sleep(200, undefined, { signal }).catch(() => undefined);
         continue;
       }
+      // Replayed in order: never past a hint whose owner may still store it.
+      const firstHeld = records.findIndex((record) => isHeld(queue, startOf(record)));
+      if (firstHeld === 0) {
+        await waitForHeld(queue, signal);
+        continue;
+      }
+      if (firstHeld > 0) records = records.slice(0, firstHeld);
       queue.oldestAt = decodeHint(records[0]!.payload)?.at ?? queue.oldestAt;
       const startedAt = performance.now();
       const outcome = await this.#replayRecords(queue, records, signal);
@@ -412,62 +421,20 @@ export class HintedHandoff {
   }
 }
 
-/**
- * Delivers consecutive hints' bodies as up to {@link REPLAY_LANES}
- * concurrent requests, their lines split by measurement (each measurement in
- * one lane, so the writes of one point keep their queue order). Small batches,
- * and any with a line the splitter refuses (influxd judges it), go whole.
- * The worst outcome wins: a lane to retry retries the whole batch (lanes
- * already stored are written again, which influxd takes as the same points),
- * a lane that can never be stored drops it.
- */
-async function deliverInLanes(delivery: HintDelivery, target: string, batch: Omit<ReplayBatch, 'body'>, bodies: Buffer[], signal: AbortSignal): Promise<DeliveryOutcome> {
-  const deliverOne = async (body: Buffer): Promise<DeliveryOutcome> => {
-    try {
-      return await delivery.deliver(target, { ...batch, body }, signal);
-    } catch (err) {
-      return { result: 'retry', reason: messageOf(err) };
-    }
-  };
-  const whole = () => (bodies.length === 1 ? bodies[0]! : Buffer.concat(bodies.map((body) => (body.at(-1) === 10 ? body : Buffer.concat([body, Buffer.from('\n')])))));
-  if (bodies.reduce((sum, body) => sum + body.length, 0) < LANE_MIN_BYTES) return deliverOne(whole());
-  const laneOf = new Map<string, number>();
-  const lanes: Buffer[][] = Array.from({ length: REPLAY_LANES }, () => []);
-  for (const body of bodies) {
-    const split = splitLinesByMeasurement(body);
-    if (split.invalid.length > 0) return deliverOne(whole());
-    for (const group of split.groups.values()) {
-      let lane = laneOf.get(group.measurement);
-      if (lane === undefined) laneOf.set(group.measurement, (lane = laneOf.size % REPLAY_LANES));
-      lanes[lane]!.push(group.body);
-    }
-  }
-  const used = lanes.filter((chunks) => chunks.length > 0);
-  if (used.length < 2) return deliverOne(whole());
-  const outcomes = await Promise.all(used.map((chunks) => deliverOne(joinChunks(chunks))));
-  return outcomes.find((outcome) => outcome.result === 'retry') ?? outcomes.find((outcome) => outcome.result === 'drop') ?? { result: 'ok' };
-}
-
-/**
- * The lines of units the target still owns. Bodies the splitter refuses go
- * whole (influxd judges their lines); nothing is left when no unit is owned.
- */
-function ownedLines(bodies: Buffer[], owned: (measurement: string) => boolean): Buffer[] {
-  const kept: Buffer[] = [];
-  for (const body of bodies) {
-    const split = splitLinesByMeasurement(body);
-    if (split.invalid.length > 0) {
-      kept.push(body);
-      continue;
-    }
-    const groups = [...split.groups.values()];
-    if (groups.every((group) => owned(group.measurement))) kept.push(body);
-    else for (const group of groups) if (owned(group.measurement)) kept.push(group.body);
-  }
-  return kept;
-}
-
 const positionKey = (position: LogPosition) => `${position.segment}:${position.offset}`;
+
+/** Whether the hint at `position` waits for its owner's own write (for at most HOLD_MAX_MS). */
+function isHeld(queue: TargetQueue, position: LogPosition): boolean {
+  const since = queue.held.get(positionKey(position));
+  return since !== undefined && performance.now() - since < HOLD_MAX_MS;
+}
+
+/** Until a held hint is settled (the queue is woken), HOLD_MAX_MS at most. */
+async function waitForHeld(queue: TargetQueue, signal: AbortSignal): Promise<void> {
+  const oldest = Math.min(...queue.held.values());
+  const cap = sleep(Math.max(1, HOLD_MAX_MS - (performance.now() - oldest)), undefined, { signal }).catch(() => undefined);
+  await Promise.race([queue.waitForWork(signal), cap]);
+}
 /** Where a record starts (a record never spans segments). */
 const startOf = (record: LogRecord): LogPosition => ({ segment: record.next.segment, offset: record.next.offset - record.size });
 

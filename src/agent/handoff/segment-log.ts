@@ -119,6 +119,11 @@ export class SegmentLog {
     return this.#pendingRecords;
   }
 
+  /** Where the next read starts (the first record not consumed, or the end of a segment). */
+  get cursor(): LogPosition {
+    return { ...this.#cursor };
+  }
+
   /**
    * Appends the payloads as records (a payload may come in parts, written one
    * after the other without being joined); resolves once they are on disk

@@ -29,8 +29,25 @@ export function clientGoneSignal(res: import('node:http').ServerResponse): Abort
   return controller.signal;
 }
 
-/** Reads a request body up to `limit` bytes; undefined when larger. */
+/**
+ * Reads a request body up to `limit` bytes; undefined when larger. A body
+ * of announced length (every client here sends one) is copied into one
+ * buffer of that size as it arrives, so each socket chunk is garbage at
+ * once and no second, joined copy is made: the bytes a write holds are its
+ * body, once (docs/agent.md "Memory").
+ */
 export async function readLimitedBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const declared = Number(req.headers['content-length']);
+  if (req.headers['content-length'] !== undefined && Number.isSafeInteger(declared) && declared >= 0 && declared <= limit) {
+    const body = Buffer.allocUnsafe(declared);
+    let size = 0;
+    for await (const chunk of req) {
+      // Node's parser never passes more than Content-Length; a body cut short fails the loop.
+      if (size + (chunk as Buffer).length > declared) return undefined;
+      size += (chunk as Buffer).copy(body, size);
+    }
+    return body.subarray(0, size);
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {

@@ -31,7 +31,7 @@ export function loadInfluxdCredentials(file: string | undefined, env: Record<str
   return undefined;
 }
 
-/** The Basic authorization header for credentials (never logged: pino redacts `authorization`). */
+/** The Basic authorization header for credentials (never logged: the logger redacts `authorization`). */
 export function basicAuthorization(credentials: InfluxdCredentials | undefined): Record<string, string> {
   if (!credentials) return {};
   return { authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` };

@@ -1,5 +1,5 @@
 import { connect as connectTcp, type Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
+import { nodeTls } from '../../shared/node-builtins.ts';
 import { HttpClient, type HttpRequestOptions, type HttpResponse } from '../../shared/http/http-client.ts';
 import { trustedCertificates } from '../../shared/http/trusted-certificates.ts';
 
@@ -55,7 +55,7 @@ export class InfluxdEndpoint {
 
   /** A new connection (TCP or TLS) to influxd, for code that speaks HTTP/1.1 on it by itself. */
   connect(): Socket {
-    const socket = this.#tls ? connectTls({ host: this.#host, port: this.#port, ...this.#tls }) : connectTcp({ host: this.#host, port: this.#port });
+    const socket = this.#tls ? nodeTls().connect({ host: this.#host, port: this.#port, ...this.#tls }) : connectTcp({ host: this.#host, port: this.#port });
     socket.setNoDelay(true);
     return socket;
   }

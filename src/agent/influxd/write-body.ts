@@ -1,7 +1,7 @@
 import { gunzip as gunzipCallback } from 'node:zlib';
-import { promisify } from 'node:util';
+import { nodeUtil } from '../../shared/node-builtins.ts';
 
-const gunzip = promisify(gunzipCallback);
+const gunzip = nodeUtil.promisify(gunzipCallback);
 
 /** Why a write body could not be decoded. */
 export type WriteBodyErrorCode = 'TOO_LARGE' | 'BAD_GZIP';

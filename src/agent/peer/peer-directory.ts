@@ -56,11 +56,15 @@ export class PeerDirectory {
   /**
    * The entry for `name`, asking the manager again first when the name is not
    * known yet (a node that registered since the last refresh); at most one
-   * such refresh per 200 ms.
+   * such refresh per 200 ms: within 200 ms of the last one, it waits for the
+   * next rather than giving up (a node that registered just after a refresh
+   * would otherwise miss a write made right after).
    */
   async resolve(name: string): Promise<PeerEntry | undefined> {
-    if (!this.#peers.has(name) && Date.now() - this.#refreshedAt > 200) {
-      await (this.#refreshing ??= this.refresh().catch(() => undefined).finally(() => (this.#refreshing = undefined)));
+    if (!this.#peers.has(name)) {
+      const wait = 200 - (Date.now() - this.#refreshedAt);
+      if (wait > 0) await sleep(wait);
+      if (!this.#peers.has(name)) await (this.#refreshing ??= this.refresh().catch(() => undefined).finally(() => (this.#refreshing = undefined)));
     }
     return this.#peers.get(name);
   }

@@ -1,6 +1,7 @@
 import { v2WriteRequest, V2_QUERY_REFUSAL } from './v2-compat.ts';
 import { identifyAsInfluxd, sendInfluxJson } from './influx-answer.ts';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { nodeHttp } from '../../shared/node-builtins.ts';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HostPort } from '../../shared/config/parsers.ts';
@@ -39,7 +40,7 @@ export interface ProxyServerOptions {
 export class ProxyServer {
   readonly #options: ProxyServerOptions;
   // influxd (Go) takes request heads up to 1 MiB: long GET queries must fit here too.
-  readonly #server = createServer({ maxHeaderSize: MAX_HEAD_BYTES }, (req, res) => void this.#dispatch(req, res));
+  readonly #server = nodeHttp.createServer({ maxHeaderSize: MAX_HEAD_BYTES }, (req, res) => void this.#dispatch(req, res));
   readonly #fastWrites: FastWritePath;
   #closing: Promise<void> | undefined;
 

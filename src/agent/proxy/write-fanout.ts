@@ -50,9 +50,11 @@ export interface FanOutPorts {
   /**
    * Queues a copy for an owner; resolves once it is on disk, with a function
    * that withdraws it (the owner stored the batch after all); throws when it
-   * cannot be kept.
+   * cannot be kept. `stored` is given for an owner whose write is still
+   * running: it resolves with whether that write stored the batch, and the
+   * copy is not replayed before it is known to be needed.
    */
-  keep(owner: string, hint: Omit<Hint, 'at'>): Promise<() => void>;
+  keep(owner: string, hint: Omit<Hint, 'at'>, stored?: Promise<boolean>): Promise<() => void>;
   /** Copies kept for owners are of this write: database, retention policy, precision. */
   readonly target: { database: string; retentionPolicy: string | null; precision: string | null };
 }
@@ -121,7 +123,8 @@ export async function fanOut(batches: Batch[], consistency: Consistency, ports: 
       await Promise.all(
         missing.map(async (owner) => {
           try {
-            const withdraw = await ports.keep(owner, hint);
+            const running = busy.includes(owner) ? pending[index]![batch.owners.indexOf(owner)]!.then((answer) => classify(answer) === 'stored', () => false) : undefined;
+            const withdraw = await ports.keep(owner, hint, running);
             kept.push(owner);
             // A busy owner that stores the batch after all needs no replay (and is not behind for it).
             if (busy.includes(owner)) void pending[index]![batch.owners.indexOf(owner)]!.then((answer) => classify(answer) === 'stored' && withdraw(), () => undefined);

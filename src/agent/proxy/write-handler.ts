@@ -40,7 +40,7 @@ export interface WriteHandlerOptions {
   peers: PeerClient;
   influxd: LocalPassthrough;
   /** Keeps a batch for an owner that did not store it (hinted handoff); resolves once it is on disk. */
-  keep?: (owner: string, hint: Hint) => Promise<() => void>;
+  keep?: (owner: string, hint: Hint, stored?: Promise<boolean>) => Promise<() => void>;
   maxBodyBytes: number;
   /** Told, once its batches went out, how many points (lines) and bytes a write sent on to its owners. */
   onWritten?: (points: number, bytes: number) => void;
@@ -120,9 +120,9 @@ export class WriteHandler {
       // Not cancelled when the client leaves: a copy cut short on one owner would leave the replicas apart.
       write: (owner, payload) => this.#writeTo(owner, forwardParams, payload, authorization),
       mayWrite: async () => (await this.#options.influxd.write(new URLSearchParams({ db: database }), Buffer.alloc(0), authorization, request.signal)).status === 204,
-      keep: async (owner, hint) => {
+      keep: async (owner, hint, stored) => {
         if (!this.#options.keep) throw new Error('no hinted handoff');
-        return this.#options.keep(owner, { ...hint, at: Date.now() });
+        return this.#options.keep(owner, { ...hint, at: Date.now() }, stored);
       },
     });
     this.#options.onWritten?.(points, batches.reduce((bytes, batch) => bytes + batch.payload.length, 0));

@@ -86,7 +86,7 @@ function showRaw(raw: unknown): string {
   return text.length > 80 ? text.slice(0, 77) + '...' : text;
 }
 
-/** commander's property name for a kebab-case flag. */
-function camelCase(kebab: string): string {
+/** commander's property name for a kebab-case flag (setting-args.ts uses the same). */
+export function camelCase(kebab: string): string {
   return kebab.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }

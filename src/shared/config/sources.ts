@@ -1,10 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import dotenv from 'dotenv';
-import { parse as parseToml } from 'smol-toml';
 import { InvalidSettingError, messageOf } from '../errors.ts';
 import type { RawSources } from './setting.ts';
+
+/**
+ * dotenv and smol-toml are loaded only when there is a .env or a config file
+ * to read: most agents have neither, and a long-running process keeps every
+ * module it ever loaded (docs/agent.md "Memory"). require() because settings
+ * are read synchronously.
+ */
+const requireDependency = createRequire(import.meta.url);
 
 /** Where a TOML config file is looked for when none is named. */
 function defaultConfigPaths(home = homedir()): string[] {
@@ -19,6 +26,7 @@ export function loadEnvironment(realEnv: NodeJS.ProcessEnv = process.env, dotenv
   if (!existsSync(dotenvPath)) return { ...realEnv };
   let fromFile: Record<string, string>;
   try {
+    const dotenv = requireDependency('dotenv') as typeof import('dotenv');
     fromFile = dotenv.parse(readFileSync(dotenvPath));
   } catch (err) {
     throw new InvalidSettingError('env-file', `cannot read ${dotenvPath}: ${messageOf(err)}`);
@@ -37,6 +45,7 @@ export function loadConfigFile(command: string, explicitPath: string | undefined
   if (path === undefined) return { file: {} };
   let document: Record<string, unknown>;
   try {
+    const { parse: parseToml } = requireDependency('smol-toml') as typeof import('smol-toml');
     document = parseToml(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : messageOf(err).split('\n')[0];

@@ -1,5 +1,5 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { nodeHttp, nodeHttps } from '../node-builtins.ts';
 import type { Readable } from 'node:stream';
 
 /** One request: the body is sent whole, streamed from a Readable (backpressure kept), or absent. */
@@ -55,7 +55,7 @@ export class HttpClient {
     this.#url = new URL(origin);
     this.#secure = this.#url.protocol === 'https:';
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 16, maxFreeSockets: options.maxSockets ?? 16, scheduling: 'lifo' as const };
-    this.#agent = this.#secure ? new HttpsAgent({ ...agentOptions, ...(options.ca ? { ca: options.ca } : {}) }) : new HttpAgent(agentOptions);
+    this.#agent = this.#secure ? new (nodeHttps().Agent)({ ...agentOptions, ...(options.ca ? { ca: options.ca } : {}) }) : new nodeHttp.Agent(agentOptions);
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
     this.#servername = options.servername;
   }
@@ -81,7 +81,7 @@ export class HttpClient {
     if (this.#closing) return Promise.reject(new Error(`HTTP client of ${this.origin} is closed`));
     this.#inFlight++;
     return new Promise<HttpResponse>((resolve, reject) => {
-      const send = this.#secure ? httpsRequest : httpRequest;
+      const send = this.#secure ? nodeHttps().request : nodeHttp.request;
       const req = send({
         agent: this.#agent,
         protocol: this.#url.protocol,

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { nodeHttp, nodeHttps } from '../node-builtins.ts';
 import type { AddressInfo } from 'node:net';
 import { httpStatusOf, messageOf } from '../errors.ts';
 import type { Logger } from '../logging.ts';
@@ -45,7 +45,9 @@ export interface JsonServer {
  */
 export async function startJsonServer(options: JsonServerOptions): Promise<JsonServer> {
   const { router, logger } = options;
-  const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, (req, res) => void dispatch(req, res)) : createServer((req, res) => void dispatch(req, res));
+  const server: Server = options.tls
+    ? nodeHttps().createServer({ cert: options.tls.cert, key: options.tls.key }, (req, res) => void dispatch(req, res))
+    : nodeHttp.createServer((req, res) => void dispatch(req, res));
   // Long-polls hold requests for minutes: no overall request deadline, but
   // headers must arrive promptly (slow-loris protection).
   server.requestTimeout = 0;

@@ -1,4 +1,4 @@
-import { getCACertificates } from 'node:tls';
+import { nodeTls } from '../node-builtins.ts';
 
 /**
  * The CA list for a TLS client that trusts `extraPem` as well as Node's
@@ -7,5 +7,5 @@ import { getCACertificates } from 'node:tls';
  * replaces the default store, so the defaults must be listed again.)
  */
 export function trustedCertificates(extraPem: string | undefined): string[] | undefined {
-  return extraPem === undefined ? undefined : [...getCACertificates('default'), extraPem];
+  return extraPem === undefined ? undefined : [...nodeTls().getCACertificates('default'), extraPem];
 }

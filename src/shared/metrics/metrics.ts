@@ -1,5 +1,4 @@
 import { PerformanceObserver, constants as perfConstants, monitorEventLoopDelay } from 'node:perf_hooks';
-import { memoryUsage, resourceUsage } from 'node:process';
 
 /**
  * Prometheus metrics in the text exposition format (0.0.4): the few kinds the
@@ -185,7 +184,7 @@ export function collectDefaultMetrics(options: { register: Registry; prefix?: st
   const lag = monitorEventLoopDelay({ resolution: 20 });
   lag.enable();
   const cpu = (kind: 'user' | 'system' | 'total') => () => {
-    const usage = resourceUsage();
+    const usage = process.resourceUsage();
     const micros = kind === 'user' ? usage.userCPUTime : kind === 'system' ? usage.systemCPUTime : usage.userCPUTime + usage.systemCPUTime;
     return micros / 1e6;
   };
@@ -197,10 +196,10 @@ export function collectDefaultMetrics(options: { register: Registry; prefix?: st
   gauge('process_cpu_system_seconds_total', 'System CPU time spent in seconds.', cpu('system'), 'counter');
   gauge('process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', cpu('total'), 'counter');
   gauge('process_start_time_seconds', 'Start time of the process since unix epoch in seconds.', () => startSeconds);
-  gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', () => memoryUsage.rss());
-  gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.', () => memoryUsage().heapTotal);
-  gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.', () => memoryUsage().heapUsed);
-  gauge('nodejs_external_memory_bytes', 'Node.js external memory size in bytes.', () => memoryUsage().external);
+  gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', () => process.memoryUsage.rss());
+  gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.', () => process.memoryUsage().heapTotal);
+  gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.', () => process.memoryUsage().heapUsed);
+  gauge('nodejs_external_memory_bytes', 'Node.js external memory size in bytes.', () => process.memoryUsage().external);
   // p99 and max are read before the mean, whose read starts the next interval.
   const lagSeconds = (value: number) => (Number.isFinite(value) ? value / 1e9 : 0);
   gauge('nodejs_eventloop_lag_p99_seconds', 'The 99th percentile of the event loop delay since the last scrape, in seconds.', () => lagSeconds(lag.percentile(99)));
