@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/servers.ts';
+import { SHIPPED_MANAGER_ENV } from '../test/helpers/shipped-agent-flags.ts';
 
 /** Percentile `p` (0..100) of `sorted` (ascending), nearest-rank; NaN when empty. */
 export function percentile(sorted: readonly number[], p: number): number {
@@ -228,6 +229,8 @@ export interface ManagerProcess {
   /** Lines it printed (stdout + stderr), and the first five of them. */
   logLines: number;
   firstLines: string[];
+  /** The node flags it runs with. */
+  nodeArgs: string[];
 }
 
 /**
@@ -237,13 +240,14 @@ export interface ManagerProcess {
  */
 export async function spawnManager(args: string[], url: string): Promise<ManagerProcess> {
   const t0 = performance.now();
-  // CFLUX_BENCH_MANAGER_NODE_ARGS: V8/node flags for the manager only (e.g. to compare heap settings).
-  const nodeArgs = (process.env['CFLUX_BENCH_MANAGER_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
+  // The manager runs with the flags it ships with (kubernetes/manager.yaml), unless
+  // CFLUX_BENCH_MANAGER_NODE_ARGS names others (e.g. '' for none, to compare heap settings).
+  const nodeArgs = (process.env['CFLUX_BENCH_MANAGER_NODE_ARGS'] ?? SHIPPED_MANAGER_ENV['NODE_OPTIONS'] ?? '').split(' ').filter((arg) => arg !== '');
   const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   process.on('exit', () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-  const proc: ManagerProcess = { child, readyMs: 0, logLines: 0, firstLines: [] };
+  const proc: ManagerProcess = { child, readyMs: 0, logLines: 0, firstLines: [], nodeArgs };
   const collect = (chunk: Buffer): void => {
     for (const line of chunk.toString('utf8').split('\n')) {
       if (line.trim() === '') continue;

@@ -99,7 +99,7 @@ try {
       managerDied = `manager ${k} EXITED UNEXPECTEDLY ${((performance.now() - benchT0) / 1000).toFixed(1)} s into the run (code ${code}, signal ${signal}${code === 0 ? ': a graceful stop, i.e. it got SIGTERM/SIGINT from outside' : ''})`;
       log(`!! ${managerDied}`);
     });
-    log(`manager${M > 1 ? ` ${k}` : ''}: ${origin} (pid ${manager.child.pid}, ready in ${manager.readyMs} ms)`);
+    log(`manager${M > 1 ? ` ${k}` : ''}: ${origin} (pid ${manager.child.pid}, ready in ${manager.readyMs} ms; node flags: ${manager.nodeArgs.join(' ') || 'none'})`);
   }
 } catch (err) {
   console.error(`bench: setup failed: ${errText(err)}`);

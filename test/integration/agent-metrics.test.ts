@@ -138,9 +138,10 @@ describe('agent metrics (3 nodes, RF 2)', () => {
   test("the agent's figures reach its influxd's _internal database (retention policy monitor), tagged with node and hostname", async () => {
     const metrics = await scrape(cluster.agents[0]!);
     const pointsWritten = total(metrics, 'cflux_agent_proxy_points_written_total');
+    const requests = total(metrics, 'cflux_agent_proxy_requests_total');
     assert.ok(pointsWritten > 0);
     const row = await waitFor('a clusterflux point with the current totals', async () => {
-      const answer = await influxQuery(cluster.influxds[0]!.url, `SELECT * FROM "_internal"."monitor"."clusterflux" WHERE proxy_points_written = ${pointsWritten} ORDER BY time DESC LIMIT 1`);
+      const answer = await influxQuery(cluster.influxds[0]!.url, `SELECT * FROM "_internal"."monitor"."clusterflux" WHERE proxy_points_written = ${pointsWritten} AND proxy_requests >= ${requests} ORDER BY time DESC LIMIT 1`);
       const series = answer.results?.[0]?.series?.[0];
       return series ? Object.fromEntries(series.columns.map((column: string, i: number) => [column, series.values[0][i]])) : undefined;
     }, 20_000);

@@ -6,16 +6,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { envOf, find } from '../helpers/kubernetes-manifests.ts';
-import { SHIPPED_AGENT_ENV } from '../helpers/shipped-agent-flags.ts';
+import { SHIPPED_AGENT_ENV, SHIPPED_MANAGER_ENV } from '../helpers/shipped-agent-flags.ts';
 
 const text = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 
-test('kubernetes: the agent sidecar has the memory settings, the manager does not', () => {
+test("kubernetes: the agent sidecar has the agent's memory settings, the manager its own", () => {
   const pod = find(StatefulSet, 'influxdb').spec?.template.spec;
   const agent = envOf(pod!.initContainers!.find((c) => c.name === 'agent')!);
   for (const [name, value] of Object.entries(SHIPPED_AGENT_ENV)) assert.equal(agent.get(name)?.value, value, name);
   const manager = envOf(find(Deployment, 'cflux-manager').spec!.template.spec!.containers[0]!);
-  for (const name of Object.keys(SHIPPED_AGENT_ENV)) assert.equal(manager.get(name), undefined, `manager: ${name}`);
+  for (const name of Object.keys(SHIPPED_AGENT_ENV)) assert.equal(manager.get(name)?.value, SHIPPED_MANAGER_ENV[name], `manager: ${name}`);
 });
 
 test('systemd: the agent unit sets the memory settings', () => {

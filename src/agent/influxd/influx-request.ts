@@ -29,6 +29,16 @@ export function clientGoneSignal(res: import('node:http').ServerResponse): Abort
   return controller.signal;
 }
 
+/** Reads a request body and drops it; false (the rest left unread) once it passed `limit` bytes. */
+export async function drainBody(req: IncomingMessage, limit: number): Promise<boolean> {
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return false;
+  }
+  return true;
+}
+
 /**
  * Reads a request body up to `limit` bytes; undefined when larger. A body
  * of announced length (every client here sends one) is copied into one

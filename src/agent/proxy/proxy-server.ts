@@ -10,7 +10,7 @@ import type { Logger } from '../../shared/logging.ts';
 import type { QueryHandler } from './query-handler.ts';
 import type { WriteHandler } from './write-handler.ts';
 import { CFLUX_VERSION } from '../../shared/version.ts';
-import { clientGoneSignal, parseInfluxRequest, readLimitedBody } from '../influxd/influx-request.ts';
+import { clientGoneSignal, drainBody, parseInfluxRequest, readLimitedBody } from '../influxd/influx-request.ts';
 import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 import { FastWritePath, type FastWritePathOptions } from './fast-path/fast-write-path.ts';
 import type { InfluxdEndpoint } from '../influxd/influxd-endpoint.ts';
@@ -107,8 +107,10 @@ export class ProxyServer {
     try {
       const refusal = this.#options.refusal?.();
       if (refusal) {
-        req.resume();
-        sendInfluxJson(res, 503, { error: `this node does not serve: ${refusal}` }, false, { connection: 'close' });
+        // The body is read (and dropped) first: answering while the client still sends it
+        // breaks its pipe (EPIPE) instead of telling it why.
+        const drained = await drainBody(req, this.#options.maxBodyBytes);
+        sendInfluxJson(res, 503, { error: `this node does not serve: ${refusal}` }, false, drained ? {} : { connection: 'close' });
         return;
       }
       const url = new URL(req.url ?? '/', 'http://proxy');
