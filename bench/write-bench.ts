@@ -27,13 +27,10 @@
 // cluster is up and its databases created, before any write) <= 64 MiB, and
 // at its peak under the whole load (sampled every second and every 10
 // batches) <= 96 MiB, at RF 1 and at RF 2.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { startClusterFixture, influxQuery } from '../test/helpers/cluster-fixture.ts';
-import { freePort } from '../test/helpers/servers.ts';
-import { percentile, ProcSampler, readCpuSeconds, readRssKib } from './bench-stats.ts';
+import { percentile, ProcSampler, readCpuSeconds, readRssKib, startTcpRelay } from './bench-stats.ts';
 import { AGENT_PRODUCTION_ARGS, SHIPPED_AGENT_ENV } from '../test/helpers/shipped-agent-flags.ts';
 
 const { values } = parseArgs({
@@ -176,16 +173,6 @@ async function countPoints(url: string, database: string): Promise<number> {
   return (answer.results[0].series ?? []).reduce((sum: number, series: { values: number[][] }) => sum + series.values[0]![1]!, 0);
 }
 
-async function startRelay(targetUrl: string): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./tcp-relay.ts', import.meta.url)), String(port), targetUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.once('data', () => resolve());
-    child.once('exit', (code) => reject(new Error(`tcp relay exited with ${code}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, child };
-}
-
 const f = (n: number, digits = 2) => n.toFixed(digits);
 /** Throughput ratio of `entry` to `baseline` slice by slice (the same batches, moments apart), sorted. */
 const sliceRatios = (baseline: Target, entry: Target) => entry.sliceSeconds.map((seconds, i) => baseline.sliceSeconds[i]! / seconds).sort((a, b) => a - b);
@@ -222,7 +209,7 @@ async function idleRssMib(pid: number): Promise<number> {
 // RF=1: one node; its agent streams every write to its own influxd.
 const one = await startClusterFixture({ size: 1, etcd: false, ...agentFixture });
 let rf1: { direct: Target; agent: Target; relay: Target; agentPaired: number[]; relayPaired: number[]; idleMib: number; peakMib: number };
-const relay = await startRelay(one.influxds[0]!.url);
+const relay = await startTcpRelay(one.influxds[0]!.url);
 try {
   const agentUrl = one.agents[0]!.proxyUrl;
   for (const database of ['bench_direct', 'bench_agent', 'bench_relay', 'pairs_direct', 'pairs_agent', 'pairs_relay']) {
