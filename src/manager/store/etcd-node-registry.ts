@@ -1,3 +1,4 @@
+import { ConcurrencyLimit } from '../../shared/concurrency-limit.ts';
 import { translateEtcdError } from './etcd-errors.ts';
 import type { EtcdKeys } from './etcd-keys.ts';
 import { deleteOp, putOp, unchangedSince, type EtcdKv } from './etcd-kv.ts';
@@ -20,6 +21,9 @@ interface CachedRecord {
   writing: boolean;
 }
 
+/** Registrations in flight per manager process (each a few etcd calls). */
+const REGISTRATIONS_AT_ONCE = 64;
+
 /** How often a registration retries when another manager changed the same keys. */
 const MAX_CAS_ATTEMPTS = 20;
 
@@ -35,6 +39,7 @@ export class EtcdNodeRegistry {
   /** Node records this process heartbeated recently, with the mod revision they were read at. */
   readonly #records = new Map<string, CachedRecord>();
   readonly #ids: EtcdIdBlocks;
+  readonly #registrations = new ConcurrencyLimit(REGISTRATIONS_AT_ONCE);
   /** Heartbeat record rewrites, many per etcd transaction. */
   readonly #recordWrites: EtcdPutBatcher;
 
@@ -46,11 +51,18 @@ export class EtcdNodeRegistry {
     this.#recordWrites = new EtcdPutBatcher(kv, 'record a heartbeat');
   }
 
-  async register(cluster: string, registration: NodeRegistration, ttlMs: number, guard?: RegistrationGuard): Promise<NodeView> {
+  /** Registrations run concurrently, up to REGISTRATIONS_AT_ONCE: a burst of them queues here, not as etcd calls racing their deadlines. */
+  register(cluster: string, registration: NodeRegistration, ttlMs: number, guard?: RegistrationGuard): Promise<NodeView> {
+    return this.#registrations.run(() => this.#register(cluster, registration, ttlMs, guard));
+  }
+
+  async #register(cluster: string, registration: NodeRegistration, ttlMs: number, guard: RegistrationGuard | undefined): Promise<NodeView> {
     const nameKey = this.#keys.name(cluster, registration.name);
     // Taken once and kept across retries; a lease of a registration that did not commit is revoked.
     let id: number | undefined;
-    let leaseId: string | undefined;
+    // The lease is granted while the name is looked up: one etcd round trip less per registration.
+    const leasing = this.#grantLease(ttlMs);
+    leasing.catch(() => undefined); // awaited below; a refused registration must not leave it unhandled
     let committed = false;
     try {
       for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
@@ -63,7 +75,7 @@ export class EtcdNodeRegistry {
           guard(previous && view(previous.value, alive));
         }
         id ??= await this.#ids.next();
-        leaseId ??= await this.#grantLease(ttlMs);
+        const leaseId = await leasing;
         const now = new Date().toISOString();
         const record: StoredNode = { ...registration, id, cluster, ttlMs, registeredAt: now, lastHeartbeat: now, leaseId };
         const nodeKey = this.#keys.node(cluster, id);
@@ -87,7 +99,7 @@ export class EtcdNodeRegistry {
         }
       }
     } finally {
-      if (!committed && leaseId !== undefined) void this.#revokeLease(leaseId);
+      if (!committed) void leasing.then((leaseId) => this.#revokeLease(leaseId), () => undefined);
     }
     throw translateEtcdError(new Error(`node registration lost ${MAX_CAS_ATTEMPTS} races in a row`), 'register a node');
   }

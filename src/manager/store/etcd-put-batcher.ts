@@ -3,6 +3,8 @@ import { putOp, unchangedSince } from './etcd-kv.ts';
 
 /** etcd refuses a transaction with more than --max-txn-ops (default 128) operations in a branch. */
 const MAX_BATCH_PUTS = 100;
+/** How long the first put of a batch waits for others. */
+const GATHER_MS = 20;
 /** etcd refuses a request over --max-request-bytes (default 1.5 MiB); stay well below. */
 const MAX_BATCH_BYTES = 512 * 1024;
 
@@ -40,7 +42,12 @@ export class EtcdPutBatcher {
   put(key: string, expected: { modRevision: string }, value: unknown): Promise<string | undefined> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ key, expected, value, bytes: key.length + JSON.stringify(value).length, resolve, reject });
-      if (!this.#flushing) void this.#flush();
+      if (!this.#flushing) {
+        // Nobody waits on these writes (a heartbeat answers before its record is written), so
+        // a short gathering time costs no one anything and makes the transactions fuller.
+        this.#flushing = true;
+        setTimeout(() => void this.#flush(), GATHER_MS);
+      }
     });
   }
 
