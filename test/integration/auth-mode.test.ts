@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 // One influxd authentication mode per cluster: a node whose influxd has auth
 // off in a cluster that has it on is not ready, and neither its proxy nor its
 // peer API serves, so it cannot be a door around everybody else's auth.
@@ -59,6 +60,22 @@ describe('mixed influxd auth modes', () => {
     await sleep(500);
     for (const influxd of influxds.slice(0, 2)) assert.doesNotMatch(JSON.stringify(await influxQuery(influxd.url, 'SHOW USERS', TEST_ADMIN)), /intruder/);
     assert.doesNotMatch(JSON.stringify(await influxQuery(influxds[2]!.url, 'SHOW USERS')), /intruder/);
+  });
+
+  test('a refusing node reads a write body before its 503: a client still sending is told why, not cut off', async () => {
+    const { hostname, port } = new URL(agents[2]!.proxyUrl);
+    const socket = connect(Number(port), hostname);
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    const body = Buffer.alloc(2 * 1024 * 1024, 'm value=1\n');
+    socket.write(`POST /write?db=anything HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`);
+    await sleep(300);
+    assert.equal(received, '', 'no answer (and no closed connection) while the body has not been sent');
+    socket.write(body);
+    for (let waited = 0; waited < 5000 && !received.includes('\r\n\r\n'); waited += 50) await sleep(50);
+    assert.match(received, /^HTTP\/1\.1 503 /);
+    assert.doesNotMatch(received, /connection: close/i, 'the connection stays usable');
+    socket.destroy();
   });
 
   test('its peer API refuses too: other agents cannot store there behind the cluster\'s auth', async () => {
