@@ -58,9 +58,10 @@ export class EtcdNodeRegistry {
 
   async #register(cluster: string, registration: NodeRegistration, ttlMs: number, guard: RegistrationGuard | undefined): Promise<NodeView> {
     const nameKey = this.#keys.name(cluster, registration.name);
-    // Taken once and kept across retries; a lease of a registration that did not commit is revoked.
+    // The id and the lease are taken once and kept across retries; the lease of a registration
+    // that did not commit is revoked. It is granted while the name is looked up: one etcd
+    // round trip less per registration.
     let id: number | undefined;
-    // The lease is granted while the name is looked up: one etcd round trip less per registration.
     const leasing = this.#grantLease(ttlMs);
     leasing.catch(() => undefined); // awaited below; a refused registration must not leave it unhandled
     let committed = false;
@@ -89,9 +90,9 @@ export class EtcdNodeRegistry {
         committed = revision !== undefined;
         if (revision !== undefined) {
           // The first heartbeats need neither a read nor a rewrite: the record was just written.
-          this.#records.set(`${cluster}\u0000${id}`, { record, modRevision: revision, writtenAt: Date.now(), writing: false });
+          this.#records.set(recordKey(cluster, id), { record, modRevision: revision, writtenAt: Date.now(), writing: false });
           if (previous) {
-            this.#records.delete(`${cluster}\u0000${previous.value.id}`);
+            this.#records.delete(recordKey(cluster, previous.value.id));
             // Awaited: the old id's heartbeats (here or at another manager) must see a dead lease from now on.
             await this.#revokeLease(previous.value.leaseId);
           }
@@ -111,7 +112,7 @@ export class EtcdNodeRegistry {
    * record, instead of three round trips for each. Liveness stays exact: it is the lease.
    */
   async heartbeat(cluster: string, id: number, stats: Record<string, unknown> | undefined, accept?: (node: NodeView) => boolean): Promise<NodeView | undefined> {
-    const cacheKey = `${cluster}\u0000${id}`;
+    const cacheKey = recordKey(cluster, id);
     let cached = this.#records.get(cacheKey);
     if (!cached) {
       const { stored } = await this.#kv.get<StoredNode>(this.#keys.node(cluster, id), 'read a node');
@@ -188,7 +189,7 @@ export class EtcdNodeRegistry {
   }
 
   async #deleteNode(record: StoredNode): Promise<void> {
-    this.#records.delete(`${record.cluster}\u0000${record.id}`);
+    this.#records.delete(recordKey(record.cluster, record.id));
     const nameKey = this.#keys.name(record.cluster, record.name);
     const { stored: name } = await this.#kv.get<number>(nameKey, 'look up the node name');
     const ops = [deleteOp(this.#keys.node(record.cluster, record.id)), deleteOp(this.#keys.alive(record.cluster, record.id))];
@@ -221,6 +222,11 @@ export class EtcdNodeRegistry {
       // ignored on purpose, see above
     }
   }
+}
+
+/** The key of a node's entry in the record cache. */
+function recordKey(cluster: string, id: number): string {
+  return `${cluster}\u0000${id}`;
 }
 
 function view(record: StoredNode, alive: boolean): NodeView {

@@ -1,3 +1,4 @@
+import type { IRequestOp } from 'etcd3';
 import type { EtcdKv } from './etcd-kv.ts';
 import { putOp, unchangedSince } from './etcd-kv.ts';
 
@@ -11,7 +12,8 @@ const MAX_BATCH_BYTES = 512 * 1024;
 interface PendingPut {
   key: string;
   expected: { modRevision: string };
-  value: unknown;
+  /** The put, its value serialized once when it was queued. */
+  op: IRequestOp;
   bytes: number;
   resolve(revision: string | undefined): void;
   reject(err: unknown): void;
@@ -41,7 +43,8 @@ export class EtcdPutBatcher {
   /** Writes `value` at `key` if the key is unchanged since `expected`; the revision written, else undefined. */
   put(key: string, expected: { modRevision: string }, value: unknown): Promise<string | undefined> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ key, expected, value, bytes: key.length + JSON.stringify(value).length, resolve, reject });
+      const op = putOp(key, value);
+      this.#queue.push({ key, expected, op, bytes: key.length + (op.request_put?.value?.length ?? 0), resolve, reject });
       if (!this.#flushing) {
         // Nobody waits on these writes (a heartbeat answers before its record is written), so
         // a short gathering time costs no one anything and makes the transactions fuller.
@@ -52,7 +55,6 @@ export class EtcdPutBatcher {
   }
 
   async #flush(): Promise<void> {
-    this.#flushing = true;
     try {
       while (this.#queue.length > 0) {
         const batch = this.#takeBatch();
@@ -89,7 +91,7 @@ export class EtcdPutBatcher {
     try {
       const revision = await this.#kv.commit(
         now.map((put) => unchangedSince(put.key, put.expected)),
-        now.map((put) => putOp(put.key, put.value)),
+        now.map((put) => put.op),
         this.#action,
       );
       if (revision !== undefined || now.length === 1) {
@@ -100,7 +102,7 @@ export class EtcdPutBatcher {
       await Promise.all(
         now.map(async (put) => {
           try {
-            put.resolve(await this.#kv.commit([unchangedSince(put.key, put.expected)], [putOp(put.key, put.value)], this.#action));
+            put.resolve(await this.#kv.commit([unchangedSince(put.key, put.expected)], [put.op], this.#action));
           } catch (err) {
             put.reject(err);
           }
