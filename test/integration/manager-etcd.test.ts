@@ -46,6 +46,23 @@ describe('two manager replicas on one etcd', () => {
     assert.equal((await call(b.url, 'GET', '/nodes/ids')).body.length, 40);
   });
 
+  test('registrations arriving together share etcd transactions; a name re-registered among them is replaced', async () => {
+    const old = await call(a.url, 'POST', '/nodes/reg', node('r-old'));
+    assert.equal(old.status, 201);
+    const together = await Promise.all(Array.from({ length: 60 }, (_, i) => call(a.url, 'POST', '/nodes/reg', node(i === 30 ? 'r-old' : `r${i}`))));
+    assert.ok(together.every((r) => r.status === 201), together.map((r) => r.status).join(','));
+    const replaced = together[30]!.body;
+    assert.notEqual(replaced.id, old.body.id);
+    const listed = (await call(b.url, 'GET', '/nodes/reg')).body as Array<{ id: number; name: string }>;
+    assert.equal(listed.length, 60);
+    assert.deepEqual(listed.filter((n) => n.name === 'r-old').map((n) => n.id), [replaced.id]);
+    assert.equal((await call(b.url, 'PUT', `/nodes/reg/${old.body.id}`)).status, 404, 'the replaced id is dead');
+    // Each registration written in its own transaction would give 60 distinct revisions
+    // (how many share one depends on how the lease grants come back: 32-42 transactions here).
+    const transactions = (await modRevisionsUnder(etcd.endpoint, '/clusterflux/names/reg/')).size;
+    assert.ok(transactions < 60, `60 registrations in ${transactions} etcd transactions`);
+  });
+
   test('a node registered on A heartbeats through B; re-registering a name replaces it', async () => {
     const first = await call(a.url, 'POST', '/nodes/hb', node('x'));
     assert.equal((await call(b.url, 'PUT', `/nodes/hb/${first.body.id}`, { stats: { n: 1 } })).status, 200);

@@ -13,8 +13,16 @@ interface ClusterWatch {
   idleTimer: NodeJS.Timeout | undefined;
 }
 
-/** Long-polls answered per turn of the event loop when a new version arrives. */
+/** Long-polls answered at once when a new version arrives: a cluster this small hears of it in one go. */
 const FAN_OUT_SLICE = 250;
+/**
+ * Pause between slices: 2,500 answers a second. Each answer brings the
+ * agent's next poll back at once, ~120 µs of the manager's CPU for both;
+ * 10,000 answered in one go held every heartbeat behind them for more than
+ * a second (p99 1.3-1.5 s at 10,000 agents), paced they take 4 s and leave
+ * the heartbeats room (p99 0.2-0.45 s on the same 2-core VM).
+ */
+const FAN_OUT_PAUSE_MS = 100;
 
 /** How long a cluster's store watch stays open after its last waiter left. */
 const IDLE_WATCH_LINGER_MS = 30_000;
@@ -121,15 +129,16 @@ export class MetadataWatchHub {
   #onChange(watch: ClusterWatch, current: VersionedMetadata): void {
     watch.latest = current;
     const waiters = [...watch.waiters];
-    // Answered a slice at a time: 10,000 answers written in one go held the
-    // event loop for about a second, and every heartbeat waited behind them.
+    // Answered a slice at a time, paced (see FAN_OUT_PAUSE_MS). A slice checks
+    // the version again: a newer one answers the rest itself.
     const settleFrom = (start: number): void => {
+      if (watch.latest !== current) return;
       const end = Math.min(waiters.length, start + FAN_OUT_SLICE);
       for (let i = start; i < end; i++) {
         const waiter = waiters[i]!;
-        if (waiter.knownVersion !== current.version && watch.latest === current) waiter.settle(current);
+        if (waiter.knownVersion !== current.version) waiter.settle(current);
       }
-      if (end < waiters.length) setImmediate(settleFrom, end);
+      if (end < waiters.length) setTimeout(settleFrom, FAN_OUT_PAUSE_MS, end).unref();
     };
     settleFrom(0);
   }

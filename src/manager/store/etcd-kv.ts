@@ -72,7 +72,25 @@ export class EtcdKv {
       throw translateEtcdError(err, action);
     }
   }
+
+  /**
+   * Runs a transaction that reads `key` when a comparison fails: a
+   * compare-and-swap that learns what it lost to in the same round trip.
+   */
+  async commitOrRead<T>(compare: ICompare[], success: IRequestOp[], key: string, action: string): Promise<CommitOrRead<T>> {
+    try {
+      const response = await this.client.kv.txn({ compare, success, failure: [{ request_range: { key: Buffer.from(key) } }] });
+      if (response.succeeded) return { committed: true, revision: response.header.revision };
+      const kv = response.responses[0]?.response_range?.kvs[0];
+      return { committed: false, current: kv ? decode<T>(kv) : undefined };
+    } catch (err) {
+      throw translateEtcdError(err, action);
+    }
+  }
 }
+
+/** What {@link EtcdKv.commitOrRead} found: the revision written, or the key as it is when a comparison failed. */
+export type CommitOrRead<T> = { committed: true; revision: string } | { committed: false; current: StoredValue<T> | undefined };
 
 function decode<T>(kv: IKeyValue): StoredValue<T> {
   return { value: JSON.parse(kv.value.toString('utf8')) as T, modRevision: kv.mod_revision };
