@@ -6,7 +6,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/servers.ts';
 import { SHIPPED_MANAGER_ENV } from '../test/helpers/shipped-agent-flags.ts';
@@ -257,6 +257,13 @@ export async function spawnManager(args: string[], url: string): Promise<Manager
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
+  // CFLUX_BENCH_MANAGER_LOG=file keeps everything it printed (e.g. with --trace-gc in CFLUX_BENCH_MANAGER_NODE_ARGS).
+  const keep = process.env['CFLUX_BENCH_MANAGER_LOG'];
+  if (keep) {
+    const file = createWriteStream(keep, { flags: 'a' });
+    child.stdout?.pipe(file, { end: false });
+    child.stderr?.pipe(file, { end: false });
+  }
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`manager exited during start (${child.exitCode ?? child.signalCode}): ${proc.firstLines.join('\n')}`);
