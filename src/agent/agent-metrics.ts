@@ -41,6 +41,7 @@ export class AgentMetrics implements MembershipEvents, HandoffEvents, ProxyEvent
   readonly #state: Gauge<'state'>;
   readonly #registrations: Counter;
   readonly #fastWrites: Counter;
+  readonly #fastQueries: Counter;
   readonly #refusedDocuments: Counter;
   readonly #replayedPoints: Counter<'target'>;
   readonly #replayedBytes: Counter<'target'>;
@@ -76,6 +77,11 @@ export class AgentMetrics implements MembershipEvents, HandoffEvents, ProxyEvent
     this.#fastWrites = new Counter({
       name: 'cflux_agent_proxy_fast_writes_total',
       help: 'Writes relayed byte for byte to the local influxd (its only owner), without HTTP parsing in the agent',
+      registers,
+    });
+    this.#fastQueries = new Counter({
+      name: 'cflux_agent_proxy_fast_queries_total',
+      help: 'Queries (one SELECT while this node is the only data member) relayed byte for byte to the local influxd, without HTTP parsing in the agent',
       registers,
     });
     this.#proxyRequests = new Counter({
@@ -215,6 +221,10 @@ export class AgentMetrics implements MembershipEvents, HandoffEvents, ProxyEvent
   relayed(bytes: number, fastPath: boolean): void {
     this.#bytesWritten.inc(bytes);
     if (fastPath) this.#fastWrites.inc();
+  }
+
+  relayedQuery(): void {
+    this.#fastQueries.inc();
   }
 
   /** A request to the agent of node `peer` (its name, or its address when no node list names it) ended. */

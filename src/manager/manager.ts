@@ -114,10 +114,11 @@ export class Manager {
     }
     this.#pruneLoop = this.#pruneDeadNodes(this.#housekeeping.signal);
     this.#setState('running');
-    this.#logger.info({ listen: this.info.listen, url: this.url, store: this.store.kind, id: this.info.id, ttlSeconds: this.options.ttl / 1000, tls: this.#secrets.tls !== undefined }, 'manager listening');
+    // Before "manager listening": whoever waits for that line has the warning too.
     if (this.#auth.insecure) {
       this.#logger.warn({ listen: this.info.listen }, 'INSECURE: the manager runs without a token (--insecure); anyone who reaches this port can change every influxd of every cluster. Set CFLUX_MANAGER_TOKEN.');
     }
+    this.#logger.info({ listen: this.info.listen, url: this.url, store: this.store.kind, id: this.info.id, ttlSeconds: this.options.ttl / 1000, tls: this.#secrets.tls !== undefined }, 'manager listening');
   }
 
   /**

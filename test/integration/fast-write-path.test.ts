@@ -226,6 +226,36 @@ describe('the write fast path (one node: the local influxd owns everything)', ()
     assert.equal((await fastWrites()) - before, 5, 'every write took the fast path, between the queries');
   });
 
+  test('one SELECT in a GET is relayed raw to influxd; DDL, two statements, INTO and POST queries go through the HTTP server, on the same connection', async () => {
+    const fastQueries = async () => Number(/^cflux_agent_proxy_fast_queries_total (\d+)/m.exec(await (await fetch(`${cluster.agents[0]!.peerUrl}/metrics`)).text())?.[1]);
+    const pool = new Pool(proxyUrl, { connections: 1 });
+    const get = async (q: string) => {
+      const response = await pool.request({ method: 'GET', path: `/query?db=fast&q=${encodeURIComponent(q)}` });
+      return { status: response.statusCode, headers: response.headers, body: (await response.body.json()) as any };
+    };
+    const write = await pool.request({ method: 'POST', path: '/write?db=fast&precision=s', body: 'rawq value=1 1700000001\nrawq value=2 1700000002' });
+    await write.body.text();
+    const before = await fastQueries();
+    const select = await get('SELECT sum(value) FROM rawq');
+    assert.equal(select.status, 200);
+    assert.equal(select.body.results[0].series[0].values[0][1], 3);
+    assert.ok(select.headers['x-clusterflux-version'] && select.headers['x-influxdb-version'] && select.headers['request-id'], "influxd's answer, marked by the agent");
+    assert.equal((await fastQueries()) - before, 1, 'the SELECT was relayed raw');
+    // Each of these needs the agent: counted nowhere on the raw path, answered all the same.
+    assert.deepEqual((await get('CREATE DATABASE rawq_ddl')).body.results[0].error, undefined);
+    assert.equal((await get('SELECT sum(value) FROM rawq; SELECT count(value) FROM rawq')).body.results.length, 2);
+    assert.equal((await get('SELECT sum(value) INTO rawq_sum FROM rawq')).body.results[0].series[0].values[0][1], 1);
+    const post = await pool.request({ method: 'POST', path: '/query?db=fast', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'q=SELECT%20sum(value)%20FROM%20rawq' });
+    assert.equal(((await post.body.json()) as any).results[0].series[0].values[0][1], 3);
+    const parseError = await get('SELECT FROM WHERE');
+    assert.equal(parseError.status, 400);
+    assert.match(parseError.body.error, /^error parsing query: /);
+    assert.equal((await fastQueries()) - before, 1);
+    assert.equal((await get('SELECT count(value) FROM rawq')).body.results[0].series[0].values[0][1], 2, 'raw again after the others');
+    assert.equal((await fastQueries()) - before, 2);
+    await pool.close();
+  });
+
   test('an unknown database and a write to split are not relayed raw', async () => {
     const before = await fastWrites();
     const response = await fetch(`${proxyUrl}/write?db=nosuchdb`, { method: 'POST', body: 'm value=1' });

@@ -60,6 +60,7 @@ export class ProxyServer {
       influxd: options.influxdEndpoint,
       streamsLocally: (params, length) => !options.refusal?.() && options.writes.streamsLocally(params, length),
       lendsRequests: () => !options.refusal?.() && options.writes.onlyLocalOwner(),
+      queriesLocally: (params) => options.queries.answeredAsWritten(params),
       idleTimeoutMs: this.#server.keepAliveTimeout,
       headTimeoutMs: this.#server.headersTimeout,
       ...(options.events ? fastPathReports(options.events) : {}),
@@ -174,7 +175,7 @@ export class ProxyServer {
 /** What the fast path reports: its writes relayed (all `POST /write`) and their answers. */
 function fastPathReports(events: ProxyEvents): Required<Pick<FastWritePathOptions, 'onRelayed' | 'onAnswered'>> {
   return {
-    onRelayed: (bytes) => events.relayed(bytes, true),
-    onAnswered: (status, seconds) => events.answered('write', 'POST', status ?? CLIENT_CLOSED_STATUS, seconds),
+    onRelayed: (route, bytes) => (route === 'write' ? events.relayed(bytes, true) : events.relayedQuery()),
+    onAnswered: (route, status, seconds) => events.answered(route, route === 'write' ? 'POST' : 'GET', status ?? CLIENT_CLOSED_STATUS, seconds),
   };
 }

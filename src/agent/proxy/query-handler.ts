@@ -67,6 +67,24 @@ export class QueryHandler {
     this.#logger = logger;
   }
 
+  /**
+   * Whether `params` ask for what the local influxd answers exactly as this
+   * handler would while this node is the only data member: one SELECT,
+   * without INTO. The fast path then relays such a GET byte for byte
+   * (docs/data-plane.md, "The query hop").
+   */
+  answeredAsWritten(params: URLSearchParams): boolean {
+    const q = params.get('q')?.trim();
+    if (!q) return false;
+    try {
+      const located = locateStatements(q);
+      if (located.length !== 1 || classifyStatement(located[0]!).kind !== 'select') return false;
+      return !statementSources(located[0]!.text, params.get('db')).into;
+    } catch {
+      return false; // the HTTP path gives influxd's own parse error
+    }
+  }
+
   async handle(request: InfluxRequest, res: ServerResponse): Promise<void> {
     if (wantsMsgpack(request.forwardHeaders['accept'])) msgpackAnswers.add(res);
     try {

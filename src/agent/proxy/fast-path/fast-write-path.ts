@@ -15,6 +15,9 @@ const PARAMS_CACHE_SIZE = 64;
 /** Methods of requests lent to the HTTP server one at a time (HEAD answers have no body to frame by). */
 const LENT_METHODS = new Set(['GET', 'POST']);
 
+/** What a request relayed straight to influxd is. */
+export type RelayedRoute = 'write' | 'query';
+
 export interface FastWritePathOptions {
   /** The local influxd (plain or TLS connections, as its URL says). */
   influxd: InfluxdEndpoint;
@@ -30,10 +33,16 @@ export interface FastWritePathOptions {
    * server one at a time, so that the writes after them still take this path.
    */
   lendsRequests(): boolean;
-  /** Called once for every write relayed on this path, with its body's length. */
-  onRelayed?: (bodyBytes: number) => void;
-  /** Called once the answer to a relayed write went to the client (or could not): its status (undefined: none sent) and the seconds since its head arrived. */
-  onAnswered?: (status: number | undefined, seconds: number) => void;
+  /**
+   * Asked only while lendsRequests() holds: whether a `GET /query` with these
+   * URL parameters is one the local influxd answers exactly as the agent
+   * would (then it is relayed byte for byte like a write, not lent).
+   */
+  queriesLocally?(params: URLSearchParams): boolean;
+  /** Called once for every write or query relayed on this path, with its body's length. */
+  onRelayed?: (route: RelayedRoute, bodyBytes: number) => void;
+  /** Called once the answer to a relayed write or query went to the client (or could not): its status (undefined: none sent) and the seconds since its head arrived. */
+  onAnswered?: (route: RelayedRoute, status: number | undefined, seconds: number) => void;
   logger: Logger;
 }
 
@@ -74,15 +83,27 @@ export class FastWritePath {
 
   /** Whether a write to `target` (`/write?...`) with a body of `length` bytes may be relayed. */
   relays(target: string, length: number): boolean {
+    const params = this.#paramsOf(target, '/write');
+    return params !== undefined && this.options.streamsLocally(params, length);
+  }
+
+  /** Whether a query to `target` (`/query?...`) may be relayed (see FastWritePathOptions.queriesLocally). */
+  relaysQuery(target: string): boolean {
+    const params = this.options.queriesLocally && this.#paramsOf(target, '/query');
+    return params !== undefined && this.options.queriesLocally!(params);
+  }
+
+  /** The URL parameters of `target` when its path is `path`. */
+  #paramsOf(target: string, path: string): URLSearchParams | undefined {
     const query = target.indexOf('?');
-    if ((query < 0 ? target : target.slice(0, query)) !== '/write') return false;
+    if ((query < 0 ? target : target.slice(0, query)) !== path) return undefined;
     let params = this.#paramsByTarget.get(target);
     if (!params) {
       if (this.#paramsByTarget.size >= PARAMS_CACHE_SIZE) this.#paramsByTarget.clear();
       params = new URLSearchParams(query < 0 ? '' : target.slice(query + 1));
       this.#paramsByTarget.set(target, params);
     }
-    return this.options.streamsLocally(params, length);
+    return params;
   }
 
   /** Takes a new client connection; `serve` gives a connection (the client's, or an in-process one) to the HTTP server. */
@@ -234,10 +255,14 @@ class RelayedConnection implements LinkUser {
     const headBytes = this.#pending.subarray(0, end + HEAD_END.length);
     const request = plainRequestOf(headBytes);
     if (!request) return this.#giveToHttpServer();
-    const toInfluxd = request.method === 'POST' && request.hasContentLength && this.#path.relays(request.target, request.contentLength);
-    if (!toInfluxd && !(LENT_METHODS.has(request.method) && this.#path.options.lendsRequests())) return this.#giveToHttpServer();
+    const write = request.method === 'POST' && request.hasContentLength && this.#path.relays(request.target, request.contentLength);
+    const lends = !write && LENT_METHODS.has(request.method) && this.#path.options.lendsRequests();
+    if (!write && !lends) return this.#giveToHttpServer();
+    // A query the local influxd answers as written skips the HTTP server too (a lent one paid for both).
+    const query = lends && request.method === 'GET' && request.contentLength === 0 && this.#path.relaysQuery(request.target);
+    const route: RelayedRoute | undefined = write ? 'write' : query ? 'query' : undefined;
     this.#pending = this.#pending.subarray(headBytes.length);
-    this.#startRelay(headBytes, request.contentLength, toInfluxd ? this.#path.links.take(this) : this.#innerLink(), toInfluxd);
+    this.#startRelay(headBytes, request.contentLength, route ? this.#path.links.take(this) : this.#innerLink(), route);
   }
 
   /**
@@ -279,16 +304,14 @@ class RelayedConnection implements LinkUser {
     this.#client.resume();
   }
 
-  /** Sends a request on over `link`: to influxd, or lent to the HTTP server. */
-  #startRelay(head: Buffer, bodyLength: number, link: RelayLink, toInfluxd: boolean): void {
-    if (toInfluxd) {
-      this.#relayStarted = performance.now();
-      this.#path.options.onRelayed?.(bodyLength);
-    }
+  /** Sends a request on over `link`: to influxd (a `route`), or lent to the HTTP server. */
+  #startRelay(head: Buffer, bodyLength: number, link: RelayLink, route: RelayedRoute | undefined): void {
+    if (route) this.#relayStarted = performance.now();
+    if (route) this.#path.options.onRelayed?.(route, bodyLength);
     const upstream = link.socket;
     this.#link = link;
-    const from = toInfluxd ? { source: 'influxd', versionHeader: true } : { source: 'the agent', versionHeader: false };
-    this.#answer = new AnswerRelay(upstream, this.#client, from, (outcome, reason) => this.#answered(link, toInfluxd, outcome, reason));
+    const from = route ? { source: 'influxd', versionHeader: true } : { source: 'the agent', versionHeader: false };
+    this.#answer = new AnswerRelay(upstream, this.#client, from, (outcome, reason) => this.#answered(link, route, outcome, reason));
     // The head and the body bytes that came with it leave in one system call.
     upstream.cork();
     upstream.write(head);
@@ -323,14 +346,14 @@ class RelayedConnection implements LinkUser {
   }
 
   /** The answer went to the client (or could not): reuse or drop both connections. */
-  #answered(link: RelayLink, toInfluxd: boolean, outcome: Outcome, reason?: string): void {
-    if (toInfluxd) this.#path.options.onAnswered?.(this.#answer?.status, (performance.now() - this.#relayStarted) / 1000);
+  #answered(link: RelayLink, route: RelayedRoute | undefined, outcome: Outcome, reason?: string): void {
+    if (route) this.#path.options.onAnswered?.(route, this.#answer?.status, (performance.now() - this.#relayStarted) / 1000);
     this.#answer = undefined;
     this.#link = undefined;
     // A client that went away is not influxd's failure.
-    if (reason && this.#mode !== 'gone') this.#path.options.logger.warn({ reason: link.lastError ?? reason }, toInfluxd ? 'write relay to the local influxd failed' : 'lent request failed');
+    if (reason && this.#mode !== 'gone') this.#path.options.logger.warn({ reason: link.lastError ?? reason }, route ? `${route} relay to the local influxd failed` : 'lent request failed');
     const bodySent = this.#mode === 'answer';
-    if (outcome === 'reuse' && bodySent && toInfluxd) this.#path.links.release(link, this.#path.closing);
+    if (outcome === 'reuse' && bodySent && route) this.#path.links.release(link, this.#path.closing);
     else if (outcome === 'reuse' && bodySent && link === this.#inner && !this.#path.closing) {
       link.user = undefined;
       this.#innerIdleSince = performance.now();
