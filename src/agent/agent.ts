@@ -332,7 +332,7 @@ export class Agent {
       influxd: this.#passthrough,
       maxBodyBytes: this.options.maxBodySize,
       refusal: () => this.#refusal(),
-      awaitRevision: (revision, timeoutMs, signal) => this.#mirror.waitForRevision(revision, timeoutMs, signal),
+      awaitRevision: (revision, timeoutMs, signal) => this.#mirror.catchUpTo(revision, timeoutMs, signal),
     });
     this.#http = await startAgentHttp({
       listen: this.options.peerListen,

@@ -1,6 +1,7 @@
 import { agentTokenFileSetting, logFormatSetting, logLevelSetting, managerTokenFileSetting, maxBodySizeSetting } from '../shared/config/common-settings.ts';
-import { hostPortSetting, optionalTextSetting, secondsSetting, switchSetting, textSetting, urlListSetting } from '../shared/config/parsers.ts';
+import { hostPortSetting, integerSetting, optionalTextSetting, secondsSetting, switchSetting, textSetting, urlListSetting } from '../shared/config/parsers.ts';
 import type { ResolvedSettings } from '../shared/config/setting.ts';
+import { DEFAULT_POLL_ANSWER_RATE } from './long-poll/metadata-watch-hub.ts';
 
 /**
  * Every setting of `cflux manager`. Durations are given in seconds and
@@ -42,6 +43,20 @@ export const managerSettings = {
     defaultSeconds: 300,
     min: 1,
     max: 3600,
+  }),
+  /**
+   * How many waiting long-polls a new metadata version answers per second
+   * (the first slice at once): each brings its agent's next poll straight
+   * back, and answered all together they held every heartbeat behind them.
+   */
+  pollAnswerRate: integerSetting({
+    name: 'poll-answer-rate',
+    env: 'CFLUX_POLL_ANSWER_RATE',
+    description: 'metadata long-polls answered per second when a new version arrives (one tenth of it at once, then that many every 100 ms)',
+    defaultValue: DEFAULT_POLL_ANSWER_RATE,
+    min: 1,
+    max: 1_000_000,
+    unit: 'answers/s',
   }),
   /** A dead node's record is removed this long after its last heartbeat. */
   pruneAfter: secondsSetting({

@@ -59,7 +59,7 @@ export class Manager {
             ...(secrets.etcdTls ? { tls: secrets.etcdTls } : {}),
           })
         : new MemoryStore());
-    this.#hub = new MetadataWatchHub(this.store, logger.child({ component: 'long-poll' }));
+    this.#hub = new MetadataWatchHub(this.store, logger.child({ component: 'long-poll' }), options.pollAnswerRate);
     this.#metrics = new ManagerMetrics(this.store, this.#hub);
     this.info = {
       id: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,

@@ -49,3 +49,27 @@ describe('metadata catch-up and read-your-DDL (3 nodes, RF 2)', () => {
     assert.equal(count.results[0].series.length, 12);
   });
 });
+
+describe('read-your-DDL with a manager that answers one long-poll a second (--poll-answer-rate 1)', () => {
+  let cluster: ClusterFixture;
+  before(async () => {
+    cluster = await startClusterFixture({ size: 3, etcd: false, managerEnv: { CFLUX_POLL_ANSWER_RATE: '1' } });
+  });
+  after(() => cluster.stop());
+
+  test("a write right after CREATE DATABASE does not wait for the writing agent's poll to be answered", async () => {
+    // The agents' polls are answered one a second, in a stable order: without applying the
+    // document it fetches itself, an agent's write would wait 0, 1 or 2 s for its turn.
+    const waits: number[] = [];
+    for (let round = 0; round < 6; round++) {
+      const database = `paced_${round}`;
+      assert.deepEqual(await influxQuery(cluster.agents[0]!.proxyUrl, `CREATE DATABASE ${database}`), { results: [{ statement_id: 0 }] });
+      const started = performance.now();
+      const written = await fetch(`${cluster.agents[1 + (round % 2)]!.proxyUrl}/write?db=${database}&precision=s&consistency=all`, { method: 'POST', body: `m value=${round} ${1_700_000_000 + round}` });
+      waits.push(performance.now() - started);
+      assert.equal(written.status, 204, `round ${round}: ${await written.text()}`);
+    }
+    const total = waits.reduce((sum, wait) => sum + wait, 0);
+    assert.ok(total < 2500, `6 writes took ${waits.map((wait) => wait.toFixed(0)).join(', ')} ms`);
+  });
+});

@@ -38,6 +38,9 @@ export interface MetadataMirrorOptions {
 }
 
 
+/** How often the manager is asked for its newest document on behalf of writes and peers (read-your-DDL). */
+const NEWEST_CALL_INTERVAL_MS = 200;
+
 /**
  * Keeps the local influxd equal to the cluster metadata: long-polls the
  * manager, reconciles on every new version, turns DDL from the proxy into
@@ -61,7 +64,9 @@ export class MetadataMirror {
   #wakeCatchUp: (() => void) | undefined;
   readonly #revisions = new RevisionWaiters();
   /** The manager's newest document as last asked for by awaitDatabase, and when. */
-  #newest: { at: number; answer: Promise<VersionedDocument | undefined> } | undefined;
+  #newestAnswer: { at: number; answer: Promise<VersionedDocument | undefined> } | undefined;
+  /** The next call for the newest document, when one is scheduled. */
+  #nextAnswer: Promise<VersionedDocument | undefined> | undefined;
 
   constructor(options: MetadataMirrorOptions) {
     this.#options = options;
@@ -309,23 +314,56 @@ export class MetadataMirror {
    */
   async awaitDatabase(database: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     if (database in this.#state.metadata.databases) return true;
-    const revision = await this.#newestRevisionWith(database);
-    if (revision === undefined) return false;
-    await this.waitForRevision(revision, timeoutMs, signal);
+    const newest = await this.#newestSince(performance.now());
+    if (!newest?.metadata || !(database in (newest.metadata.databases ?? {}))) return false;
+    await this.#applyNewer(newest);
+    await this.waitForRevision(revisionOf(newest.metadata), timeoutMs, signal);
     return database in this.#state.metadata.databases;
   }
 
   /**
-   * The revision of the manager's newest document if it has `database`. One
-   * manager call at a time, and its answer is kept for 200 ms: a client
-   * writing to a database that does not exist must not turn every write into
-   * a manager call.
+   * For a peer's request made at `revision` (its DDL a moment ago): brings
+   * this node there, from the manager's newest document if need be, waiting
+   * at most `timeoutMs`; false when it did not get there.
    */
-  #newestRevisionWith(database: string): Promise<number | undefined> {
-    if (this.#newest && performance.now() - this.#newest.at < 200) return this.#newest.answer.then((doc) => (doc?.metadata && database in (doc.metadata.databases ?? {}) ? revisionOf(doc.metadata) : undefined));
-    const answer = this.#options.api.get(this.#options.cluster, AbortSignal.timeout(2000)).catch(() => undefined);
-    this.#newest = { at: performance.now(), answer };
-    return answer.then((doc) => (doc?.metadata && database in (doc.metadata.databases ?? {}) ? revisionOf(doc.metadata) : undefined));
+  async catchUpTo(revision: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.appliedRevision >= revision) return true;
+    const newest = await this.#newestSince(performance.now());
+    if (newest) await this.#applyNewer(newest);
+    return this.waitForRevision(revision, timeoutMs, signal);
+  }
+
+  /**
+   * Applies `newest` from here when it is ahead of everything this agent
+   * knows, instead of waiting for the poll to bring it: a manager answers
+   * thousands of polls paced over seconds (--poll-answer-rate), and a write
+   * must not wait for its turn.
+   */
+  async #applyNewer(newest: VersionedDocument): Promise<void> {
+    await this.#exclusive(async () => {
+      const ahead = revisionOf(newest.metadata);
+      if (ahead > revisionOf(this.#latest?.metadata ?? this.#state.metadata) && ahead > this.appliedRevision) await this.#onClusterDocument(newest);
+    }).catch((err: unknown) => this.#logger.warn({ reason: messageOf(err), version: newest.version }, 'cannot apply the newest cluster metadata yet'));
+  }
+
+  /**
+   * The manager's newest document, from a call that started at or after
+   * `since` (an answer from before it may predate the DDL the caller looks
+   * for: a write right after CREATE DATABASE got 404 from a 150 ms old one).
+   * Calls are shared by everyone waiting and start at most every 200 ms: a
+   * client writing to a database that does not exist must not turn every
+   * write into a manager call (it waits up to 200 ms for the next one).
+   */
+  #newestSince(since: number): Promise<VersionedDocument | undefined> {
+    const last = this.#newestAnswer;
+    if (last && last.at >= since) return last.answer;
+    this.#nextAnswer ??= sleep(last ? Math.max(0, last.at + NEWEST_CALL_INTERVAL_MS - performance.now()) : 0).then(() => {
+      const answer = this.#options.api.get(this.#options.cluster, AbortSignal.timeout(2000)).catch(() => undefined);
+      this.#newestAnswer = { at: performance.now(), answer };
+      this.#nextAnswer = undefined;
+      return answer;
+    });
+    return this.#nextAnswer;
   }
 
   async #driftLoop(signal: AbortSignal): Promise<void> {

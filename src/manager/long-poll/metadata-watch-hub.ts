@@ -13,16 +13,19 @@ interface ClusterWatch {
   idleTimer: NodeJS.Timeout | undefined;
 }
 
-/** Long-polls answered at once when a new version arrives: a cluster this small hears of it in one go. */
-const FAN_OUT_SLICE = 250;
 /**
- * Pause between slices: 2,500 answers a second. Each answer brings the
- * agent's next poll back at once, ~120 µs of the manager's CPU for both;
- * 10,000 answered in one go held every heartbeat behind them for more than
- * a second (p99 1.3-1.5 s at 10,000 agents), paced they take 4 s and leave
- * the heartbeats room (p99 0.2-0.3 s on the same 2-core VM).
+ * Pause between slices of answers (a slice is a tenth of the rate, so the
+ * default 2,500 a second answers 250 at once, then 250 every 100 ms). Each
+ * answer brings the agent's next poll back at once, ~120 µs of the
+ * manager's CPU for both; 10,000 answered in one go held every heartbeat
+ * behind them for more than a second (p99 1.3-1.5 s at 10,000 agents),
+ * paced they take 4 s and leave the heartbeats room (p99 0.2-0.3 s on the
+ * same 2-core VM).
  */
 const FAN_OUT_PAUSE_MS = 100;
+
+/** The default of `--poll-answer-rate`: long-polls answered per second when a new version arrives. */
+export const DEFAULT_POLL_ANSWER_RATE = 2500;
 
 /** How long a cluster's store watch stays open after its last waiter left. */
 const IDLE_WATCH_LINGER_MS = 30_000;
@@ -37,12 +40,17 @@ export class MetadataWatchHub {
   readonly #store: Store;
   readonly #logger: Logger;
   readonly #clusters = new Map<string, ClusterWatch>();
+  /** Answers per slice, and the pause after each (FAN_OUT_PAUSE_MS, longer for rates under 10 a second). */
+  readonly #slice: number;
+  readonly #pauseMs: number;
   #waiterCount = 0;
   #closed = false;
 
-  constructor(store: Store, logger: Logger) {
+  constructor(store: Store, logger: Logger, answersPerSecond = DEFAULT_POLL_ANSWER_RATE) {
     this.#store = store;
     this.#logger = logger;
+    this.#slice = Math.max(1, Math.round((answersPerSecond * FAN_OUT_PAUSE_MS) / 1000));
+    this.#pauseMs = (this.#slice * 1000) / answersPerSecond;
   }
 
   /** Requests currently waiting for a change. */
@@ -133,12 +141,12 @@ export class MetadataWatchHub {
     // the version again: a newer one answers the rest itself.
     const settleFrom = (start: number): void => {
       if (watch.latest !== current) return;
-      const end = Math.min(waiters.length, start + FAN_OUT_SLICE);
+      const end = Math.min(waiters.length, start + this.#slice);
       for (let i = start; i < end; i++) {
         const waiter = waiters[i]!;
         if (waiter.knownVersion !== current.version) waiter.settle(current);
       }
-      if (end < waiters.length) setTimeout(settleFrom, FAN_OUT_PAUSE_MS, end).unref();
+      if (end < waiters.length) setTimeout(settleFrom, this.#pauseMs, end).unref();
     };
     settleFrom(0);
   }
