@@ -60,16 +60,29 @@ describe('read-your-DDL with a manager that answers one long-poll a second (--po
   test("a write right after CREATE DATABASE does not wait for the writing agent's poll to be answered", async () => {
     // The agents' polls are answered one a second, in a stable order: without applying the
     // document it fetches itself, an agent's write would wait 0, 1 or 2 s for its turn.
+    // RF 3 and consistency one: the writing agent's own influxd answers (the other owners
+    // wait for their polls for up to 1 s first, in the background).
     const waits: number[] = [];
     for (let round = 0; round < 6; round++) {
       const database = `paced_${round}`;
-      assert.deepEqual(await influxQuery(cluster.agents[0]!.proxyUrl, `CREATE DATABASE ${database}`), { results: [{ statement_id: 0 }] });
+      assert.deepEqual(await influxQuery(cluster.agents[0]!.proxyUrl, `CREATE DATABASE ${database} WITH REPLICATION 3`), { results: [{ statement_id: 0 }] });
       const started = performance.now();
-      const written = await fetch(`${cluster.agents[1 + (round % 2)]!.proxyUrl}/write?db=${database}&precision=s&consistency=all`, { method: 'POST', body: `m value=${round} ${1_700_000_000 + round}` });
+      const written = await fetch(`${cluster.agents[1 + (round % 2)]!.proxyUrl}/write?db=${database}&precision=s&consistency=one`, { method: 'POST', body: `m value=${round} ${1_700_000_000 + round}` });
       waits.push(performance.now() - started);
       assert.equal(written.status, 204, `round ${round}: ${await written.text()}`);
     }
     const total = waits.reduce((sum, wait) => sum + wait, 0);
     assert.ok(total < 2500, `6 writes took ${waits.map((wait) => wait.toFixed(0)).join(', ')} ms`);
+    // Every owner stored every write (the others after their own catch-up).
+    for (const influxd of cluster.influxds) {
+      for (let round = 0; round < 6; round++) {
+        let count = 0;
+        for (let waited = 0; waited < 5000 && count !== 1; waited += 100) {
+          count = (await influxQuery(influxd.url, 'SELECT count(value) FROM m', { db: `paced_${round}` })).results[0].series?.[0]?.values[0][1] ?? 0;
+          if (count !== 1) await sleep(100);
+        }
+        assert.equal(count, 1, `paced_${round} on ${influxd.url}`);
+      }
+    }
   });
 });

@@ -41,6 +41,9 @@ export interface MetadataMirrorOptions {
 /** How often the manager is asked for its newest document on behalf of writes and peers (read-your-DDL). */
 const NEWEST_CALL_INTERVAL_MS = 200;
 
+/** How long a peer's request at a newer revision waits for the long-poll before this agent asks the manager. */
+const CATCH_UP_GRACE_MS = 1000;
+
 /**
  * Keeps the local influxd equal to the cluster metadata: long-polls the
  * manager, reconciles on every new version, turns DDL from the proxy into
@@ -322,15 +325,21 @@ export class MetadataMirror {
   }
 
   /**
-   * For a peer's request made at `revision` (its DDL a moment ago): brings
-   * this node there, from the manager's newest document if need be, waiting
-   * at most `timeoutMs`; false when it did not get there.
+   * For a peer's request made at `revision` (its DDL a moment ago): waits
+   * for this node to get there, at most `timeoutMs`; false when it did not.
+   * The long-poll usually brings it within moments; a node still behind
+   * after CATCH_UP_GRACE_MS asks the manager itself. Not at once: after a
+   * change every peer request carries the new revision, and at 10,000
+   * agents, whose polls a manager answers over ~4 s, all of them asking at
+   * once would be the very burst the pacing avoids.
    */
   async catchUpTo(revision: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     if (this.appliedRevision >= revision) return true;
+    const grace = Math.min(timeoutMs, CATCH_UP_GRACE_MS);
+    if ((await this.waitForRevision(revision, grace, signal)) || signal?.aborted || grace === timeoutMs) return this.appliedRevision >= revision;
     const newest = await this.#newestSince(performance.now());
     if (newest) await this.#applyNewer(newest);
-    return this.waitForRevision(revision, timeoutMs, signal);
+    return this.waitForRevision(revision, timeoutMs - grace, signal);
   }
 
   /**
