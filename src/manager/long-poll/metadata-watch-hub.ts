@@ -19,7 +19,7 @@ interface ClusterWatch {
  * answer brings the agent's next poll back at once, ~120 µs of the
  * manager's CPU for both; 10,000 answered in one go held every heartbeat
  * behind them for more than a second (p99 1.3-1.5 s at 10,000 agents),
- * paced they take 4 s and leave the heartbeats room (p99 0.2-0.3 s on the
+ * paced they take 4 s and leave the heartbeats room (p99 0.2-0.5 s on the
  * same 2-core VM).
  */
 const FAN_OUT_PAUSE_MS = 100;
