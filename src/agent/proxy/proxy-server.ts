@@ -60,7 +60,7 @@ export class ProxyServer {
       influxd: options.influxdEndpoint,
       streamsLocally: (params, length) => !options.refusal?.() && options.writes.streamsLocally(params, length),
       lendsRequests: () => !options.refusal?.() && options.writes.onlyLocalOwner(),
-      queriesLocally: (params) => options.queries.answeredAsWritten(params),
+      queriesLocally: (params) => !options.refusal?.() && options.queries.answeredLocally(params),
       idleTimeoutMs: this.#server.keepAliveTimeout,
       headTimeoutMs: this.#server.headersTimeout,
       ...(options.events ? fastPathReports(options.events) : {}),

@@ -69,17 +69,17 @@ export class QueryHandler {
 
   /**
    * Whether `params` ask for what the local influxd answers exactly as this
-   * handler would while this node is the only data member: one SELECT,
-   * without INTO. The fast path then relays such a GET byte for byte
-   * (docs/data-plane.md, "The query hop").
+   * handler would: one SELECT, without INTO, whose measurements (named, no
+   * regex) this node is the chosen owner of. The fast path then relays such a
+   * GET byte for byte (docs/data-plane.md, "The query hop").
    */
-  answeredAsWritten(params: URLSearchParams): boolean {
+  answeredLocally(params: URLSearchParams): boolean {
     const q = params.get('q')?.trim();
     if (!q) return false;
     try {
       const located = locateStatements(q);
       if (located.length !== 1 || classifyStatement(located[0]!).kind !== 'select') return false;
-      return !statementSources(located[0]!.text, params.get('db')).into;
+      return this.#router.answeredHere(located[0]!.text, params.get('db'));
     } catch {
       return false; // the HTTP path gives influxd's own parse error
     }

@@ -81,6 +81,20 @@ export class QueryRouter {
     return nodes.size === 1 && !nodes.has(undefined) ? [...nodes][0] : undefined;
   }
 
+  /**
+   * singleTarget without I/O, for a SELECT: whether this node answers it as
+   * written. Only plain measurement names are judged (a regex needs a SHOW on
+   * every node first); SELECT ... INTO never is (it writes).
+   */
+  answeredHere(statement: string, db: string | null): boolean {
+    const analysis = statementSources(statement, db);
+    if (analysis.into) return false;
+    const database = analysis.database ?? analysis.sources.find((source) => source.database !== null)?.database ?? null;
+    if (database === null || database === NODE_LOCAL_DATABASE) return true;
+    if (analysis.sources.length === 0 || analysis.sources.some((source) => source.measurement.kind !== 'name')) return false;
+    return analysis.sources.every((source) => source.measurement.kind === 'name' && this.#chooseOwner(database, source.measurement.name, new Set()) === this.#options.self);
+  }
+
   /** Streams `request` as it came from `node` (see singleTarget); false when the node could not be reached. */
   async stream(node: string, request: InfluxRequest, res: import('node:http').ServerResponse): Promise<boolean> {
     if (node === this.#options.self) {

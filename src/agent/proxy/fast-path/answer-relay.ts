@@ -7,8 +7,12 @@ import { coalesceWrites } from '../../../shared/http/write-coalescing.ts';
 const EMPTY = Buffer.alloc(0);
 const VERSION_HEADER = Buffer.from(`X-Clusterflux-Version: ${CFLUX_VERSION}\r\n`, 'latin1');
 
-/** How an answer ended: read whole with the connection reusable, read whole, or not relayed. */
-export type Outcome = 'complete' | 'reuse' | 'failed';
+/**
+ * How an answer ended: read whole with the connection reusable, read whole,
+ * not relayed (the client got a 502 or lost its connection), or nothing
+ * sent to the client at all (a relay that may retry elsewhere).
+ */
+export type Outcome = 'complete' | 'reuse' | 'failed' | 'unanswered';
 
 /**
  * Reads the answer to one request (from influxd, or from this agent's own
@@ -18,6 +22,7 @@ export class AnswerRelay {
   readonly #upstream: Duplex;
   readonly #versionHeader: boolean;
   readonly #source: string;
+  readonly #retryElsewhere: boolean;
   readonly #client: Socket;
   readonly #done: (outcome: Outcome, reason?: string) => void;
   #head: Buffer = EMPTY;
@@ -30,12 +35,15 @@ export class AnswerRelay {
 
   /**
    * `source` names who answers, for errors; `versionHeader` adds
-   * `X-Clusterflux-Version` (influxd's answers; the agent's own carry it).
+   * `X-Clusterflux-Version` (influxd's answers; the agent's own carry it);
+   * `retryElsewhere`: a failure before the answer's head came sends the
+   * client nothing and ends as 'unanswered', for the caller to try another way.
    */
-  constructor(upstream: Duplex, client: Socket, from: { source: string; versionHeader: boolean }, done: (outcome: Outcome, reason?: string) => void) {
+  constructor(upstream: Duplex, client: Socket, from: { source: string; versionHeader: boolean; retryElsewhere?: boolean }, done: (outcome: Outcome, reason?: string) => void) {
     this.#upstream = upstream;
     this.#versionHeader = from.versionHeader;
     this.#source = from.source;
+    this.#retryElsewhere = from.retryElsewhere ?? false;
     this.#client = client;
     this.#done = done;
   }
@@ -100,6 +108,11 @@ export class AnswerRelay {
 
   #fail(reason: string): void {
     this.#finished = true;
+    if (!this.#headSent && this.#retryElsewhere) {
+      this.#upstream.destroy();
+      this.#done('unanswered', reason);
+      return;
+    }
     if (!this.#headSent && this.#client.writable) {
       const body = JSON.stringify({ error: `proxy: ${reason}` });
       this.#status = 502;

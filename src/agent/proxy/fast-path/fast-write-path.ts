@@ -34,9 +34,10 @@ export interface FastWritePathOptions {
    */
   lendsRequests(): boolean;
   /**
-   * Asked only while lendsRequests() holds: whether a `GET /query` with these
-   * URL parameters is one the local influxd answers exactly as the agent
-   * would (then it is relayed byte for byte like a write, not lent).
+   * Whether a `GET /query` with these URL parameters is one the local
+   * influxd answers exactly as the agent would (then it is relayed byte for
+   * byte like a write). Should the local influxd fail before answering, the
+   * request goes to the HTTP server, whose path tries the next owner.
    */
   queriesLocally?(params: URLSearchParams): boolean;
   /** Called once for every write or query relayed on this path, with its body's length. */
@@ -165,6 +166,8 @@ class RelayedConnection implements LinkUser {
   #answer: AnswerRelay | undefined;
   /** When the head of the write being relayed arrived (performance.now() ms). */
   #relayStarted = 0;
+  /** The head of the query being relayed to influxd, kept until its answer starts. */
+  #queryHead: Buffer | undefined;
   #forgotten: () => void = () => {};
   readonly #onData = (chunk: Buffer) => this.#clientData(chunk);
   readonly #onGone = () => this.#abort();
@@ -256,11 +259,10 @@ class RelayedConnection implements LinkUser {
     const request = plainRequestOf(headBytes);
     if (!request) return this.#giveToHttpServer();
     const write = request.method === 'POST' && request.hasContentLength && this.#path.relays(request.target, request.contentLength);
-    const lends = !write && LENT_METHODS.has(request.method) && this.#path.options.lendsRequests();
-    if (!write && !lends) return this.#giveToHttpServer();
     // A query the local influxd answers as written skips the HTTP server too (a lent one paid for both).
-    const query = lends && request.method === 'GET' && request.contentLength === 0 && this.#path.relaysQuery(request.target);
+    const query = !write && request.method === 'GET' && request.contentLength === 0 && this.#path.relaysQuery(request.target);
     const route: RelayedRoute | undefined = write ? 'write' : query ? 'query' : undefined;
+    if (!route && !(LENT_METHODS.has(request.method) && this.#path.options.lendsRequests())) return this.#giveToHttpServer();
     this.#pending = this.#pending.subarray(headBytes.length);
     this.#startRelay(headBytes, request.contentLength, route ? this.#path.links.take(this) : this.#innerLink(), route);
   }
@@ -310,7 +312,9 @@ class RelayedConnection implements LinkUser {
     if (route) this.#path.options.onRelayed?.(route, bodyLength);
     const upstream = link.socket;
     this.#link = link;
-    const from = route ? { source: 'influxd', versionHeader: true } : { source: 'the agent', versionHeader: false };
+    // A query the local influxd fails before answering is given to the HTTP server (the next owner) as it came.
+    this.#queryHead = route === 'query' ? head : undefined;
+    const from = route ? { source: 'influxd', versionHeader: true, retryElsewhere: route === 'query' } : { source: 'the agent', versionHeader: false };
     this.#answer = new AnswerRelay(upstream, this.#client, from, (outcome, reason) => this.#answered(link, route, outcome, reason));
     // The head and the body bytes that came with it leave in one system call.
     upstream.cork();
@@ -347,6 +351,17 @@ class RelayedConnection implements LinkUser {
 
   /** The answer went to the client (or could not): reuse or drop both connections. */
   #answered(link: RelayLink, route: RelayedRoute | undefined, outcome: Outcome, reason?: string): void {
+    if (outcome === 'unanswered' && this.#queryHead) {
+      this.#path.options.logger.warn({ reason: link.lastError ?? reason }, 'query relay to the local influxd failed; the query takes the routed path');
+      this.#answer = undefined;
+      this.#link = undefined;
+      link.user = undefined;
+      link.socket.destroy();
+      this.#pending = Buffer.concat([this.#queryHead, this.#pending]);
+      this.#queryHead = undefined;
+      return this.#giveToHttpServer();
+    }
+    this.#queryHead = undefined;
     if (route) this.#path.options.onAnswered?.(route, this.#answer?.status, (performance.now() - this.#relayStarted) / 1000);
     this.#answer = undefined;
     this.#link = undefined;

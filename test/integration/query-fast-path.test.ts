@@ -1,0 +1,70 @@
+// The raw query relay with two data members: a SELECT this node owns goes to
+// its influxd byte for byte; one owned elsewhere takes the routed path; and
+// when the local influxd is down, the raw relay gives the query to the routed
+// path, which answers from the other replica.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool } from 'undici';
+import { ownersOf } from '../../src/cluster/placement.ts';
+import { influxQuery, startClusterFixture, type ClusterFixture } from '../helpers/cluster-fixture.ts';
+
+describe('the raw query relay with two data members', () => {
+  let cluster: ClusterFixture;
+  const fastQueries = async (agent = 0) => Number(/^cflux_agent_proxy_fast_queries_total (\d+)/m.exec(await (await fetch(`${cluster.agents[agent]!.peerUrl}/metrics`)).text())?.[1]);
+  /** One GET on a connection of its own (a connection that took the routed path stays on it). */
+  const select = async (agent: number, database: string, q: string) => {
+    const pool = new Pool(cluster.agents[agent]!.proxyUrl, { connections: 1 });
+    try {
+      const response = await pool.request({ method: 'GET', path: `/query?db=${database}&q=${encodeURIComponent(q)}` });
+      return { status: response.statusCode, body: (await response.body.json()) as any };
+    } finally {
+      await pool.close();
+    }
+  };
+  const owned = (database: string, rf: number, node: string) => ['qa', 'qb', 'qc', 'qd', 'qe', 'qf'].find((m) => ownersOf(database, m, ['node-0', 'node-1'], rf)[0] === node)!;
+
+  before(async () => {
+    cluster = await startClusterFixture({ size: 2, etcd: false });
+    for (const statement of ['CREATE DATABASE rq1 WITH REPLICATION 1', 'CREATE DATABASE rq2 WITH REPLICATION 2']) {
+      assert.equal((await influxQuery(cluster.agents[0]!.proxyUrl, statement)).results[0].error, undefined);
+    }
+    const lines = ['qa', 'qb', 'qc', 'qd', 'qe', 'qf'].flatMap((m) => [1, 2, 3].map((i) => `${m} value=${i} ${1_700_000_000 + i}`)).join('\n');
+    for (const database of ['rq1', 'rq2']) {
+      const written = await fetch(`${cluster.agents[0]!.proxyUrl}/write?db=${database}&precision=s&consistency=all`, { method: 'POST', body: lines });
+      assert.equal(written.status, 204, await written.text());
+    }
+  });
+  after(() => cluster.stop());
+
+  test('a measurement this node owns is relayed raw; one the other node owns is routed there', async () => {
+    const before = await fastQueries();
+    const here = await select(0, 'rq1', `SELECT sum(value) FROM ${owned('rq1', 1, 'node-0')}`);
+    assert.equal(here.status, 200);
+    assert.equal(here.body.results[0].series[0].values[0][1], 6);
+    assert.equal((await fastQueries()) - before, 1, 'relayed raw');
+    const there = await select(0, 'rq1', `SELECT sum(value) FROM ${owned('rq1', 1, 'node-1')}`);
+    assert.equal(there.body.results[0].series[0].values[0][1], 6, 'answered by node-1 through the routed path');
+    const both = await select(0, 'rq1', `SELECT sum(value) FROM ${owned('rq1', 1, 'node-0')}, ${owned('rq1', 1, 'node-1')}`);
+    assert.equal(both.body.results[0].series.length, 2, 'two owners: split and merged');
+    assert.equal((await fastQueries()) - before, 1, 'neither of those was relayed raw');
+  });
+
+  test('the local influxd down: the raw relay hands the query to the routed path, which answers from the other replica', async () => {
+    const measurement = owned('rq2', 2, 'node-0');
+    const before = await fastQueries();
+    assert.equal((await select(0, 'rq2', `SELECT count(value) FROM ${measurement}`)).body.results[0].series[0].values[0][1], 3);
+    assert.equal((await fastQueries()) - before, 1);
+    await cluster.influxds[0]!.stop();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const answer = await select(0, 'rq2', `SELECT count(value) FROM ${measurement}`);
+        assert.equal(answer.status, 200, JSON.stringify(answer.body));
+        assert.equal(answer.body.results[0].series[0].values[0][1], 3, 'answered by node-1');
+        await sleep(100);
+      }
+    } finally {
+      await cluster.influxds[0]!.restart();
+    }
+  });
+});
