@@ -1,8 +1,9 @@
 /**
  * What the agent's hop adds to a query, against real processes: a one-node
- * cluster (the local influxd answers, relayed) and a two-node RF 1 cluster
- * where the measurement lives on the other node (relayed from a peer), each
- * compared with the same query sent straight to the influxd that answers it.
+ * cluster (the local influxd answers, relayed), and a two-node RF 1 cluster
+ * where the measurement lives on the agent's own node (owner) or on the other
+ * node (relayed from a peer), each compared with the same query sent
+ * straight to the influxd that answers it.
  * Grafana-shaped queries (`SELECT mean(v) ... GROUP BY time(1m)` over an
  * hour), one at a time, direct and through the agent alternating, so both
  * meet the same machine at the same moment. Prints the added p50 and p99 in
@@ -12,6 +13,7 @@
  *   node bench/query-bench.ts [--queries 300] [--rounds 3]
  */
 import { parseArgs } from 'node:util';
+import { Agent, fetch as fetchWith } from 'undici';
 import { ownersOf } from '../src/cluster/placement.ts';
 import { influxQuery, startClusterFixture } from '../test/helpers/cluster-fixture.ts';
 import { percentile, startTcpRelay } from './bench-stats.ts';
@@ -21,9 +23,10 @@ const QUERIES = Number(values.queries);
 const ROUNDS = Number(values.rounds);
 const BASE = 1_700_000_000;
 
-async function timed(url: string, q: string): Promise<number> {
+async function timed(url: string, q: string, dispatcher?: Agent): Promise<number> {
   const started = performance.now();
-  const answer = await fetch(`${url}/query?db=bench&q=${encodeURIComponent(q)}`);
+  const target = `${url}/query?db=bench&q=${encodeURIComponent(q)}`;
+  const answer = dispatcher ? await fetchWith(target, { dispatcher }) : await fetch(target);
   const text = await answer.text();
   if (answer.status !== 200 || !text.includes('"series"')) throw new Error(`query answered ${answer.status}: ${text.slice(0, 200)}`);
   return performance.now() - started;
@@ -37,7 +40,7 @@ interface RoundResult { p50: number; p99: number; directP50: number; relayP50: n
  * influxd) also what a hop without any HTTP costs here. The targets take
  * turns, the order rotating, so none always meets a warmer cache.
  */
-async function round(direct: string, proxy: string, measurement: string, relay?: string): Promise<RoundResult> {
+async function round(direct: string, proxy: string, measurement: string, relay?: string, dispatcher?: Agent): Promise<RoundResult> {
   const targets = [direct, proxy, ...(relay ? [relay] : [])];
   const times = targets.map((): number[] => []);
   for (let i = 0; i < QUERIES; i++) {
@@ -45,7 +48,7 @@ async function round(direct: string, proxy: string, measurement: string, relay?:
     const q = `SELECT mean(v) FROM ${measurement} WHERE time >= ${start}s AND time < ${start + 3600}s GROUP BY time(1m) fill(null)`;
     for (let k = 0; k < targets.length; k++) {
       const which = (i + k) % targets.length;
-      times[which]!.push(await timed(targets[which]!, q));
+      times[which]!.push(await timed(targets[which]!, q, dispatcher));
     }
   }
   for (const list of times) list.sort((a, b) => a - b);
@@ -62,7 +65,14 @@ const lines: string[] = [];
 for (let t = 0; t < 7200; t += 10) for (const m of ['q_a', 'q_b', 'q_c', 'q_d']) lines.push(`${m},host=h${t % 3} v=${t % 97}.5 ${BASE + t}`);
 console.log(`agents run ${process.env['CFLUX_BIN'] ?? 'bin/cflux.ts (TypeScript source; set CFLUX_BIN=dist/bin/cflux.js for the build operators run)'}`);
 
-const results: Record<string, RoundResult[]> = { local: [], peer: [] };
+const results: Record<string, RoundResult[]> = { local: [], owner: [], peer: [] };
+const LABELS: Record<string, string> = {
+  local: 'one node: the local influxd answers',
+  owner: 'two nodes: the local influxd owns it',
+  peer: 'two nodes: relayed from the peer that owns it',
+};
+// The owner case on connections of its own: one that carried a peer query stays on the routed path.
+const ownerConnections = new Agent();
 // The agents' default heartbeat and drift-check periods (the test fixture's are short: a drift check every 0.5 s).
 const AGENT_ARGS = ['--repair-interval', '0', '--heartbeat-interval', '5', '--drift-interval', '10'];
 const one = await startClusterFixture({ size: 1, etcd: false, agentArgs: AGENT_ARGS });
@@ -76,9 +86,11 @@ try {
   }
   // In the two-node cluster: a measurement node-1 owns alone, queried through node-0's agent.
   const remote = ['q_a', 'q_b', 'q_c', 'q_d'].find((m) => ownersOf('bench', m, ['node-0', 'node-1'], 1)[0] === 'node-1');
-  if (!remote) throw new Error('no measurement on node-1 alone');
+  const mine = ['q_a', 'q_b', 'q_c', 'q_d'].find((m) => ownersOf('bench', m, ['node-0', 'node-1'], 1)[0] === 'node-0');
+  if (!remote || !mine) throw new Error('no measurement on node-1 alone, or none on node-0 alone');
   for (let r = 0; r < ROUNDS; r++) {
     results['local']!.push(await round(one.influxds[0]!.url, one.agents[0]!.proxyUrl, 'q_a', relay.url));
+    results['owner']!.push(await round(two.influxds[0]!.url, two.agents[0]!.proxyUrl, mine, undefined, ownerConnections));
     results['peer']!.push(await round(two.influxds[1]!.url, two.agents[0]!.proxyUrl, remote));
     for (const [name, list] of Object.entries(results)) {
       const last = list.at(-1)!;
@@ -88,6 +100,7 @@ try {
   }
 } finally {
   relay.child.kill('SIGTERM');
+  await ownerConnections.close();
   await one.stop();
   await two.stop();
 }
@@ -98,7 +111,7 @@ const stats = (numbers: number[]) => {
 for (const [name, list] of Object.entries(results)) {
   const p50 = stats(list.map((entry) => entry.p50));
   const p99 = stats(list.map((entry) => entry.p99));
-  console.log(`${name} (${name === 'local' ? 'one node: the local influxd answers' : 'two nodes: relayed from the peer that owns it'}): added p50 min ${p50.min.toFixed(2)} / median ${p50.median.toFixed(2)} / max ${p50.max.toFixed(2)} ms; added p99 median ${p99.median.toFixed(2)} ms`);
+  console.log(`${name} (${LABELS[name]}): added p50 min ${p50.min.toFixed(2)} / median ${p50.median.toFixed(2)} / max ${p50.max.toFixed(2)} ms; added p99 median ${p99.median.toFixed(2)} ms`);
 }
 const floor = stats(results['local']!.map((entry) => entry.relayP50 ?? NaN));
 console.log(`bare TCP relay (no HTTP: the floor of any user-space hop on this machine): added p50 min ${floor.min.toFixed(2)} / median ${floor.median.toFixed(2)} / max ${floor.max.toFixed(2)} ms`);

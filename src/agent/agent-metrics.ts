@@ -81,7 +81,7 @@ export class AgentMetrics implements MembershipEvents, HandoffEvents, ProxyEvent
     });
     this.#fastQueries = new Counter({
       name: 'cflux_agent_proxy_fast_queries_total',
-      help: 'Queries (one SELECT while this node is the only data member) relayed byte for byte to the local influxd, without HTTP parsing in the agent',
+      help: 'Queries (one SELECT of measurements this node owns) relayed byte for byte to the local influxd, without HTTP parsing in the agent',
       registers,
     });
     this.#proxyRequests = new Counter({

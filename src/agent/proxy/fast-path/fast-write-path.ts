@@ -49,7 +49,8 @@ export interface FastWritePathOptions {
 
 /**
  * The write fast path: a client connection whose requests are
- * `POST /write` for data only the local influxd owns is relayed byte for byte
+ * `POST /write` for data only the local influxd owns, or `GET /query` of one
+ * SELECT the local influxd answers as written, is relayed byte for byte
  * to influxd (request head and body as sent, influxd's answer with an
  * `X-Clusterflux-Version` header added), with no HTTP machinery in between.
  * While this node is the only data member, other plain requests (GET and
