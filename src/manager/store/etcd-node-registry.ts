@@ -52,7 +52,7 @@ export class EtcdNodeRegistry {
     this.#ids = new EtcdIdBlocks(kv, keys.nodeIdCounter());
     // Nobody waits on a record rewrite (a heartbeat answers before its record is written),
     // so gathering for 20 ms costs no one anything and makes the transactions fuller;
-    // a registration is waited for, so it gathers only what is ready in the same turn.
+    // a registration is waited for, so it gathers for 2 ms only (and whatever arrives while a batch commits).
     this.#recordWrites = new EtcdTxnBatcher(kv, 'record a heartbeat', 20);
     this.#registrationWrites = new EtcdTxnBatcher(kv, 'register a node', 2);
   }
