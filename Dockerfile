@@ -3,9 +3,10 @@
 #   docker build -t clusterflux/cflux:0.1.0 .
 #   docker run --rm -p 8000:8000 clusterflux/cflux:0.1.0                 # manager, in-memory store
 #   docker run --rm -e NODE_OPTIONS=--max-semi-space-size=1 -e MALLOC_ARENA_MAX=2 \
+#     -e MALLOC_MMAP_THRESHOLD_=1048576 -e MALLOC_TRIM_THRESHOLD_=1048576 \
 #     clusterflux/cflux:0.1.0 agent --manager http://...:8000
 #
-# The two variables are the agent's memory settings (docs/agent.md "Memory");
+# The four variables are the agent's memory settings (docs/agent.md "Memory");
 # kubernetes/influxdb.yaml and deploy/systemd/cflux-agent.service set them for
 # the agent only, so they are not ENV here (the manager runs from this image too).
 #

@@ -10,6 +10,12 @@ export const SHIPPED_AGENT_ENV: Readonly<Record<string, string>> = {
   NODE_OPTIONS: '--max-semi-space-size=1',
   // Two malloc arenas instead of one per thread (up to 8 per core): -0.4 MiB idle.
   MALLOC_ARENA_MAX: '2',
+  // Fixed at 1 MiB, these two stop glibc from raising its trim threshold up to
+  // 64 MiB once a write body (~350 KB) was freed: the heap's free top goes back
+  // to the system past 1 MiB. RF 2 peak under bench:write 88.6-91.9 MiB in four
+  // runs, against 89.1-104.3 MiB without (docs/agent.md "Memory").
+  MALLOC_MMAP_THRESHOLD_: '1048576',
+  MALLOC_TRIM_THRESHOLD_: '1048576',
 };
 
 /** The agent's production periods and log level (the fixtures' defaults are faster, for tests). */
