@@ -73,7 +73,7 @@ export class QueryRouter {
     if (!readsOnly) return undefined;
     const analysis = statementSources(statement, request.params.get('db'));
     if (analysis.into) return undefined;
-    const database = analysis.database ?? analysis.sources.find((source) => source.database !== null)?.database ?? null;
+    const database = databaseOf(analysis);
     if (database === null || database === NODE_LOCAL_DATABASE) return this.#options.self;
     const measurements = await this.#expand(database, analysis.sources, request);
     const nodes = new Set(measurements.map((entry) => this.#chooseOwner(database, entry.name, new Set())));
@@ -89,10 +89,9 @@ export class QueryRouter {
   answeredHere(statement: string, db: string | null): boolean {
     const analysis = statementSources(statement, db);
     if (analysis.into) return false;
-    const database = analysis.database ?? analysis.sources.find((source) => source.database !== null)?.database ?? null;
+    const database = databaseOf(analysis);
     if (database === null || database === NODE_LOCAL_DATABASE) return true;
-    if (analysis.sources.length === 0 || analysis.sources.some((source) => source.measurement.kind !== 'name')) return false;
-    return analysis.sources.every((source) => source.measurement.kind === 'name' && this.#chooseOwner(database, source.measurement.name, new Set()) === this.#options.self);
+    return analysis.sources.length > 0 && analysis.sources.every((source) => source.measurement.kind === 'name' && this.#chooseOwner(database, source.measurement.name, new Set()) === this.#options.self);
   }
 
   /** Streams `request` as it came from `node` (see singleTarget); false when the node could not be reached. */
@@ -145,7 +144,7 @@ export class QueryRouter {
     if (this.isLocalOnly(statementClass)) return settle(await this.#runOn(this.#options.self, statement, request));
     const analysis = statementSources(statement, request.params.get('db'));
     // Fully qualified sources name their database even when the request has no `db`.
-    const database = analysis.database ?? analysis.sources.find((source) => source.database !== null)?.database ?? null;
+    const database = databaseOf(analysis);
     if (database === null || database === NODE_LOCAL_DATABASE) return settle(await this.#runOn(this.#options.self, statement, request));
 
     if (statementClass.kind === 'delete' || statementClass.kind === 'drop-series' || statementClass.kind === 'drop-measurement') {
@@ -365,6 +364,11 @@ export class QueryRouter {
 }
 
 /** `"db"."rp"."m"` for one measurement of a source. */
+/** The database a statement reads: named in it, else the first fully qualified source's, else none. */
+function databaseOf(analysis: ReturnType<typeof statementSources>): string | null {
+  return analysis.database ?? analysis.sources.find((source) => source.database !== null)?.database ?? null;
+}
+
 function qualified(source: MeasurementSource, name: string): string {
   const parts = [source.database === null ? '' : quoteIdentifier(source.database), source.retentionPolicy === null ? '' : quoteIdentifier(source.retentionPolicy), quoteIdentifier(name)];
   return source.database === null ? (source.retentionPolicy === null ? parts[2]! : `${parts[1]}.${parts[2]}`) : parts.join('.');

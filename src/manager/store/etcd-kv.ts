@@ -74,12 +74,13 @@ export class EtcdKv {
   }
 
   /**
-   * Runs a transaction that reads `key` when a comparison fails: a
+   * Runs a transaction that reads `key` (if given) when a comparison fails: a
    * compare-and-swap that learns what it lost to in the same round trip.
    */
-  async commitOrRead<T>(compare: ICompare[], success: IRequestOp[], key: string, action: string): Promise<CommitOrRead<T>> {
+  async commitOrRead<T>(compare: ICompare[], success: IRequestOp[], action: string, key?: string): Promise<CommitOrRead<T>> {
     try {
-      const response = await this.client.kv.txn({ compare, success, failure: [{ request_range: { key: Buffer.from(key) } }] });
+      const failure = key === undefined ? [] : [{ request_range: { key: Buffer.from(key) } }];
+      const response = await this.client.kv.txn({ compare, success, failure });
       if (response.succeeded) return { committed: true, revision: response.header.revision };
       const kv = response.responses[0]?.response_range?.kvs[0];
       return { committed: false, current: kv ? decode<T>(kv) : undefined };

@@ -20,7 +20,7 @@ export const KEEPALIVE_STREAMS = 64;
 
 /**
  * Sends one-off lease keepalives (node heartbeats) over a few shared gRPC
- * streams, so 10,000 agents heartbeating cost 16 streams, not 10,000.
+ * streams, so 10,000 agents heartbeating cost KEEPALIVE_STREAMS streams, not 10,000.
  */
 export class EtcdLeaseKeeper {
   readonly #lanes: KeepAliveLane[];

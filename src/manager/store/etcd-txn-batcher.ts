@@ -35,7 +35,7 @@ interface Pending extends TxnUnit {
 export class EtcdTxnBatcher {
   readonly #kv: EtcdKv;
   readonly #action: string;
-  /** How long the first unit of a batch waits for others; 0 = to the end of this turn of the event loop. */
+  /** How long the first unit of a batch waits for others. */
   readonly #gatherMs: number;
   #queue: Pending[] = [];
   #flushing = false;
@@ -53,8 +53,7 @@ export class EtcdTxnBatcher {
       this.#queue.push({ ...unit, bytes, resolve, reject });
       if (!this.#flushing) {
         this.#flushing = true;
-        if (this.#gatherMs > 0) setTimeout(() => void this.#flush(), this.#gatherMs);
-        else setImmediate(() => void this.#flush());
+        setTimeout(() => void this.#flush(), this.#gatherMs);
       }
     }) as Promise<CommitOrRead<T>>;
   }
@@ -117,12 +116,7 @@ export class EtcdTxnBatcher {
 
   async #commitAlone(unit: Pending): Promise<void> {
     try {
-      if (unit.readOnFailure !== undefined) {
-        unit.resolve(await this.#kv.commitOrRead(unit.compare, unit.success, unit.readOnFailure, this.#action));
-      } else {
-        const revision = await this.#kv.commit(unit.compare, unit.success, this.#action);
-        unit.resolve(revision === undefined ? { committed: false, current: undefined } : { committed: true, revision });
-      }
+      unit.resolve(await this.#kv.commitOrRead(unit.compare, unit.success, this.#action, unit.readOnFailure));
     } catch (err) {
       unit.reject(err);
     }

@@ -85,27 +85,23 @@ export class FastWritePath {
 
   /** Whether a write to `target` (`/write?...`) with a body of `length` bytes may be relayed. */
   relays(target: string, length: number): boolean {
-    const params = this.#paramsOf(target, '/write');
-    return params !== undefined && this.options.streamsLocally(params, length);
-  }
-
-  /** Whether a query to `target` (`/query?...`) may be relayed (see FastWritePathOptions.queriesLocally). */
-  relaysQuery(target: string): boolean {
-    const params = this.options.queriesLocally && this.#paramsOf(target, '/query');
-    return params !== undefined && this.options.queriesLocally!(params);
-  }
-
-  /** The URL parameters of `target` when its path is `path`. */
-  #paramsOf(target: string, path: string): URLSearchParams | undefined {
     const query = target.indexOf('?');
-    if ((query < 0 ? target : target.slice(0, query)) !== path) return undefined;
+    if ((query < 0 ? target : target.slice(0, query)) !== '/write') return false;
     let params = this.#paramsByTarget.get(target);
     if (!params) {
       if (this.#paramsByTarget.size >= PARAMS_CACHE_SIZE) this.#paramsByTarget.clear();
       params = new URLSearchParams(query < 0 ? '' : target.slice(query + 1));
       this.#paramsByTarget.set(target, params);
     }
-    return params;
+    return this.options.streamsLocally(params, length);
+  }
+
+  /** Whether a query to `target` (`/query?...`) may be relayed (see FastWritePathOptions.queriesLocally). */
+  relaysQuery(target: string): boolean {
+    const query = target.indexOf('?');
+    if (!this.options.queriesLocally || query < 0 || target.slice(0, query) !== '/query') return false;
+    // Not cached like a write's target: a dashboard's queries differ (time ranges), and would only evict the writers'.
+    return this.options.queriesLocally(new URLSearchParams(target.slice(query + 1)));
   }
 
   /** Takes a new client connection; `serve` gives a connection (the client's, or an in-process one) to the HTTP server. */
@@ -309,8 +305,10 @@ class RelayedConnection implements LinkUser {
 
   /** Sends a request on over `link`: to influxd (a `route`), or lent to the HTTP server. */
   #startRelay(head: Buffer, bodyLength: number, link: RelayLink, route: RelayedRoute | undefined): void {
-    if (route) this.#relayStarted = performance.now();
-    if (route) this.#path.options.onRelayed?.(route, bodyLength);
+    if (route) {
+      this.#relayStarted = performance.now();
+      this.#path.options.onRelayed?.(route, bodyLength);
+    }
     const upstream = link.socket;
     this.#link = link;
     // A query the local influxd fails before answering is given to the HTTP server (the next owner) as it came.
