@@ -3,6 +3,7 @@
 // served in-process here, so the test can read how many bytes wait in the
 // agent's response buffer (res.writableLength) while the client reads nothing.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -43,17 +44,26 @@ async function serve(handle: (req: IncomingMessage, res: ServerResponse) => Prom
   return { port: (server.address() as AddressInfo).port, responses, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-/** Sends a request on a raw socket and reads nothing until `read()` is called; then counts the bytes. */
-function slowClient(port: number, target: string): { socket: Socket; readAll(): Promise<number> } {
+/**
+ * Sends a request on a raw socket and reads nothing until `read()` is called; then counts the
+ * bytes, up to the end of the connection (or, kept alive, of the chunked answer).
+ */
+function slowClient(port: number, target: string, keepAlive = false): { socket: Socket; readAll(): Promise<number> } {
   const socket = connect(port, '127.0.0.1');
-  socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+  socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${keepAlive ? '' : 'Connection: close\r\n'}\r\n`);
   socket.pause();
   return {
     socket,
     readAll: () =>
       new Promise<number>((resolve, reject) => {
         let bytes = 0;
-        socket.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        socket.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (keepAlive && chunk.subarray(-5).toString('latin1') === '0\r\n\r\n') {
+            socket.destroy();
+            resolve(bytes);
+          }
+        });
         socket.on('end', () => resolve(bytes));
         socket.on('error', reject);
         socket.resume();
@@ -95,6 +105,25 @@ describe('a slow client reading a large answer', () => {
       await server.close();
       await endpoint.destroy();
     }
+  });
+
+  test('the raw query relay (one SELECT, relayed byte for byte): the agent process holds a bounded amount', async () => {
+    const agent = cluster.agents[0]!;
+    const rssMib = () => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${agent.pid}/status`, 'utf8'))?.[1]) / 1024;
+    const relayed = async () => Number(/^cflux_agent_proxy_fast_queries_total (\d+)/m.exec(await (await fetch(`${agent.peerUrl}/metrics`)).text())?.[1]);
+    const before = await relayed();
+    const baseline = rssMib();
+    const client = slowClient(Number(new URL(agent.proxyUrl).port), `/query?${new URLSearchParams({ db: 'big', q: 'SELECT * FROM wide', chunked: 'true', chunk_size: '10000' })}`, true);
+    let peak = baseline;
+    for (let waited = 0; waited < 3000; waited += 100) {
+      await sleep(100);
+      peak = Math.max(peak, rssMib());
+    }
+    const received = await client.readAll();
+    assert.equal((await relayed()) - before, 1, 'the query took the raw relay');
+    assert.ok(received > 6 * MAX_BUFFERED, `the whole answer arrived (${received} bytes)`);
+    // Without backpressure the agent reads all of influxd's answer (tens of MB) into the client's socket buffer.
+    assert.ok(peak - baseline < 12, `the agent grew by ${(peak - baseline).toFixed(1)} MiB for a client that read nothing (answer ${(received / 1048576).toFixed(0)} MiB)`);
   });
 
   test("peer query pipe: the relaying agent buffers a bounded amount of another agent's answer", async () => {

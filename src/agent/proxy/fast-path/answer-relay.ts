@@ -32,6 +32,8 @@ export class AnswerRelay {
   #keepAlive = true;
   #finished = false;
   #status: number | undefined;
+  /** The client's socket is full: upstream reads wait for its 'drain'. */
+  #stalled = false;
 
   /**
    * `source` names who answers, for errors; `versionHeader` adds
@@ -70,7 +72,7 @@ export class AnswerRelay {
       this.#keepAlive = framing.keepAlive;
       this.#headSent = true;
       this.#status = framing.status;
-      this.#client.write(this.#versionHeader ? withHeaderLine(headBytes, VERSION_HEADER) : headBytes);
+      this.#send(this.#versionHeader ? withHeaderLine(headBytes, VERSION_HEADER) : headBytes);
       chunk = this.#head.subarray(headBytes.length);
       this.#head = EMPTY;
     }
@@ -85,29 +87,55 @@ export class AnswerRelay {
 
   #relayBody(chunk: Buffer): void {
     if (this.#body === 'close') {
-      if (chunk.length > 0) this.#client.write(chunk);
+      if (chunk.length > 0) this.#send(chunk);
       return;
     }
     if (typeof this.#body === 'number') {
       const take = Math.min(this.#body, chunk.length);
-      if (take > 0) this.#client.write(chunk.subarray(0, take));
+      if (take > 0) this.#send(chunk.subarray(0, take));
       this.#body -= take;
       if (this.#body === 0) this.#finish(take === chunk.length && this.#keepAlive ? 'reuse' : 'complete');
       return;
     }
     const used = this.#body.feed(chunk);
     if (used < 0) return this.#fail(`${this.#source} sent a malformed chunked answer`);
-    if (used > 0) this.#client.write(chunk.subarray(0, used));
+    if (used > 0) this.#send(chunk.subarray(0, used));
     if (this.#body.done) this.#finish(used === chunk.length && this.#keepAlive ? 'reuse' : 'complete');
+  }
+
+  /**
+   * Writes to the client with backpressure: while the client's socket is
+   * full, the upstream connection is not read (a client reading a large
+   * query answer slowly must slow influxd down, not fill the agent's memory).
+   */
+  #send(bytes: Buffer): void {
+    if (this.#client.write(bytes) || this.#stalled) return;
+    this.#stalled = true;
+    this.#upstream.pause();
+    this.#client.once('drain', this.#onDrain);
+  }
+
+  readonly #onDrain = (): void => {
+    this.#stalled = false;
+    this.#upstream.resume();
+  };
+
+  /** The upstream connection outlives this answer (it is kept for the next request): never leave it paused. */
+  #unstall(): void {
+    if (!this.#stalled) return;
+    this.#client.off('drain', this.#onDrain);
+    this.#onDrain();
   }
 
   #finish(outcome: 'complete' | 'reuse'): void {
     this.#finished = true;
+    this.#unstall();
     this.#done(outcome);
   }
 
   #fail(reason: string): void {
     this.#finished = true;
+    this.#unstall();
     if (!this.#headSent && this.#retryElsewhere) {
       this.#upstream.destroy();
       this.#done('unanswered', reason);
