@@ -126,6 +126,37 @@ describe('a slow client reading a large answer', () => {
     assert.ok(peak - baseline < 12, `the agent grew by ${(peak - baseline).toFixed(1)} MiB for a client that read nothing (answer ${(received / 1048576).toFixed(0)} MiB)`);
   });
 
+  test('the raw query relay, influxd SIGKILLed mid-answer: the client sees the connection end before the answer does, never a shortened whole answer', async () => {
+    const agent = cluster.agents[0]!;
+    const socket = connect(Number(new URL(agent.proxyUrl).port), '127.0.0.1');
+    socket.write(`GET /query?${new URLSearchParams({ db: 'big', q: 'SELECT * FROM wide', chunked: 'true', chunk_size: '10000' })} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    let received = Buffer.alloc(0);
+    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+    let paused = false;
+    await new Promise<void>((resolve) => {
+      socket.on('data', (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk]);
+        if (!paused && received.length > 1024 * 1024) {
+          paused = true;
+          socket.pause(); // read no more until influxd is gone
+          resolve();
+        }
+      });
+    });
+    await cluster.influxds[0]!.kill('SIGKILL');
+    try {
+      socket.resume();
+      await Promise.race([ended, sleep(10_000)]);
+      assert.ok(socket.destroyed || socket.readableEnded, `the agent closed the client connection (${received.length} bytes, ends ${JSON.stringify(received.subarray(-40).toString('latin1'))})`);
+      assert.notEqual(received.subarray(-5).toString('latin1'), '0\r\n\r\n', 'the answer did not end as if it were whole');
+      assert.ok(received.length < 25 * 1024 * 1024, `${received.length} bytes arrived of an answer of ~30 MiB`);
+    } finally {
+      socket.destroy();
+      await cluster.influxds[0]!.restart();
+    }
+  });
+
   test("peer query pipe: the relaying agent buffers a bounded amount of another agent's answer", async () => {
     const peers = new PeerClient({ token: TEST_PEER_TOKEN });
     const peerAddress = new URL(cluster.agents[0]!.peerUrl).host;
