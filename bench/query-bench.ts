@@ -3,7 +3,8 @@
  * cluster (the local influxd answers, relayed), and a two-node RF 1 cluster
  * where the measurement lives on the agent's own node (owner) or on the other
  * node (relayed from a peer), each compared with the same query sent
- * straight to the influxd that answers it.
+ * straight to the influxd that answers it, and with bare TCP relays (one,
+ * or two in series for the peer case) as the floor of any hop.
  * Grafana-shaped queries (`SELECT mean(v) ... GROUP BY time(1m)` over an
  * hour), one at a time, direct and through the agent alternating, so both
  * meet the same machine at the same moment. Prints the added p50 and p99 in
@@ -78,6 +79,9 @@ const AGENT_ARGS = ['--repair-interval', '0', '--heartbeat-interval', '5', '--dr
 const one = await startClusterFixture({ size: 1, etcd: false, agentArgs: AGENT_ARGS });
 const two = await startClusterFixture({ size: 2, etcd: false, agentArgs: AGENT_ARGS });
 const relay = await startTcpRelay(one.influxds[0]!.url);
+// A peer query makes two hops (this agent, the owner's agent): its floor is two bare relays in series.
+const peerRelayInner = await startTcpRelay(two.influxds[1]!.url);
+const peerRelay = await startTcpRelay(peerRelayInner.url);
 try {
   for (const cluster of [one, two]) {
     await influxQuery(cluster.agents[0]!.proxyUrl, 'CREATE DATABASE bench WITH REPLICATION 1');
@@ -91,15 +95,15 @@ try {
   for (let r = 0; r < ROUNDS; r++) {
     results['local']!.push(await round(one.influxds[0]!.url, one.agents[0]!.proxyUrl, 'q_a', relay.url));
     results['owner']!.push(await round(two.influxds[0]!.url, two.agents[0]!.proxyUrl, mine, undefined, ownerConnections));
-    results['peer']!.push(await round(two.influxds[1]!.url, two.agents[0]!.proxyUrl, remote));
+    results['peer']!.push(await round(two.influxds[1]!.url, two.agents[0]!.proxyUrl, remote, peerRelay.url));
     for (const [name, list] of Object.entries(results)) {
       const last = list.at(-1)!;
-      const floor = last.relayP50 === undefined ? '' : `; a bare TCP relay +${last.relayP50.toFixed(2)} ms p50`;
+      const floor = last.relayP50 === undefined ? '' : `; ${name === 'peer' ? 'two bare TCP relays' : 'a bare TCP relay'} +${last.relayP50.toFixed(2)} ms p50`;
       console.log(`round ${r + 1} ${name.padEnd(5)}: direct p50 ${last.directP50.toFixed(2)} ms; through the agent +${last.p50.toFixed(2)} ms p50, +${last.p99.toFixed(2)} ms p99${floor}`);
     }
   }
 } finally {
-  relay.child.kill('SIGTERM');
+  for (const child of [relay, peerRelay, peerRelayInner]) child.child.kill('SIGTERM');
   await ownerConnections.close();
   await one.stop();
   await two.stop();
@@ -115,6 +119,8 @@ for (const [name, list] of Object.entries(results)) {
 }
 const floor = stats(results['local']!.map((entry) => entry.relayP50 ?? NaN));
 console.log(`bare TCP relay (no HTTP: the floor of any user-space hop on this machine): added p50 min ${floor.min.toFixed(2)} / median ${floor.median.toFixed(2)} / max ${floor.max.toFixed(2)} ms`);
+const twoHops = stats(results['peer']!.map((entry) => entry.relayP50 ?? NaN));
+console.log(`two bare TCP relays in series (the floor of a peer query's two hops): added p50 min ${twoHops.min.toFixed(2)} / median ${twoHops.median.toFixed(2)} / max ${twoHops.max.toFixed(2)} ms`);
 for (const [name, list] of Object.entries(results)) {
   const median = stats(list.map((entry) => entry.p50)).median;
   console.log(`${median <= 1 ? 'PASS' : 'FAIL'}: ${name} query hop adds <= 1 ms p50 (median of rounds ${median.toFixed(2)} ms)`);

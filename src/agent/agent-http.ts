@@ -35,7 +35,7 @@ export function startAgentHttp(options: {
   readiness: () => Readiness;
   router?: Router;
   /** Authentication of the peer routes and TLS of the port. Probes and metrics stay open (no secret in them). */
-  server?: Pick<JsonServerOptions, 'authenticate' | 'challenge' | 'tls'>;
+  server?: Pick<JsonServerOptions, 'authenticate' | 'challenge' | 'tls' | 'front'>;
 }): Promise<JsonServer> {
   const router = options.router ?? new Router();
   router.add('GET', '/healthz', async () => ({ status: 200, body: { status: 'ok' } }), 'public');

@@ -42,6 +42,8 @@ export class AgentMetrics implements MembershipEvents, HandoffEvents, ProxyEvent
   readonly #registrations: Counter;
   readonly #fastWrites: Counter;
   readonly #fastQueries: Counter;
+  readonly #fastPeerQueries: Counter;
+  readonly #peerFastQueries: Counter;
   readonly #refusedDocuments: Counter;
   readonly #replayedPoints: Counter<'target'>;
   readonly #replayedBytes: Counter<'target'>;
@@ -82,6 +84,16 @@ export class AgentMetrics implements MembershipEvents, HandoffEvents, ProxyEvent
     this.#fastQueries = new Counter({
       name: 'cflux_agent_proxy_fast_queries_total',
       help: 'Queries (one SELECT of measurements this node owns) relayed byte for byte to the local influxd, without HTTP parsing in the agent',
+      registers,
+    });
+    this.#fastPeerQueries = new Counter({
+      name: 'cflux_agent_proxy_fast_peer_queries_total',
+      help: 'Client queries (one SELECT of measurements one other node owns) relayed byte for byte to that node\'s agent, without HTTP parsing in this agent',
+      registers,
+    });
+    this.#peerFastQueries = new Counter({
+      name: 'cflux_agent_peer_fast_queries_total',
+      help: 'Queries from other agents relayed byte for byte to the local influxd, without HTTP parsing in this agent',
       registers,
     });
     this.#proxyRequests = new Counter({
@@ -223,8 +235,13 @@ export class AgentMetrics implements MembershipEvents, HandoffEvents, ProxyEvent
     if (fastPath) this.#fastWrites.inc();
   }
 
-  relayedQuery(): void {
-    this.#fastQueries.inc();
+  relayedQuery(to: 'local' | 'peer'): void {
+    (to === 'local' ? this.#fastQueries : this.#fastPeerQueries).inc();
+  }
+
+  /** A query from another agent was relayed byte for byte to the local influxd. */
+  relayedPeerQuery(): void {
+    this.#peerFastQueries.inc();
   }
 
   /** A request to the agent of node `peer` (its name, or its address when no node list names it) ended. */

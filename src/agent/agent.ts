@@ -26,6 +26,8 @@ import { ProxyServer } from './proxy/proxy-server.ts';
 import { WriteHandler } from './proxy/write-handler.ts';
 import { QueryRouter } from './proxy/query-router.ts';
 import { addPeerRoutes, peerAuthentication } from './peer/peer-api.ts';
+import { peerPortFront } from './proxy/fast-path/peer-query-relay.ts';
+import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS } from '../shared/http/json-server.ts';
 import { PeerClient } from './peer/peer-client.ts';
 import { PeerDirectory } from './peer/peer-directory.ts';
 import { joinDataMembers } from './membership/auto-join.ts';
@@ -195,6 +197,7 @@ export class Agent {
       }),
       influxd: this.#passthrough,
       influxdEndpoint: this.#influxd,
+      peerQueries: { self: this.#nodeName, peers: this.#peers, directory: this.#directory },
       events: this.#metrics,
       refusal: () => this.#refusal(),
       influxdVersion: () => this.#monitor.lastVersion,
@@ -340,7 +343,20 @@ export class Agent {
       metrics: this.#metrics,
       readiness: () => this.readiness(),
       router: peerRouter,
-      server: { ...peerAuthentication(this.#peerToken), ...(this.#peerTls ? { tls: this.#peerTls } : {}) },
+      server: {
+        ...peerAuthentication(this.#peerToken),
+        ...(this.#peerTls ? { tls: this.#peerTls } : {}),
+        front: peerPortFront({
+          influxd: this.#influxd,
+          token: this.#peerToken,
+          refusal: () => this.#refusal(),
+          appliedRevision: () => this.#mirror.appliedRevision,
+          onRelayed: () => this.#metrics.relayedPeerQuery(),
+          idleTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+          headTimeoutMs: HEADERS_TIMEOUT_MS,
+          logger: this.#logger.child({ component: 'peer-api' }),
+        }),
+      },
     });
     this.#proxyAddress = formatHostPort(await this.#proxy.start());
     this.#logger.info({ peerListen: this.peerAddress, proxyListen: this.#proxyAddress, cluster: this.options.cluster, managers: this.options.manager, influxd: this.options.influxdUrl }, 'agent listening');

@@ -1,5 +1,6 @@
 // The raw query relay with two data members: a SELECT this node owns goes to
-// its influxd byte for byte; one owned elsewhere takes the routed path; and
+// its influxd byte for byte; one the other node owns goes to that node's agent
+// byte for byte (peer-query-relay.test.ts has more); one of both is split; and
 // when the local influxd is down, the raw relay gives the query to the routed
 // path, which answers from the other replica.
 import assert from 'node:assert/strict';
@@ -11,7 +12,8 @@ import { influxQuery, startClusterFixture, type ClusterFixture } from '../helper
 
 describe('the raw query relay with two data members', () => {
   let cluster: ClusterFixture;
-  const fastQueries = async (agent = 0) => Number(/^cflux_agent_proxy_fast_queries_total (\d+)/m.exec(await (await fetch(`${cluster.agents[agent]!.peerUrl}/metrics`)).text())?.[1]);
+  const metric = async (agent: number, name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(await (await fetch(`${cluster.agents[agent]!.peerUrl}/metrics`)).text())?.[1]);
+  const fastQueries = (agent = 0) => metric(agent, 'cflux_agent_proxy_fast_queries_total');
   /** One GET on a connection of its own (a connection that took the routed path stays on it). */
   const select = async (agent: number, database: string, q: string) => {
     const pool = new Pool(cluster.agents[agent]!.proxyUrl, { connections: 1 });
@@ -37,17 +39,20 @@ describe('the raw query relay with two data members', () => {
   });
   after(() => cluster.stop());
 
-  test('a measurement this node owns is relayed raw; one the other node owns is routed there', async () => {
+  test('a measurement this node owns is relayed raw; one the other node owns is relayed raw to its agent; both are split', async () => {
     const before = await fastQueries();
+    const toPeer = await metric(0, 'cflux_agent_proxy_fast_peer_queries_total');
     const here = await select(0, 'rq1', `SELECT sum(value) FROM ${owned('rq1', 1, 'node-0')}`);
     assert.equal(here.status, 200);
     assert.equal(here.body.results[0].series[0].values[0][1], 6);
     assert.equal((await fastQueries()) - before, 1, 'relayed raw');
     const there = await select(0, 'rq1', `SELECT sum(value) FROM ${owned('rq1', 1, 'node-1')}`);
-    assert.equal(there.body.results[0].series[0].values[0][1], 6, 'answered by node-1 through the routed path');
+    assert.equal(there.body.results[0].series[0].values[0][1], 6, 'answered by node-1');
+    assert.equal((await metric(0, 'cflux_agent_proxy_fast_peer_queries_total')) - toPeer, 1, 'relayed raw to node-1\'s agent');
     const both = await select(0, 'rq1', `SELECT sum(value) FROM ${owned('rq1', 1, 'node-0')}, ${owned('rq1', 1, 'node-1')}`);
     assert.equal(both.body.results[0].series.length, 2, 'two owners: split and merged');
-    assert.equal((await fastQueries()) - before, 1, 'neither of those was relayed raw');
+    assert.equal((await fastQueries()) - before, 1, 'neither of those was relayed raw to the local influxd');
+    assert.equal((await metric(0, 'cflux_agent_proxy_fast_peer_queries_total')) - toPeer, 1, 'the split one was not relayed raw');
   });
 
   test('the local influxd down: the raw relay hands the query to the routed path, which answers from the other replica', async () => {

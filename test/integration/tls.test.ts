@@ -6,6 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Agent, fetch as fetchWith } from 'undici';
+import { ownersOf } from '../../src/cluster/placement.ts';
 import { httpRequest } from '../../src/local/daemon-process.ts';
 import { startAgentProcess, type AgentProcess } from '../helpers/agent-process.ts';
 import { influxQuery, TEST_SECRET } from '../helpers/cluster-fixture.ts';
@@ -86,6 +88,29 @@ describe('TLS: manager API over HTTPS on etcd with client certificates, agents t
     for (const influxd of influxds) assert.equal((await influxQuery(influxd.url, 'SELECT count(value) FROM t', { db: 'secure' })).results[0].series[0].values[0][1], 50);
     const viaOther = await influxQuery(agents[1]!.proxyUrl, 'SELECT count(value) FROM t', { db: 'secure' });
     assert.equal(viaOther.results[0].series[0].values[0][1], 50);
+  });
+
+  test('a SELECT the other node owns is relayed raw to its agent over TLS', async () => {
+    const fastQueries = async (index: number, name: string) => {
+      const metrics = await httpRequest(`${agents[index]!.peerUrl.replace('http:', 'https:')}/metrics`, { timeoutMs: 5000, ca: certificates.caPem });
+      return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(metrics.body)?.[1]);
+    };
+    await influxQuery(agents[0]!.proxyUrl, 'CREATE DATABASE single WITH REPLICATION 1');
+    await until(async () => (JSON.stringify(await influxQuery(influxds[1]!.url, 'SHOW DATABASES')).includes('single') ? true : undefined), 'the database on both');
+    const measurement = ['ta', 'tb', 'tc', 'td', 'te', 'tf'].find((m) => ownersOf('single', m, ['tls-0', 'tls-1'], 1)[0] === 'tls-1')!;
+    const written = await fetch(`${agents[0]!.proxyUrl}/write?db=single&consistency=all`, { method: 'POST', body: `${measurement} value=7 1` });
+    assert.equal(written.status, 204, await written.text());
+    const [sent, taken] = [await fastQueries(0, 'cflux_agent_proxy_fast_peer_queries_total'), await fastQueries(1, 'cflux_agent_peer_fast_queries_total')];
+    const connections = new Agent();
+    try {
+      const answer = await fetchWith(`${agents[0]!.proxyUrl}/query?db=single&q=${encodeURIComponent(`SELECT sum(value) FROM ${measurement}`)}`, { dispatcher: connections });
+      const body = (await answer.json()) as any;
+      assert.equal(body.results[0].series[0].values[0][1], 7, JSON.stringify(body));
+    } finally {
+      await connections.close();
+    }
+    assert.equal((await fastQueries(0, 'cflux_agent_proxy_fast_peer_queries_total')) - sent, 1);
+    assert.equal((await fastQueries(1, 'cflux_agent_peer_fast_queries_total')) - taken, 1);
   });
 
   test('cflux commands reach the HTTPS manager with --ca-file; without it they fail on the certificate', async () => {

@@ -91,6 +91,8 @@ export function addPeerRoutes(
   });
   router.add('POST', '/peer/v1/write', handle('/write'));
   router.add('POST', '/peer/v1/query', handle('/query'));
+  // The raw query relay's form (peer-query-relay.ts), when this agent's fast path leaves it to the HTTP server.
+  router.add('GET', '/peer/v1/query', handle('/query'));
 }
 
 /** The peer port's authentication: the cluster's peer token, or everyone with --insecure-peer. */

@@ -1,4 +1,7 @@
 import type { ServerResponse } from 'node:http';
+import { connect as connectTcp } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { nodeTls } from '../../shared/node-builtins.ts';
 import { pickHeaders } from '../../shared/http/header-copy.ts';
 import { HttpClient, readBodyText, type HttpRequestOptions, type HttpResponse, readBodyBytes } from '../../shared/http/http-client.ts';
 import { trustedCertificates } from '../../shared/http/trusted-certificates.ts';
@@ -108,6 +111,31 @@ export class PeerClient {
     }
     res.writeHead(response.statusCode, pickHeaders(response.headers, [...RETURNED_HEADERS, 'x-clusterflux-version']));
     await streamAnswer(response.body, res);
+  }
+
+  /**
+   * A new connection to the agent at `address` (TCP, or TLS with this
+   * client's trust), for code that writes its requests itself: the raw query
+   * relay, which sends peerHeaderLines() with each.
+   */
+  connect(address: string): Duplex {
+    const url = new URL(`http://${address}`);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(url.port || 80);
+    const socket = this.#scheme === 'https' ? nodeTls().connect({ host, port, ...(this.#ca ? { ca: this.#ca } : {}), ...(this.#servername ? { servername: this.#servername } : {}) }) : connectTcp({ host, port });
+    socket.setNoDelay(true);
+    return socket;
+  }
+
+  /** The header lines (each ending in CRLF) every request to a peer carries: the peer token and this agent's metadata revision. */
+  peerHeaderLines(): string {
+    return `${this.#token !== undefined ? `Authorization: Bearer ${this.#token}\r\n` : ''}${this.#revision ? `${METADATA_REVISION_HEADER}: ${this.#revision()}\r\n` : ''}`;
+  }
+
+  /** Counts an exchange written by hand (the raw query relay) as one of this client's own: metrics and answeredWithin. */
+  noteAnswer(address: string, outcome: 'ok' | 'unreachable', seconds: number): void {
+    if (outcome === 'ok') this.#answeredAt.set(address, performance.now());
+    this.#onRequest?.(address, outcome, seconds);
   }
 
   /** Whether the agent at `address` answered a request within the last `ms`. */

@@ -46,6 +46,6 @@ export interface ProxyEvents {
    * unparsed. `fastPath`: relayed on the raw-socket fast path.
    */
   relayed(bytes: number, fastPath: boolean): void;
-  /** A query was relayed byte for byte to the local influxd on the raw-socket fast path. */
-  relayedQuery(): void;
+  /** A query was relayed byte for byte on the raw-socket fast path, to the local influxd or to the peer that answers it. */
+  relayedQuery(to: 'local' | 'peer'): void;
 }

@@ -13,6 +13,7 @@ import { CFLUX_VERSION } from '../../shared/version.ts';
 import { clientGoneSignal, drainBody, parseInfluxRequest, readLimitedBody } from '../influxd/influx-request.ts';
 import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 import { FastWritePath, type FastWritePathOptions } from './fast-path/fast-write-path.ts';
+import { ClientQueryRelays, type PeerRelayOptions } from './fast-path/peer-query-relay.ts';
 import type { InfluxdEndpoint } from '../influxd/influxd-endpoint.ts';
 import { CLIENT_CLOSED_STATUS, methodLabel, proxyRouteOf, type ProxyEvents } from './proxy-events.ts';
 
@@ -27,6 +28,8 @@ export interface ProxyServerOptions {
   influxd: LocalPassthrough;
   /** The local influxd, for writes relayed byte for byte (see FastWritePath). */
   influxdEndpoint: InfluxdEndpoint;
+  /** This node and its peers, for queries relayed byte for byte to the one that answers them (peer-query-relay.ts). */
+  peerQueries: Pick<PeerRelayOptions, 'self' | 'peers' | 'directory'>;
   /** Told about every request answered and every write sent on (metrics). */
   events?: ProxyEvents;
   /** The local influxd's version (its last known one), named on every answer as influxd does. */
@@ -42,6 +45,7 @@ export class ProxyServer {
   // influxd (Go) takes request heads up to 1 MiB: long GET queries must fit here too.
   readonly #server = nodeHttp.createServer({ maxHeaderSize: MAX_HEAD_BYTES }, (req, res) => void this.#dispatch(req, res));
   readonly #fastWrites: FastWritePath;
+  readonly #queryRelays: ClientQueryRelays;
   #closing: Promise<void> | undefined;
 
   constructor(options: ProxyServerOptions) {
@@ -56,11 +60,16 @@ export class ProxyServer {
       if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
       else socket.destroy();
     });
+    this.#queryRelays = new ClientQueryRelays({
+      ...options.peerQueries,
+      answeredBy: (params) => options.queries.answeredBy(params),
+      ...(options.events ? { onRelayed: (to: 'local' | 'peer') => options.events!.relayedQuery(to) } : {}),
+    });
     this.#fastWrites = new FastWritePath({
       influxd: options.influxdEndpoint,
       streamsLocally: (params, length) => !options.refusal?.() && options.writes.streamsLocally(params, length),
       lendsRequests: () => !options.refusal?.() && options.writes.onlyLocalOwner(),
-      queriesLocally: (params) => !options.refusal?.() && options.queries.answeredLocally(params),
+      routeQuery: (target, head, local) => (options.refusal?.() ? undefined : this.#queryRelays.route(target, head, local)),
       idleTimeoutMs: this.#server.keepAliveTimeout,
       headTimeoutMs: this.#server.headersTimeout,
       ...(options.events ? fastPathReports(options.events) : {}),
@@ -90,6 +99,7 @@ export class ProxyServer {
       this.#server.close(() => resolve());
       this.#server.closeIdleConnections();
       this.#fastWrites.close();
+      this.#queryRelays.closeIdle();
     });
     return this.#closing;
   }
@@ -175,7 +185,8 @@ export class ProxyServer {
 /** What the fast path reports: its writes relayed (all `POST /write`) and their answers. */
 function fastPathReports(events: ProxyEvents): Required<Pick<FastWritePathOptions, 'onRelayed' | 'onAnswered'>> {
   return {
-    onRelayed: (route, bytes) => (route === 'write' ? events.relayed(bytes, true) : events.relayedQuery()),
+    // Queries are counted where they are routed (ClientQueryRelays), by where they went.
+    onRelayed: (route, bytes) => (route === 'write' ? events.relayed(bytes, true) : undefined),
     onAnswered: (route, status, seconds) => events.answered(route, route === 'write' ? 'POST' : 'GET', status ?? CLIENT_CLOSED_STATUS, seconds),
   };
 }

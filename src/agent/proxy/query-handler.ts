@@ -68,20 +68,21 @@ export class QueryHandler {
   }
 
   /**
-   * Whether `params` ask for what the local influxd answers exactly as this
-   * handler would: one SELECT, without INTO, whose measurements (named, no
-   * regex) this node is the chosen owner of. The fast path then relays such a
-   * GET byte for byte (docs/data-plane.md, "The query hop").
+   * The node whose influxd answers `params` exactly as this handler would,
+   * if one does: one SELECT, without INTO, whose measurements (named, no
+   * regex) all have that node as their chosen owner. The fast path then
+   * relays such a GET byte for byte, to the local influxd or through that
+   * node's agent (docs/data-plane.md, "The query hop").
    */
-  answeredLocally(params: URLSearchParams): boolean {
+  answeredBy(params: URLSearchParams): string | undefined {
     const q = params.get('q')?.trim();
-    if (!q) return false;
+    if (!q) return undefined;
     try {
       const located = locateStatements(q);
-      if (located.length !== 1 || classifyStatement(located[0]!).kind !== 'select') return false;
-      return this.#router.answeredHere(located[0]!.text, params.get('db'));
+      if (located.length !== 1 || classifyStatement(located[0]!).kind !== 'select') return undefined;
+      return this.#router.answeredBy(located[0]!.text, params.get('db'));
     } catch {
-      return false; // the HTTP path gives influxd's own parse error
+      return undefined; // the HTTP path gives influxd's own parse error
     }
   }
 

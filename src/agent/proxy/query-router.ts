@@ -82,16 +82,22 @@ export class QueryRouter {
   }
 
   /**
-   * singleTarget without I/O, for a SELECT: whether this node answers it as
-   * written. Only plain measurement names are judged (a regex needs a SHOW on
-   * every node first); SELECT ... INTO never is (it writes).
+   * singleTarget without I/O, for a SELECT: the node that answers it as
+   * written, if one does. Only plain measurement names are judged (a regex
+   * needs a SHOW on every node first); SELECT ... INTO never is (it writes).
    */
-  answeredHere(statement: string, db: string | null): boolean {
+  answeredBy(statement: string, db: string | null): string | undefined {
     const analysis = statementSources(statement, db);
-    if (analysis.into) return false;
+    if (analysis.into) return undefined;
     const database = databaseOf(analysis);
-    if (database === null || database === NODE_LOCAL_DATABASE) return true;
-    return analysis.sources.length > 0 && analysis.sources.every((source) => source.measurement.kind === 'name' && this.#chooseOwner(database, source.measurement.name, new Set()) === this.#options.self);
+    if (database === null || database === NODE_LOCAL_DATABASE) return this.#options.self;
+    let node: string | undefined;
+    for (const source of analysis.sources) {
+      const owner = source.measurement.kind === 'name' ? this.#chooseOwner(database, source.measurement.name, new Set()) : undefined;
+      if (owner === undefined || (node !== undefined && owner !== node)) return undefined;
+      node = owner;
+    }
+    return node;
   }
 
   /** Streams `request` as it came from `node` (see singleTarget); false when the node could not be reached. */

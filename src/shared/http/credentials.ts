@@ -22,7 +22,11 @@ export function tokensMatch(presented: string, expected: string): boolean {
  */
 export function presentedToken(req: IncomingMessage): string | undefined {
   const header = req.headers['authorization'];
-  if (typeof header !== 'string') return undefined;
+  return typeof header === 'string' ? tokenInAuthorization(header) : undefined;
+}
+
+/** The token an `Authorization` header's value presents (see presentedToken). */
+export function tokenInAuthorization(header: string): string | undefined {
   const space = header.indexOf(' ');
   const scheme = header.slice(0, space).toLowerCase();
   const value = header.slice(space + 1).trim();

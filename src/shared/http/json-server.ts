@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { nodeHttp, nodeHttps } from '../node-builtins.ts';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { httpStatusOf, messageOf } from '../errors.ts';
 import type { Logger } from '../logging.ts';
 import type { HostPort } from '../config/parsers.ts';
@@ -23,6 +24,26 @@ export interface JsonServerOptions {
   tls?: { cert: string; key: string };
   /** Called once per answered request, for metrics. */
   onAnswered?: (route: string, method: string, status: number, seconds: number) => void;
+  /**
+   * Meets every new connection (after TLS) before the HTTP server does, and
+   * gives it (or an in-process one) to `serve` for anything it does not
+   * handle itself: the agent's raw relay of peer queries.
+   */
+  front?: ConnectionFront;
+}
+
+/** How long a request head may take to arrive (slow-loris protection). */
+export const HEADERS_TIMEOUT_MS = 20_000;
+/** How long a connection may idle between requests. */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/** See JsonServerOptions.front. */
+export interface ConnectionFront {
+  accept(connection: Socket, serve: (connection: Duplex) => void): void;
+  /** Idle connections close now, busy ones after their answer. */
+  close(): void;
+  /** Every connection ends now. */
+  destroy(): void;
 }
 
 /** A running JSON API server. */
@@ -51,8 +72,8 @@ export async function startJsonServer(options: JsonServerOptions): Promise<JsonS
   // Long-polls hold requests for minutes: no overall request deadline, but
   // headers must arrive promptly (slow-loris protection).
   server.requestTimeout = 0;
-  server.headersTimeout = 20_000;
-  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.maxHeadersCount = 100;
 
   let closing: Promise<void> | undefined;
@@ -96,6 +117,15 @@ export async function startJsonServer(options: JsonServerOptions): Promise<JsonS
     options.onAnswered?.(routeLabel, method, reply.status, seconds);
   }
 
+  if (options.front) {
+    const front = options.front;
+    // https serves each connection once its TLS handshake is done.
+    const event = options.tls ? 'secureConnection' : 'connection';
+    const [serve] = server.listeners(event) as Array<(connection: Duplex) => void>;
+    server.removeListener(event, serve!);
+    server.on(event, (socket: Socket) => front.accept(socket, (connection) => serve!.call(server, connection)));
+  }
+
   server.on('clientError', (err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":"malformed HTTP request"}');
     else socket.destroy(err);
@@ -113,6 +143,7 @@ export async function startJsonServer(options: JsonServerOptions): Promise<JsonS
     closing ??= new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
+      options.front?.close();
     });
     return closing;
   };
@@ -125,6 +156,7 @@ export async function startJsonServer(options: JsonServerOptions): Promise<JsonS
     destroy() {
       void close();
       server.closeAllConnections();
+      options.front?.destroy();
     },
   };
 }

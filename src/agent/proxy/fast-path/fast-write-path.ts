@@ -4,7 +4,7 @@ import { HEAD_END, MAX_HEAD_BYTES, plainRequestOf } from './http-head.ts';
 import type { Logger } from '../../../shared/logging.ts';
 import type { InfluxdEndpoint } from '../../influxd/influxd-endpoint.ts';
 import { AnswerRelay, type Outcome } from './answer-relay.ts';
-import { InfluxdLinkPool, RelayLink, type LinkUser } from './relay-links.ts';
+import { LinkPool, RelayLink, type LinkUser } from './relay-links.ts';
 
 const MAX_IDLE_UPSTREAMS = 16;
 /** How long an answer may go without a byte (undici's default header and body timeouts). */
@@ -15,8 +15,26 @@ const PARAMS_CACHE_SIZE = 64;
 /** Methods of requests lent to the HTTP server one at a time (HEAD answers have no body to frame by). */
 const LENT_METHODS = new Set(['GET', 'POST']);
 
-/** What a request relayed straight to influxd is. */
+/** What a request relayed straight to influxd (or to the peer that answers it) is. */
 export type RelayedRoute = 'write' | 'query';
+
+/** Where a `GET` is relayed raw, and how (see FastWritePathOptions.routeQuery). */
+export interface QueryRelay {
+  /** Connections to whoever answers: the local influxd, or a peer agent. */
+  links: LinkPool;
+  /** The head to send: the client's, or one rewritten for the peer API. */
+  head: Buffer;
+  /** Who answers, for errors and logs. */
+  source: string;
+  /** Adds `X-Clusterflux-Version` to the answer (influxd's answers; an agent's carry it already). */
+  versionHeader: boolean;
+  /** A 5xx answer head counts as no answer (the request then takes the HTTP server's path). */
+  retryOnServerError: boolean;
+  /** How long the answer may go without a byte before the relay gives up (default 300 s). */
+  answerTimeoutMs?: number;
+  /** Told how the relay ended, and the seconds since its head went out. */
+  settled?(outcome: Outcome, seconds: number): void;
+}
 
 export interface FastWritePathOptions {
   /** The local influxd (plain or TLS connections, as its URL says). */
@@ -34,12 +52,14 @@ export interface FastWritePathOptions {
    */
   lendsRequests(): boolean;
   /**
-   * Whether a `GET /query` with these URL parameters is one the local
-   * influxd answers exactly as the agent would (then it is relayed byte for
-   * byte like a write). Should the local influxd fail before answering, the
-   * request goes to the HTTP server, whose path tries the next owner.
+   * Where a `GET` without a body (`target` and `head` as the client sent
+   * them) is relayed byte for byte, if anywhere: a query the local influxd
+   * answers exactly as the agent would (`local`: the pool of influxd
+   * connections), or one a peer agent answers whole. Should the relay fail
+   * before its answer starts, the request goes to the HTTP server as it came,
+   * whose path tries the next owner.
    */
-  queriesLocally?(params: URLSearchParams): boolean;
+  routeQuery?(target: string, head: Buffer, local: LinkPool): QueryRelay | undefined;
   /** Called once for every write or query relayed on this path, with its body's length. */
   onRelayed?: (route: RelayedRoute, bodyBytes: number) => void;
   /** Called once the answer to a relayed write or query went to the client (or could not): its status (undefined: none sent) and the seconds since its head arrived. */
@@ -62,7 +82,8 @@ export interface FastWritePathOptions {
  */
 export class FastWritePath {
   readonly options: FastWritePathOptions;
-  readonly links: InfluxdLinkPool;
+  /** Connections to the local influxd. */
+  readonly links: LinkPool;
   readonly #paramsByTarget = new Map<string, URLSearchParams>();
   readonly #connections = new Set<RelayedConnection>();
   #closing = false;
@@ -71,7 +92,7 @@ export class FastWritePath {
 
   constructor(options: FastWritePathOptions) {
     this.options = options;
-    this.links = new InfluxdLinkPool(options.influxd, MAX_IDLE_UPSTREAMS);
+    this.links = new LinkPool(() => options.influxd.connect(), MAX_IDLE_UPSTREAMS);
     this.#sweeper = setInterval(() => {
       const now = performance.now();
       for (const connection of this.#connections) connection.enforceDeadline(now);
@@ -96,12 +117,9 @@ export class FastWritePath {
     return this.options.streamsLocally(params, length);
   }
 
-  /** Whether a query to `target` (`/query?...`) may be relayed (see FastWritePathOptions.queriesLocally). */
-  relaysQuery(target: string): boolean {
-    const query = target.indexOf('?');
-    if (!this.options.queriesLocally || query < 0 || target.slice(0, query) !== '/query') return false;
-    // Not cached like a write's target: a dashboard's queries differ (time ranges), and would only evict the writers'.
-    return this.options.queriesLocally(new URLSearchParams(target.slice(query + 1)));
+  /** Where a bodiless GET to `target` is relayed, if it is (see FastWritePathOptions.routeQuery). */
+  queryRelay(target: string, head: Buffer): QueryRelay | undefined {
+    return this.options.routeQuery?.(target, head, this.links);
   }
 
   /** Takes a new client connection; `serve` gives a connection (the client's, or an in-process one) to the HTTP server. */
@@ -163,8 +181,10 @@ class RelayedConnection implements LinkUser {
   #answer: AnswerRelay | undefined;
   /** When the head of the write being relayed arrived (performance.now() ms). */
   #relayStarted = 0;
-  /** The head of the query being relayed to influxd, kept until its answer starts. */
+  /** The head of the query being relayed (as the client sent it), kept until its answer starts. */
   #queryHead: Buffer | undefined;
+  /** Where the query being relayed went. */
+  #query: QueryRelay | undefined;
   #forgotten: () => void = () => {};
   readonly #onData = (chunk: Buffer) => this.#clientData(chunk);
   readonly #onGone = () => this.#abort();
@@ -200,7 +220,7 @@ class RelayedConnection implements LinkUser {
     if (this.#mode === 'head') {
       const limit = this.#pending.length === 0 ? this.#path.options.idleTimeoutMs : this.#path.options.headTimeoutMs;
       if (waited > limit) this.#client.destroy();
-    } else if (this.#mode === 'answer' && waited > RESPONSE_TIMEOUT_MS) {
+    } else if (this.#mode === 'answer' && waited > (this.#query?.answerTimeoutMs ?? RESPONSE_TIMEOUT_MS)) {
       this.#link?.socket.destroy();
     }
   }
@@ -256,12 +276,13 @@ class RelayedConnection implements LinkUser {
     const request = plainRequestOf(headBytes);
     if (!request) return this.#giveToHttpServer();
     const write = request.method === 'POST' && request.hasContentLength && this.#path.relays(request.target, request.contentLength);
-    // A query the local influxd answers as written skips the HTTP server too (a lent one paid for both).
-    const query = !write && request.method === 'GET' && request.contentLength === 0 && this.#path.relaysQuery(request.target);
+    // A query the local influxd (or one peer) answers as written skips the HTTP server too (a lent one paid for both).
+    const query = write || request.method !== 'GET' || request.contentLength !== 0 ? undefined : this.#path.queryRelay(request.target, headBytes);
     const route: RelayedRoute | undefined = write ? 'write' : query ? 'query' : undefined;
     if (!route && !(LENT_METHODS.has(request.method) && this.#path.options.lendsRequests())) return this.#giveToHttpServer();
     this.#pending = this.#pending.subarray(headBytes.length);
-    this.#startRelay(headBytes, request.contentLength, route ? this.#path.links.take(this) : this.#innerLink(), route);
+    const link = query ? query.links.take(this) : route ? this.#path.links.take(this) : this.#innerLink();
+    this.#startRelay(headBytes, request.contentLength, link, route, query);
   }
 
   /**
@@ -303,21 +324,26 @@ class RelayedConnection implements LinkUser {
     this.#client.resume();
   }
 
-  /** Sends a request on over `link`: to influxd (a `route`), or lent to the HTTP server. */
-  #startRelay(head: Buffer, bodyLength: number, link: RelayLink, route: RelayedRoute | undefined): void {
+  /** Sends a request on over `link`: to influxd or a peer (a `route`), or lent to the HTTP server. */
+  #startRelay(head: Buffer, bodyLength: number, link: RelayLink, route: RelayedRoute | undefined, query: QueryRelay | undefined): void {
     if (route) {
       this.#relayStarted = performance.now();
       this.#path.options.onRelayed?.(route, bodyLength);
     }
     const upstream = link.socket;
     this.#link = link;
-    // A query the local influxd fails before answering is given to the HTTP server (the next owner) as it came.
-    this.#queryHead = route === 'query' ? head : undefined;
-    const from = route ? { source: 'influxd', versionHeader: true, retryElsewhere: route === 'query' } : { source: 'the agent', versionHeader: false };
+    // A query that fails before its answer starts is given to the HTTP server (the next owner) as it came.
+    this.#queryHead = query ? head : undefined;
+    this.#query = query;
+    const from = query
+      ? { source: query.source, versionHeader: query.versionHeader, retryElsewhere: true, retryOnServerError: query.retryOnServerError }
+      : route
+        ? { source: 'influxd', versionHeader: true }
+        : { source: 'the agent', versionHeader: false };
     this.#answer = new AnswerRelay(upstream, this.#client, from, (outcome, reason) => this.#answered(link, route, outcome, reason));
     // The head and the body bytes that came with it leave in one system call.
     upstream.cork();
-    upstream.write(head);
+    upstream.write(query ? query.head : head);
     this.#mode = 'body';
     this.#bodyLeft = bodyLength;
     const already = this.#pending;
@@ -350,8 +376,11 @@ class RelayedConnection implements LinkUser {
 
   /** The answer went to the client (or could not): reuse or drop both connections. */
   #answered(link: RelayLink, route: RelayedRoute | undefined, outcome: Outcome, reason?: string): void {
+    const query = this.#query;
+    this.#query = undefined;
+    query?.settled?.(outcome, (performance.now() - this.#relayStarted) / 1000);
     if (outcome === 'unanswered' && this.#queryHead) {
-      this.#path.options.logger.warn({ reason: link.lastError ?? reason }, 'query relay to the local influxd failed; the query takes the routed path');
+      this.#path.options.logger.warn({ reason: link.lastError ?? reason }, `query relay to ${query?.source ?? 'influxd'} failed; the query takes the routed path`);
       this.#answer = undefined;
       this.#link = undefined;
       link.user = undefined;
@@ -365,9 +394,9 @@ class RelayedConnection implements LinkUser {
     this.#answer = undefined;
     this.#link = undefined;
     // A client that went away is not influxd's failure.
-    if (reason && this.#mode !== 'gone') this.#path.options.logger.warn({ reason: link.lastError ?? reason }, route ? `${route} relay to the local influxd failed` : 'lent request failed');
+    if (reason && this.#mode !== 'gone') this.#path.options.logger.warn({ reason: link.lastError ?? reason }, route ? `${route} relay to ${query?.source ?? 'the local influxd'} failed` : 'lent request failed');
     const bodySent = this.#mode === 'answer';
-    if (outcome === 'reuse' && bodySent && route) this.#path.links.release(link, this.#path.closing);
+    if (outcome === 'reuse' && bodySent && route) (query?.links ?? this.#path.links).release(link, this.#path.closing);
     else if (outcome === 'reuse' && bodySent && link === this.#inner && !this.#path.closing) {
       link.user = undefined;
       this.#innerIdleSince = performance.now();

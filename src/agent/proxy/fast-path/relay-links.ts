@@ -1,5 +1,4 @@
 import type { Duplex } from 'node:stream';
-import type { InfluxdEndpoint } from '../../influxd/influxd-endpoint.ts';
 
 /** The request using a link: it gets the link's events. */
 export interface LinkUser {
@@ -37,9 +36,9 @@ export class RelayLink {
   }
 }
 
-/** Idle keep-alive connections to the local influxd, reused request after request. */
-export class InfluxdLinkPool {
-  readonly #influxd: InfluxdEndpoint;
+/** Idle keep-alive connections to one server (the local influxd, or a peer agent), reused request after request. */
+export class LinkPool {
+  readonly #connect: () => Duplex;
   readonly #maxIdle: number;
   readonly #idle: RelayLink[] = [];
   readonly #dropIdle = (link: RelayLink) => {
@@ -47,8 +46,9 @@ export class InfluxdLinkPool {
     if (index >= 0) this.#idle.splice(index, 1);
   };
 
-  constructor(influxd: InfluxdEndpoint, maxIdle: number) {
-    this.#influxd = influxd;
+  /** `connect` opens a new connection (TCP or TLS) to the server. */
+  constructor(connect: () => Duplex, maxIdle: number) {
+    this.#connect = connect;
     this.#maxIdle = maxIdle;
   }
 
@@ -56,7 +56,7 @@ export class InfluxdLinkPool {
   take(user: LinkUser): RelayLink {
     let link = this.#idle.pop();
     while (link && link.socket.destroyed) link = this.#idle.pop();
-    link ??= new RelayLink(this.#influxd.connect(), this.#dropIdle);
+    link ??= new RelayLink(this.#connect(), this.#dropIdle);
     link.user = user;
     link.lastError = undefined;
     return link;
