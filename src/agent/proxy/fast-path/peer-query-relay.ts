@@ -21,6 +21,8 @@ import { LinkPool } from './relay-links.ts';
 
 /** Idle connections kept per peer. */
 const MAX_IDLE_PER_PEER = 8;
+/** A connection to a peer idle this long is not reused: well below the peer port's keep-alive timeout (KEEP_ALIVE_TIMEOUT_MS, 65 s). */
+const PEER_LINK_MAX_IDLE_MS = 30_000;
 /** A peer that sends no byte of its answer for this long is given up on (the HTTP path's PEER_IDLE_TIMEOUT_MS). */
 const PEER_ANSWER_TIMEOUT_MS = 30_000;
 const QUERY_PATH = '/query';
@@ -135,7 +137,6 @@ export interface PeerRelayOptions {
   directory: {
     get(name: string): { address: string } | undefined;
     isAvailable(name: string): boolean;
-    markDown(name: string): void;
   };
   /** Counts a query relayed raw, to the local influxd or to a peer. */
   onRelayed?(to: 'local' | 'peer'): void;
@@ -173,10 +174,9 @@ export class ClientQueryRelays {
       retryOnServerError: true,
       answerTimeoutMs: PEER_ANSWER_TIMEOUT_MS,
       settled: (outcome: Outcome, seconds: number) => {
-        const answered = outcome === 'complete' || outcome === 'reuse';
-        this.#options.peers.noteAnswer(peer.address, answered ? 'ok' : 'unreachable', seconds);
-        // As on the HTTP path: a peer that could not answer is skipped until the next node list.
-        if (outcome === 'unanswered') this.#options.directory.markDown(node);
+        // Not answered: the HTTP path tries this peer again and reports (and marks it down) if it really is gone;
+        // a kept connection the peer closed just then is no reason to skip the peer.
+        if (outcome !== 'unanswered') this.#options.peers.noteAnswer(peer.address, outcome === 'failed' ? 'unreachable' : 'ok', seconds);
       },
     };
   }
@@ -189,7 +189,7 @@ export class ClientQueryRelays {
   #pool(address: string): LinkPool {
     let pool = this.#pools.get(address);
     if (!pool) {
-      pool = new LinkPool(() => this.#options.peers.connect(address), MAX_IDLE_PER_PEER);
+      pool = new LinkPool(() => this.#options.peers.connect(address), MAX_IDLE_PER_PEER, PEER_LINK_MAX_IDLE_MS);
       this.#pools.set(address, pool);
     }
     return pool;

@@ -17,6 +17,8 @@ export class RelayLink {
   user: LinkUser | undefined;
   /** The last socket error, for the log line of a failed relay. */
   lastError: string | undefined;
+  /** When it went back to its pool (performance.now() ms). */
+  idleSince = 0;
 
   constructor(socket: Duplex, closed: (link: RelayLink) => void) {
     this.socket = socket;
@@ -40,22 +42,32 @@ export class RelayLink {
 export class LinkPool {
   readonly #connect: () => Duplex;
   readonly #maxIdle: number;
+  readonly #maxIdleMs: number;
   readonly #idle: RelayLink[] = [];
   readonly #dropIdle = (link: RelayLink) => {
     const index = this.#idle.indexOf(link);
     if (index >= 0) this.#idle.splice(index, 1);
   };
 
-  /** `connect` opens a new connection (TCP or TLS) to the server. */
-  constructor(connect: () => Duplex, maxIdle: number) {
+  /**
+   * `connect` opens a new connection (TCP or TLS) to the server; `maxIdleMs`:
+   * a connection idle longer is not reused (it must stay below the server's
+   * own idle timeout, or a request may meet a connection as it closes).
+   */
+  constructor(connect: () => Duplex, maxIdle: number, maxIdleMs = Infinity) {
     this.#connect = connect;
     this.#maxIdle = maxIdle;
+    this.#maxIdleMs = maxIdleMs;
   }
 
   /** An idle connection for `user`, or a new one. */
   take(user: LinkUser): RelayLink {
+    const now = performance.now();
     let link = this.#idle.pop();
-    while (link && link.socket.destroyed) link = this.#idle.pop();
+    while (link && (link.socket.destroyed || now - link.idleSince > this.#maxIdleMs)) {
+      link.socket.destroy();
+      link = this.#idle.pop();
+    }
     link ??= new RelayLink(this.#connect(), this.#dropIdle);
     link.user = user;
     link.lastError = undefined;
@@ -66,7 +78,10 @@ export class LinkPool {
   release(link: RelayLink, closing: boolean): void {
     link.user = undefined;
     if (closing || link.socket.destroyed || this.#idle.length >= this.#maxIdle) link.socket.destroy();
-    else this.#idle.push(link);
+    else {
+      link.idleSince = performance.now();
+      this.#idle.push(link);
+    }
   }
 
   /** Closes every idle connection. */
