@@ -9,9 +9,11 @@
  * hour), one at a time, direct and through the agent alternating, so both
  * meet the same machine at the same moment. Prints the added p50 and p99 in
  * every round, min/median/max over the rounds, and PASS/FAIL for the target
- * (added p50 <= 1 ms).
+ * (added p50 <= 1 ms). Before the rounds, every target answers --warmup
+ * queries that are not counted (the first queries of a process run before
+ * its code is compiled: a dashboard's steady state is what is measured).
  *
- *   node bench/query-bench.ts [--queries 300] [--rounds 3]
+ *   node bench/query-bench.ts [--queries 300] [--rounds 5] [--warmup 100]
  */
 import { parseArgs } from 'node:util';
 import { Agent, fetch as fetchWith } from 'undici';
@@ -19,9 +21,10 @@ import { ownersOf } from '../src/cluster/placement.ts';
 import { influxQuery, startClusterFixture } from '../test/helpers/cluster-fixture.ts';
 import { percentile, startTcpRelay } from './bench-stats.ts';
 
-const { values } = parseArgs({ options: { queries: { type: 'string', default: '300' }, rounds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { queries: { type: 'string', default: '300' }, rounds: { type: 'string', default: '5' }, warmup: { type: 'string', default: '100' } } });
 const QUERIES = Number(values.queries);
 const ROUNDS = Number(values.rounds);
+const WARMUP = Number(values.warmup);
 const BASE = 1_700_000_000;
 
 async function timed(url: string, q: string, dispatcher?: Agent): Promise<number> {
@@ -41,10 +44,10 @@ interface RoundResult { p50: number; p99: number; directP50: number; relayP50: n
  * influxd) also what a hop without any HTTP costs here. The targets take
  * turns, the order rotating, so none always meets a warmer cache.
  */
-async function round(direct: string, proxy: string, measurement: string, relay?: string, dispatcher?: Agent): Promise<RoundResult> {
+async function round(direct: string, proxy: string, measurement: string, relay?: string, dispatcher?: Agent, queries = QUERIES): Promise<RoundResult> {
   const targets = [direct, proxy, ...(relay ? [relay] : [])];
   const times = targets.map((): number[] => []);
-  for (let i = 0; i < QUERIES; i++) {
+  for (let i = 0; i < queries; i++) {
     const start = BASE + (i % 60) * 60;
     const q = `SELECT mean(v) FROM ${measurement} WHERE time >= ${start}s AND time < ${start + 3600}s GROUP BY time(1m) fill(null)`;
     for (let k = 0; k < targets.length; k++) {
@@ -92,6 +95,12 @@ try {
   const remote = ['q_a', 'q_b', 'q_c', 'q_d'].find((m) => ownersOf('bench', m, ['node-0', 'node-1'], 1)[0] === 'node-1');
   const mine = ['q_a', 'q_b', 'q_c', 'q_d'].find((m) => ownersOf('bench', m, ['node-0', 'node-1'], 1)[0] === 'node-0');
   if (!remote || !mine) throw new Error('no measurement on node-1 alone, or none on node-0 alone');
+  if (WARMUP > 0) {
+    console.log(`warm-up: ${WARMUP} queries per target and case, not counted`);
+    await round(one.influxds[0]!.url, one.agents[0]!.proxyUrl, 'q_a', relay.url, undefined, WARMUP);
+    await round(two.influxds[0]!.url, two.agents[0]!.proxyUrl, mine, undefined, ownerConnections, WARMUP);
+    await round(two.influxds[1]!.url, two.agents[0]!.proxyUrl, remote, peerRelay.url, undefined, WARMUP);
+  }
   for (let r = 0; r < ROUNDS; r++) {
     results['local']!.push(await round(one.influxds[0]!.url, one.agents[0]!.proxyUrl, 'q_a', relay.url));
     results['owner']!.push(await round(two.influxds[0]!.url, two.agents[0]!.proxyUrl, mine, undefined, ownerConnections));
