@@ -13,6 +13,8 @@ import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 import { cardinalityPlan, mergeCardinality } from '../../influxql/cardinality.ts';
 import { concatSeriesResults, mergeShowResults, selectOrdersDescending, showLimitOffset } from './result-merge.ts';
 import type { StatementResult } from '../../influxql/query-result.ts';
+import { parseInfluxJson } from '../../influxql/exact-json.ts';
+import { parseJsonOrText } from '../../shared/http/json-http.ts';
 
 /** One statement's answer, or an HTTP-level refusal to pass back as influxd gave it. */
 export type RoutedAnswer = { result: StatementResult } | { status: number; body: unknown };
@@ -347,15 +349,18 @@ export class QueryRouter {
           answer = await this.#options.peers.queryBytes(peer.address, params, authorization, MSGPACK_CONTENT_TYPE, request.signal);
         }
         status = answer.status;
-        body = answer.contentType.startsWith(MSGPACK_CONTENT_TYPE) ? decodeMsgpack(answer.body) : (JSON.parse(answer.body.toString('utf8')) as unknown);
+        body = answer.contentType.startsWith(MSGPACK_CONTENT_TYPE) ? decodeMsgpack(answer.body) : parseInfluxJson(answer.body.toString('utf8'));
       } else if (node === this.#options.self) {
-        ({ status, body } = await this.#options.influxd.query(params, authorization ? { authorization } : {}, request.signal));
+        // Read as text and parsed here: int64 values and nanosecond times must stay exact in a merged answer.
+        const answer = await this.#options.influxd.queryText(params, authorization ? { authorization } : {}, request.signal);
+        status = answer.status;
+        body = parseJsonOrText(answer.body, parseInfluxJson);
       } else {
         const peer = await this.#options.directory.resolve(node);
         if (!peer) return { result: { statement_id: 0, error: `node ${node} is not known to the manager` } };
         const answer = await this.#options.peers.query(peer.address, params, authorization, request.signal);
         status = answer.status;
-        body = JSON.parse(answer.body) as unknown; // not JSON: that node failed (caught below)
+        body = parseInfluxJson(answer.body); // not JSON: that node failed (caught below)
       }
       if (isRecoverableStatus(status)) return { unavailable: `node ${node} could not answer (${status}): ${JSON.stringify(body).slice(0, 200)}`, node };
       if (status !== 200) return { status, body };

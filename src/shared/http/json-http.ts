@@ -131,11 +131,11 @@ export function errorReply(status: number, message: string): JsonReply {
   return { status, body: { error: message } };
 }
 
-/** A body parsed as JSON when it is JSON, else the text itself (influxd also answers CSV, JSON lines or plain text). */
-export function parseJsonOrText(text: string): unknown {
+/** A body parsed as JSON (by `parse`) when it is JSON, else the text itself (influxd also answers CSV, JSON lines or plain text). */
+export function parseJsonOrText(text: string, parse: (text: string) => unknown = JSON.parse): unknown {
   if (text === '') return undefined;
   try {
-    return JSON.parse(text) as unknown;
+    return parse(text);
   } catch {
     return text;
   }
