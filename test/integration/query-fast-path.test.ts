@@ -55,6 +55,35 @@ describe('the raw query relay with two data members', () => {
     assert.equal((await metric(0, 'cflux_agent_proxy_fast_peer_queries_total')) - toPeer, 1, 'the split one was not relayed raw');
   });
 
+  test('on one connection, queries the raw relay does not take are lent to the HTTP server; a write sends the connection there for good', async () => {
+    const pool = new Pool(cluster.agents[0]!.proxyUrl, { connections: 1, pipelining: 1 });
+    const get = async (q: string, database = 'rq1') => {
+      const response = await pool.request({ method: 'GET', path: `/query?db=${database}&q=${encodeURIComponent(q)}` });
+      return (await response.body.json()) as any;
+    };
+    try {
+      const mine = owned('rq1', 1, 'node-0');
+      const theirs = owned('rq1', 1, 'node-1');
+      const [local, peer] = [await fastQueries(), await metric(0, 'cflux_agent_proxy_fast_peer_queries_total')];
+      assert.equal((await get(`SELECT sum(value) FROM ${mine}`)).results[0].series[0].values[0][1], 6);
+      assert.equal((await get('SELECT count(value) FROM /q[a-f]/')).results[0].series.length, 6, 'a regex: routed, lent');
+      assert.equal((await get('SHOW DATABASES')).results[0].series[0].values.flat().includes('rq1'), true, 'lent');
+      const posted = await pool.request({ method: 'POST', path: '/query?db=rq1', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ q: `SELECT count(value) FROM ${mine}` }).toString() });
+      assert.equal(((await posted.body.json()) as any).results[0].series[0].values[0][1], 3, 'a POST query: lent');
+      assert.equal((await get(`SELECT sum(value) FROM ${theirs}`)).results[0].series[0].values[0][1], 6);
+      assert.equal((await get(`SELECT sum(value) FROM ${mine}`)).results[0].series[0].values[0][1], 6);
+      assert.equal((await fastQueries()) - local, 2, 'the connection stayed on the fast path: both SELECTs of its own measurement relayed raw');
+      assert.equal((await metric(0, 'cflux_agent_proxy_fast_peer_queries_total')) - peer, 1);
+      // A write to a replicated database is not lent (its body would cross the in-process link for nothing).
+      const written = await pool.request({ method: 'POST', path: '/write?db=rq2&precision=s', body: `qz value=1 ${1_700_000_100}` });
+      assert.equal(written.statusCode, 204, await written.body.text());
+      assert.equal((await get(`SELECT sum(value) FROM ${mine}`)).results[0].series[0].values[0][1], 6);
+      assert.equal((await fastQueries()) - local, 2, 'after the write, the connection is the HTTP server\'s');
+    } finally {
+      await pool.close();
+    }
+  });
+
   test('the local influxd down: the raw relay hands the query to the routed path, which answers from the other replica', async () => {
     const measurement = owned('rq2', 2, 'node-0');
     const before = await fastQueries();

@@ -13,6 +13,7 @@ import { CFLUX_VERSION } from '../../shared/version.ts';
 import { clientGoneSignal, drainBody, parseInfluxRequest, readLimitedBody } from '../influxd/influx-request.ts';
 import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 import { FastWritePath, type FastWritePathOptions } from './fast-path/fast-write-path.ts';
+import type { PlainRequest } from './fast-path/http-head.ts';
 import { ClientQueryRelays, type PeerRelayOptions } from './fast-path/peer-query-relay.ts';
 import type { InfluxdEndpoint } from '../influxd/influxd-endpoint.ts';
 import { CLIENT_CLOSED_STATUS, methodLabel, proxyRouteOf, type ProxyEvents } from './proxy-events.ts';
@@ -68,7 +69,11 @@ export class ProxyServer {
     this.#fastWrites = new FastWritePath({
       influxd: options.influxdEndpoint,
       streamsLocally: (params, length) => !options.refusal?.() && options.writes.streamsLocally(params, length),
-      lendsRequests: () => !options.refusal?.() && options.writes.onlyLocalOwner(),
+      // With one data member every write may be relayed: anything else is lent so that the next write still is.
+      // With more, queries are lent: a dashboard's regex or multi-owner query must not keep its
+      // connection off the raw path for the simple ones after it. Writes are not (their body would
+      // cross the in-process connection too, for nothing).
+      lendsRequest: (request) => !options.refusal?.() && (options.writes.onlyLocalOwner() || isQuery(request)),
       routeQuery: (target, head, local) => (options.refusal?.() ? undefined : this.#queryRelays.route(target, head, local)),
       idleTimeoutMs: this.#server.keepAliveTimeout,
       headTimeoutMs: this.#server.headersTimeout,
@@ -180,6 +185,12 @@ export class ProxyServer {
       events.answered(proxyRouteOf(path), methodLabel(req.method ?? 'GET'), status, (performance.now() - started) / 1000);
     });
   }
+}
+
+/** A `GET /query` or `POST /query` (its small form body lent along), or a bodiless GET (`/ping`...). */
+function isQuery(request: PlainRequest): boolean {
+  const path = request.target.split('?', 1)[0];
+  return (request.method === 'GET' && request.contentLength === 0) || (request.method === 'POST' && path === '/query');
 }
 
 /** What the fast path reports: its writes relayed (all `POST /write`) and their answers. */

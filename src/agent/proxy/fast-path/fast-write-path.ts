@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { duplexPair, type Duplex } from 'node:stream';
-import { HEAD_END, MAX_HEAD_BYTES, plainRequestOf } from './http-head.ts';
+import { HEAD_END, MAX_HEAD_BYTES, plainRequestOf, type PlainRequest } from './http-head.ts';
 import type { Logger } from '../../../shared/logging.ts';
 import type { InfluxdEndpoint } from '../../influxd/influxd-endpoint.ts';
 import { AnswerRelay, type Outcome } from './answer-relay.ts';
@@ -46,11 +46,13 @@ export interface FastWritePathOptions {
   /** How long a started request head may take to arrive. */
   headTimeoutMs: number;
   /**
-   * Whether this node can relay writes at all now (it is the only data
-   * member): then other requests on a connection are lent to the HTTP
-   * server one at a time, so that the writes after them still take this path.
+   * Whether `request` (a plain GET or POST this path does not relay) is lent
+   * to the HTTP server over an in-process connection, the client's
+   * connection staying here for the requests after it (the writes a one-node
+   * cluster relays, the queries any cluster may); else the connection goes to
+   * the HTTP server for good.
    */
-  lendsRequests(): boolean;
+  lendsRequest(request: PlainRequest): boolean;
   /**
    * Where a `GET` without a body (`target` and `head` as the client sent
    * them) is relayed byte for byte, if anywhere: a query the local influxd
@@ -194,6 +196,9 @@ class RelayedConnection implements LinkUser {
     this.#clientEnded = true;
     if (this.#mode === 'head') this.#awaitHead();
     else if (this.#mode === 'body') this.#client.destroy(); // a body cut short: influxd must not store part of it
+    // A lent request: the HTTP server sees the client leave as on the client's own connection (it
+    // cancels what the request started, e.g. a query on every node).
+    else if (this.#mode === 'answer' && this.#link !== undefined && this.#link === this.#inner) this.#link.socket.end();
   };
 
   constructor(path: FastWritePath, client: Socket, serve: (connection: Duplex) => void, handOver: (socket: Socket) => void) {
@@ -279,7 +284,7 @@ class RelayedConnection implements LinkUser {
     // A query the local influxd (or one peer) answers as written skips the HTTP server too (a lent one paid for both).
     const query = write || request.method !== 'GET' || request.contentLength !== 0 ? undefined : this.#path.queryRelay(request.target, headBytes);
     const route: RelayedRoute | undefined = write ? 'write' : query ? 'query' : undefined;
-    if (!route && !(LENT_METHODS.has(request.method) && this.#path.options.lendsRequests())) return this.#giveToHttpServer();
+    if (!route && !(LENT_METHODS.has(request.method) && this.#path.options.lendsRequest(request))) return this.#giveToHttpServer();
     this.#pending = this.#pending.subarray(headBytes.length);
     const link = query ? query.links.take(this) : route ? this.#path.links.take(this) : this.#innerLink();
     this.#startRelay(headBytes, request.contentLength, link, route, query);
@@ -301,6 +306,10 @@ class RelayedConnection implements LinkUser {
     }
     kept?.socket.destroy();
     const [outside, inside] = duplexPair();
+    // A client that leaves must be seen leaving by the HTTP server (it then cancels what the request
+    // started: a query on every node); the pair alone would only pass on an end, and a half-closed
+    // connection keeps its request running.
+    outside.once('close', () => inside.destroy());
     const link = new RelayLink(outside, (closed) => {
       if (this.#inner === closed) this.#inner = undefined;
     });

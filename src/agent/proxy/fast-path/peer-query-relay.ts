@@ -218,7 +218,7 @@ export function peerPortFront(options: {
     influxd: options.influxd,
     // Peer writes keep the HTTP path (they may need decoding, and replays their own identity).
     streamsLocally: () => false,
-    lendsRequests: () => false,
+    lendsRequest: () => false,
     routeQuery: (target, head, local) => {
       const read = influxdQueryHead(head, target, matches);
       if (!read || read.revision > options.appliedRevision() || options.refusal() !== undefined) return undefined;
