@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { tokenMatcher } from '../../src/shared/http/credentials.ts';
-import { influxdQueryHead, peerQueryHead } from '../../src/agent/proxy/fast-path/peer-query-relay.ts';
+import { influxdQueryHead, peerCouldNotAnswer, peerQueryHead } from '../../src/agent/proxy/fast-path/peer-query-relay.ts';
 
 const head = (lines: string[]) => Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
 const target = '/query?db=d&q=SELECT+1+FROM+m';
@@ -57,4 +57,10 @@ test('heads out of the ordinary are left to the HTTP server', () => {
   const twice = head(['GET /peer/v1/query?q=x HTTP/1.1', 'Host: a', 'Authorization: Bearer peer-secret', 'x-cflux-client-authorization: Basic a', 'x-cflux-client-authorization: Basic b']);
   assert.equal(influxdQueryHead(twice, '/peer/v1/query?q=x', matches), undefined, 'two client credentials');
   assert.equal(influxdQueryHead(head(['GET /peer/v1/replay?q=x HTTP/1.1', 'Host: a', 'Authorization: Bearer peer-secret']), '/peer/v1/replay?q=x', matches), undefined, 'another peer route');
+});
+
+test("a peer's answer the HTTP path tries again: 5xx, and the 404/405 of an agent from before the raw relay", () => {
+  for (const status of [500, 502, 503, 504, 404, 405]) assert.equal(peerCouldNotAnswer(status), true, String(status));
+  // influxd's own answers to a query are the client's: results, refusals, bad requests.
+  for (const status of [200, 204, 400, 401, 403, 413]) assert.equal(peerCouldNotAnswer(status), false, String(status));
 });

@@ -23,7 +23,7 @@ export class AnswerRelay {
   readonly #versionHeader: boolean;
   readonly #source: string;
   readonly #retryElsewhere: boolean;
-  readonly #retryOnServerError: boolean;
+  readonly #retryOn: ((status: number) => boolean) | undefined;
   readonly #client: Socket;
   readonly #done: (outcome: Outcome, reason?: string) => void;
   #head: Buffer = EMPTY;
@@ -41,15 +41,15 @@ export class AnswerRelay {
    * `X-Clusterflux-Version` (influxd's answers; the agent's own carry it);
    * `retryElsewhere`: a failure before the answer's head came sends the
    * client nothing and ends as 'unanswered', for the caller to try another way;
-   * with `retryOnServerError` a 5xx answer head does too (another agent's
-   * answer: its influxd failed, and the next owner may not).
+   * so does an answer head whose status `retryOn` names (another agent's
+   * 5xx: its influxd failed, and the next owner may not).
    */
-  constructor(upstream: Duplex, client: Socket, from: { source: string; versionHeader: boolean; retryElsewhere?: boolean; retryOnServerError?: boolean }, done: (outcome: Outcome, reason?: string) => void) {
+  constructor(upstream: Duplex, client: Socket, from: { source: string; versionHeader: boolean; retryElsewhere?: boolean; retryOn?: (status: number) => boolean }, done: (outcome: Outcome, reason?: string) => void) {
     this.#upstream = upstream;
     this.#versionHeader = from.versionHeader;
     this.#source = from.source;
     this.#retryElsewhere = from.retryElsewhere ?? false;
-    this.#retryOnServerError = from.retryOnServerError ?? false;
+    this.#retryOn = from.retryOn;
     this.#client = client;
     this.#done = done;
   }
@@ -72,7 +72,7 @@ export class AnswerRelay {
       const headBytes = this.#head.subarray(0, end + HEAD_END.length);
       const framing = responseFramingOf(headBytes);
       if (!framing) return this.#fail(`${this.#source} sent an answer this path cannot relay`);
-      if (this.#retryOnServerError && framing.status >= 500) return this.#fail(`${this.#source} answered ${framing.status}`);
+      if (this.#retryOn?.(framing.status)) return this.#fail(`${this.#source} answered ${framing.status}`);
       this.#body = framing.body === 'none' ? 0 : framing.body === 'chunked' ? new ChunkedBodyEnd() : framing.body;
       this.#keepAlive = framing.keepAlive;
       this.#headSent = true;

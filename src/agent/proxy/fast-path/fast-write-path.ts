@@ -28,8 +28,8 @@ export interface QueryRelay {
   source: string;
   /** Adds `X-Clusterflux-Version` to the answer (influxd's answers; an agent's carry it already). */
   versionHeader: boolean;
-  /** A 5xx answer head counts as no answer (the request then takes the HTTP server's path). */
-  retryOnServerError: boolean;
+  /** Answer statuses that count as no answer: the request then takes the HTTP server's path. */
+  retryOn?(status: number): boolean;
   /** How long the answer may go without a byte before the relay gives up (default 300 s). */
   answerTimeoutMs?: number;
   /** Told how the relay ended, and the seconds since its head went out. */
@@ -345,7 +345,7 @@ class RelayedConnection implements LinkUser {
     this.#queryHead = query ? head : undefined;
     this.#query = query;
     const from = query
-      ? { source: query.source, versionHeader: query.versionHeader, retryElsewhere: true, retryOnServerError: query.retryOnServerError }
+      ? { source: query.source, versionHeader: query.versionHeader, retryElsewhere: true, ...(query.retryOn ? { retryOn: query.retryOn } : {}) }
       : route
         ? { source: 'influxd', versionHeader: true }
         : { source: 'the agent', versionHeader: false };

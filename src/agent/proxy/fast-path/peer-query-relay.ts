@@ -123,6 +123,16 @@ export function influxdQueryHead(head: Buffer, target: string, matches: ((token:
   return { head: Buffer.from(`${text}\r\n`, 'latin1'), revision: Number.isSafeInteger(said) && said > 0 ? said : 0 };
 }
 
+/**
+ * A peer's answer that the HTTP path should have another go at: a 5xx (the
+ * peer's influxd failed: the next owner may not), or 404/405 (an agent of an
+ * earlier version, during a rolling upgrade, has no `GET /peer/v1/query`;
+ * influxd never answers `/query` with either).
+ */
+export function peerCouldNotAnswer(status: number): boolean {
+  return status >= 500 || status === 404 || status === 405;
+}
+
 /** How the client side reaches peers (PeerClient) and which are there (PeerDirectory). */
 export interface PeerRelayOptions {
   self: string;
@@ -159,7 +169,7 @@ export class ClientQueryRelays {
     if (node === undefined) return undefined;
     if (node === this.#options.self) {
       this.#options.onRelayed?.('local');
-      return { links: local, head, source: 'the local influxd', versionHeader: true, retryOnServerError: false };
+      return { links: local, head, source: 'the local influxd', versionHeader: true };
     }
     const peer = this.#options.directory.get(node);
     if (!peer || !this.#options.directory.isAvailable(node)) return undefined;
@@ -171,7 +181,7 @@ export class ClientQueryRelays {
       head: rewritten,
       source: `the agent of ${node}`,
       versionHeader: false,
-      retryOnServerError: true,
+      retryOn: peerCouldNotAnswer,
       answerTimeoutMs: PEER_ANSWER_TIMEOUT_MS,
       settled: (outcome: Outcome, seconds: number) => {
         // Not answered: the HTTP path tries this peer again and reports (and marks it down) if it really is gone;
@@ -223,7 +233,7 @@ export function peerPortFront(options: {
       const read = influxdQueryHead(head, target, matches);
       if (!read || read.revision > options.appliedRevision() || options.refusal() !== undefined) return undefined;
       options.onRelayed?.();
-      return { links: local, head: read.head, source: 'the local influxd', versionHeader: true, retryOnServerError: false };
+      return { links: local, head: read.head, source: 'the local influxd', versionHeader: true };
     },
     idleTimeoutMs: options.idleTimeoutMs,
     headTimeoutMs: options.headTimeoutMs,
