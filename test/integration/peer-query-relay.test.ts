@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Agent, fetch as fetchWith } from 'undici';
 import { ownersOf } from '../../src/cluster/placement.ts';
+import { TEST_PEER_TOKEN } from '../helpers/agent-process.ts';
 import { influxQuery, startAuthClusterFixture, TEST_ADMIN, type ClusterFixture } from '../helpers/cluster-fixture.ts';
 
 const MEMBERS = ['node-0', 'node-1', 'node-2'];
@@ -87,6 +88,18 @@ describe('the raw peer query relay (three nodes, RF 2, influxd auth)', () => {
       assert.match(((await answer.json()) as { error: string }).error, /peer token/);
     }
     assert.equal(await counter(owner, 'cflux_agent_peer_fast_queries_total'), takenBefore);
+    // A refused one is lent to the HTTP server: the connection stays on the fast path for the next query.
+    const one = new Agent({ connections: 1 });
+    try {
+      const refused = await fetchWith(`${cluster.agents[owner]!.peerUrl}${path}`, { dispatcher: one });
+      assert.equal(refused.status, 401);
+      await refused.text();
+      const allowed = await fetchWith(`${cluster.agents[owner]!.peerUrl}${path}&${ADMIN}`, { dispatcher: one, headers: { authorization: `Bearer ${TEST_PEER_TOKEN}` } });
+      assert.equal(allowed.status, 200, await allowed.text());
+    } finally {
+      await one.close();
+    }
+    assert.equal((await counter(owner, 'cflux_agent_peer_fast_queries_total')) - takenBefore, 1, 'relayed raw on the connection that carried the refused one');
   });
 
   test('the owner\'s influxd down, then its agent killed: the other owner answers', async () => {

@@ -228,7 +228,9 @@ export function peerPortFront(options: {
     influxd: options.influxd,
     // Peer writes keep the HTTP path (they may need decoding, and replays their own identity).
     streamsLocally: () => false,
-    lendsRequest: () => false,
+    // A peer query that must wait for this agent's metadata, or be refused, is lent: the sending
+    // agent's kept connection stays here for the queries after it.
+    lendsRequest: (request) => request.method === 'GET' && request.contentLength === 0 && queryOf(request.target, PEER_QUERY_PATH) !== undefined,
     routeQuery: (target, head, local) => {
       const read = influxdQueryHead(head, target, matches);
       if (!read || read.revision > options.appliedRevision() || options.refusal() !== undefined) return undefined;
