@@ -73,7 +73,7 @@ export class ProxyServer {
       // With more, queries are lent: a dashboard's regex or multi-owner query must not keep its
       // connection off the raw path for the simple ones after it. Writes are not (their body would
       // cross the in-process connection too, for nothing).
-      lendsRequest: (request) => !options.refusal?.() && (options.writes.onlyLocalOwner() || isQuery(request)),
+      lendsRequest: (request) => !options.refusal?.() && (options.writes.onlyLocalOwner() || isQueryOrBodilessGet(request)),
       routeQuery: (target, head, local) => (options.refusal?.() ? undefined : this.#queryRelays.route(target, head, local)),
       idleTimeoutMs: this.#server.keepAliveTimeout,
       headTimeoutMs: this.#server.headersTimeout,
@@ -188,7 +188,7 @@ export class ProxyServer {
 }
 
 /** A `GET /query` or `POST /query` (its small form body lent along), or a bodiless GET (`/ping`...). */
-function isQuery(request: PlainRequest): boolean {
+function isQueryOrBodilessGet(request: PlainRequest): boolean {
   const path = request.target.split('?', 1)[0];
   return (request.method === 'GET' && request.contentLength === 0) || (request.method === 'POST' && path === '/query');
 }
