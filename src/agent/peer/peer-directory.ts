@@ -3,6 +3,13 @@ import { messageOf } from '../../shared/errors.ts';
 import type { ManagerClient } from '../../shared/http/manager-client.ts';
 import type { Logger } from '../../shared/logging.ts';
 
+/**
+ * How long a node the manager listed alive stays alive here once the manager
+ * no longer lists it at all (a restarted memory store): nodes register again
+ * within a heartbeat interval, and the data plane must not stop meanwhile.
+ */
+const UNLISTED_GRACE_MS = 30_000;
+
 /** Where another node's agent answers, and whether the manager sees it alive. */
 export interface PeerEntry {
   name: string;
@@ -29,6 +36,8 @@ export class PeerDirectory {
   /** Per live node, the metadata revision its last heartbeat reported. */
   #revisions = new Map<string, number>();
   #refreshedAt = 0;
+  /** When the manager last listed each node alive (ms since the epoch). */
+  readonly #listedAliveAt = new Map<string, number>();
   #refreshing: Promise<void> | undefined;
   readonly #answeredRecently: (address: string) => boolean;
 
@@ -108,9 +117,14 @@ export class PeerDirectory {
   async refresh(signal?: AbortSignal): Promise<void> {
     const reply = await this.#client.request<Array<{ name: string; 'bind-address': string; alive: boolean; stats?: { hintedHandoff?: { behind?: unknown }; metadataRevision?: unknown } }>>('GET', `/nodes/${encodeURIComponent(this.#cluster)}`, signal ? { signal } : {});
     if (reply.status !== 200) throw new Error(`manager answered ${reply.status} to the node list`);
+    const now = Date.now();
     const peers = new Map(reply.body.map((node) => [node.name, { name: node.name, address: node['bind-address'], alive: node.alive }]));
-    // A node the manager no longer lists (a restarted memory store) keeps its last address, not alive.
-    for (const [name, entry] of this.#peers) if (!peers.has(name)) peers.set(name, { ...entry, alive: false });
+    for (const node of reply.body) if (node.alive) this.#listedAliveAt.set(node.name, now);
+    // A node the manager no longer lists (a restarted memory store) keeps its last address, and stays
+    // alive for UNLISTED_GRACE_MS after it was last listed alive (until it has registered again).
+    for (const [name, entry] of this.#peers) {
+      if (!peers.has(name)) peers.set(name, { ...entry, alive: now - (this.#listedAliveAt.get(name) ?? -Infinity) < UNLISTED_GRACE_MS });
+    }
     this.#peers = peers;
     // An address a dead node held too (a node renamed, or replaced at the same address) names the live one.
     const names = new Map<string, string>();
