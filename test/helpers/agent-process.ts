@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +48,14 @@ export async function startAgentProcess(args: string[], options: { env?: Record<
   const stderr: string[] = [];
   const watchers = new Set<() => void>();
   let buffered = '';
+  // CFLUX_TEST_LOG_DIR keeps every agent's raw output (one file per pid) for looking into a flaky run.
+  const logDir = process.env['CFLUX_TEST_LOG_DIR'];
+  const keep = (stream: string, chunk: Buffer) => {
+    if (logDir) appendFileSync(join(logDir, `agent-${child.pid}.${stream}`), chunk);
+  };
+  child.stderr!.on('data', (chunk: Buffer) => keep('stderr', chunk));
   child.stdout!.on('data', (chunk: Buffer) => {
+    keep('stdout', chunk);
     buffered += chunk.toString('utf8');
     const lines = buffered.split('\n');
     buffered = lines.pop() ?? '';

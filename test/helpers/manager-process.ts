@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { appendFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -82,6 +83,9 @@ export async function startManagerProcess(options: ManagerProcessOptions = {}): 
         }
       }
     };
+    // CFLUX_TEST_LOG_DIR keeps every manager's raw output (one file per pid) for looking into a flaky run.
+    const logDir = process.env['CFLUX_TEST_LOG_DIR'];
+    if (logDir) child.stdout!.on('data', (chunk: Buffer) => appendFileSync(join(logDir, `manager-${child.pid}.log`), chunk));
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (chunk: Buffer) => logLines.push(chunk.toString('utf8')));
     child.once('exit', (code) => {

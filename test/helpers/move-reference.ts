@@ -68,12 +68,26 @@ export async function view(url: string, cutoff: number): Promise<string[]> {
   return answers;
 }
 
-/** Every proxy answers like the reference, for the data acknowledged so far; a difference names the statement and the first differing place. */
-export async function sameAsReference(proxies: string[], reference: string, writer: ReferenceWriter, what: string): Promise<void> {
+/** An answer that says owners cannot be reached (right after faults), unlike an answer with wrong data. */
+const UNREACHABLE = /not available|could not answer|no available owner/;
+
+/**
+ * Every proxy answers like the reference, for the data acknowledged so far; a
+ * difference names the statement and the first differing place. A proxy may
+ * say, for up to `unreachableMs`, that owners cannot be reached (e.g. an agent
+ * and the memory manager both just restarted: the agent does not know where
+ * its peers are yet); an answer with other data fails at once.
+ */
+export async function sameAsReference(proxies: string[], reference: string, writer: ReferenceWriter, what: string, unreachableMs = 0): Promise<void> {
+  const started = Date.now();
   const cutoff = writer.ackedUpTo;
   const expected = await view(reference, cutoff);
   for (const proxy of proxies) {
-    const actual = await view(proxy, cutoff);
+    let actual = await view(proxy, cutoff);
+    while (actual.some((answer) => UNREACHABLE.test(answer)) && Date.now() - started < unreachableMs) {
+      await sleep(250);
+      actual = await view(proxy, cutoff);
+    }
     for (const [index, answer] of actual.entries()) {
       if (answer === expected[index]) continue;
       let at = 0;

@@ -198,4 +198,20 @@ describe('data plane: 3 influxd, 3 agents, RF 2, against a reference influxd', (
       await cluster.influxds[victim]!.restart();
     }
   });
+  test('two of three agents killed (RF 2): SHOW MEASUREMENTS and a regex SELECT fail naming them, never answer part of the data', async () => {
+    await Promise.all([cluster.agents[1]!.kill(), cluster.agents[2]!.kill()]);
+    try {
+      // Twice: the first asks them and fails; the second finds them marked down and does not ask.
+      for (let round = 0; round < 2; round++) {
+        for (const q of ['SHOW MEASUREMENTS', 'SELECT count(value) FROM /^m_0/']) {
+          const answer = await influxQuery(cluster.agents[0]!.proxyUrl, q, { db: 'lab' });
+          assert.equal(answer.results[0].series, undefined, `round ${round}, ${q}: no partial answer: ${JSON.stringify(answer).slice(0, 300)}`);
+          assert.match(answer.results[0].error ?? '', /node-1|node-2/, `round ${round}, ${q}: ${JSON.stringify(answer).slice(0, 300)}`);
+        }
+      }
+    } finally {
+      await cluster.restartAgent(1);
+      await cluster.restartAgent(2);
+    }
+  });
 });

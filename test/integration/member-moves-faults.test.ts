@@ -81,8 +81,10 @@ test('the coordinating agent SIGKILLed mid-copy and the memory manager restarted
     const settings = ((await (await managerFetch(`${cluster.manager.url}/clusters/fixture`)).json()) as { metadata: { settings: { dataMembers: string[] } } | null }).metadata?.settings;
     if (!running && settings?.dataMembers.includes('node-3')) break;
     assert.ok(waited < 120_000, `the move finishes after the faults: ${JSON.stringify(running ? moveProgress(running) : settings)}`);
-    // Reads are exact once the restarted node got what it missed (no queue holds hints); see docs/moves.md.
-    if (running?.phase === 'copying' && (await queuesEmpty())) await sameAsReference(proxies(), reference.url, writer, 'after the faults, while copying');
+    // Reads are exact once the restarted node got what it missed (no queue holds hints), or say that owners
+    // cannot be reached yet (node-0 and the manager both restarted: node-0 learns where its peers are as they
+    // register again); never other data. See docs/moves.md.
+    if (running?.phase === 'copying' && (await queuesEmpty())) await sameAsReference(proxies(), reference.url, writer, 'after the faults, while copying', 10_000);
     await sleep(500);
   }
   await sleep(1500);

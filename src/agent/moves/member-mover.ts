@@ -38,6 +38,8 @@ const TICK_MS = 1000;
 const UNITS_IN_PARALLEL = 2;
 /** Copied units are reported to the document at least this often (one compare-and-swap for many). */
 const REPORT_EVERY_MS = 1000;
+/** A reported unit the document shows copying this long after the report lost its mark (longer than a poll takes to bring our own write back). */
+const LOST_MARK_AFTER_MS = 5000;
 
 /**
  * Carries out a move of the data members on this agent (docs/moves.md):
@@ -61,6 +63,12 @@ export class MemberMover {
   readonly #copied = new Set<string>();
   /** Copied, not reported yet (with the move they belong to). */
   #finished: Array<{ move: string; database: string; measurement: string; points: number }> = [];
+  /**
+   * Units this agent reported copied, and when: a document pushed back to a
+   * restarted memory manager by an agent that had not seen the report can
+   * drop the mark, and the unit (never copied twice here) would stay pending.
+   */
+  readonly #reported = new Map<string, ReportedUnit>();
   #reportedAt = 0;
   /** The placement signature last seen (members and move); a change to one with no move schedules a sweep. */
   #shape: string | undefined;
@@ -92,13 +100,17 @@ export class MemberMover {
     const shape = JSON.stringify([metadata.settings.dataMembers, move?.id ?? null]);
     // A placement change, or this agent's start (a move may have ended while it was down), is followed by a sweep.
     if (shape !== this.#shape && !move && (this.#shape !== undefined || metadata.settings.dataMembers.includes(this.#options.self))) this.#sweepPending = true;
-    if (shape !== this.#shape) this.#copied.clear();
+    if (shape !== this.#shape) {
+      this.#copied.clear();
+      this.#reported.clear();
+    }
     this.#shape = shape;
     if (!move) {
       await this.#report();
       if (this.#sweepPending) await this.#sweep(metadata, signal);
       return;
     }
+    this.#reportLostMarks(metadata, move);
     if (this.#coordinates(metadata)) await this.#coordinate(metadata, move, signal);
     this.#startCopies(signal, copies);
     await this.#report();
@@ -111,7 +123,7 @@ export class MemberMover {
     if (signal.aborted || !move || move.phase !== 'copying') return;
     for (const unit of this.#myUnits(metadata)) {
       if (copies.size >= UNITS_IN_PARALLEL) break;
-      const key = `${move.id}\u0000${unit.database}\u0000${unit.measurement}`;
+      const key = unitKeyOf(move.id, unit);
       if (this.#copying.has(key) || this.#copied.has(key) || (this.#retryAt.get(key) ?? 0) > Date.now()) continue;
       this.#copying.add(key);
       const copy = this.#copy(metadata, move, unit, signal).finally(() => {
@@ -174,7 +186,7 @@ export class MemberMover {
   }
 
   async #copy(metadata: ClusterMetadata, move: MemberMove, unit: MovingUnit, signal: AbortSignal): Promise<void> {
-    const key = `${move.id}\u0000${unit.database}\u0000${unit.measurement}`;
+    const key = unitKeyOf(move.id, unit);
     const { logger } = this.#options;
     let points = 0;
     try {
@@ -198,6 +210,21 @@ export class MemberMover {
     }
   }
 
+  /**
+   * Reports again the units this agent reported copied that the document
+   * shows copying again, a while after the report (not a document that
+   * predates it): the copy on the new owners is whole, since writes go to
+   * old and new owners until the move ends.
+   */
+  #reportLostMarks(metadata: ClusterMetadata, move: MemberMove): void {
+    if (this.#reported.size === 0 || move.phase !== 'copying') return;
+    for (const unit of lostMarks(this.#reported, pendingUnits(metadata), move.id, performance.now() - LOST_MARK_AFTER_MS)) {
+      this.#reported.delete(unitKeyOf(move.id, unit));
+      this.#finished.push({ move: move.id, ...unit });
+      this.#options.logger.info({ move: move.id, database: unit.database, measurement: unit.measurement }, 'a unit reported copied shows as copying again (the document went back to an older one, e.g. after a memory manager restart): reporting it again');
+    }
+  }
+
   /** Reports copied units (one compare-and-swap for all of them), at most every REPORT_EVERY_MS unless many are waiting. */
   async #report(): Promise<void> {
     if (this.#finished.length === 0 || (performance.now() - this.#reportedAt < REPORT_EVERY_MS && this.#finished.length < 50)) return;
@@ -209,6 +236,8 @@ export class MemberMover {
     if (!move || units.length === 0) return;
     try {
       await this.#options.apply([{ op: 'unitsMoved', id: move.id, units }]);
+      const at = performance.now();
+      for (const unit of units) this.#reported.set(unitKeyOf(move.id, unit), { ...unit, at });
     } catch (err) {
       this.#finished.push(...units.map((unit) => ({ move: move.id, ...unit })));
       throw err;
@@ -246,4 +275,30 @@ export class MemberMover {
     this.#sweepPending = postponed > 0;
     if (dropped > 0) logger.info({ dropped }, 'dropped the units this node no longer owns (left by a move of the data members)');
   }
+}
+
+/** A unit this agent reported copied, and when (performance.now() ms). */
+export interface ReportedUnit {
+  database: string;
+  measurement: string;
+  points: number;
+  at: number;
+}
+
+function unitKeyOf(move: string, unit: { database: string; measurement: string }): string {
+  return `${move}\u0000${unit.database}\u0000${unit.measurement}`;
+}
+
+/**
+ * The units of `pending` (copying, says the document) that this agent
+ * reported copied before `settledBefore`: their done mark was lost (a report
+ * landing on the document is seen here within a poll).
+ */
+export function lostMarks(reported: ReadonlyMap<string, ReportedUnit>, pending: ReadonlyArray<{ database: string; measurement: string }>, move: string, settledBefore: number): Array<{ database: string; measurement: string; points: number }> {
+  const lost: Array<{ database: string; measurement: string; points: number }> = [];
+  for (const unit of pending) {
+    const report = reported.get(unitKeyOf(move, unit));
+    if (report && report.at <= settledBefore) lost.push({ database: report.database, measurement: report.measurement, points: report.points });
+  }
+  return lost;
 }

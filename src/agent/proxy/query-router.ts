@@ -78,6 +78,8 @@ export class QueryRouter {
     const database = databaseOf(analysis);
     if (database === null || database === NODE_LOCAL_DATABASE) return this.#options.self;
     const measurements = await this.#expand(database, analysis.sources, request);
+    // Unanswerable as a whole: the routed path gives the error.
+    if (!Array.isArray(measurements)) return undefined;
     const nodes = new Set(measurements.map((entry) => this.#chooseOwner(database, entry.name, new Set())));
     if (nodes.size === 0) return this.#options.self;
     return nodes.size === 1 && !nodes.has(undefined) ? [...nodes][0] : undefined;
@@ -129,18 +131,38 @@ export class QueryRouter {
   }
 
   /**
-   * `statement` on every available node. Nodes that cannot answer are skipped while fewer of them
-   * are down than the database's replication factor: every unit then still has a live replica among
-   * the answers.
+   * `statement` on every available node. Data members that do not answer
+   * (unavailable here, or failing) are skipped while fewer of them are
+   * missing than the database's replication factor: every unit then still
+   * has a replica among the answers. Otherwise the answer could silently lack
+   * units: it fails, naming who is missing.
    */
   async #everyNode(statement: string, database: string, request: InfluxRequest): Promise<{ results: StatementResult[] } | { failed: RoutedAnswer }> {
-    const nodeAnswers = await Promise.all(this.#availableNodes().map((node) => this.#runOn(node, statement, request)));
+    const asked = this.#availableNodes();
+    const nodeAnswers = await Promise.all(asked.map((node) => this.#runOn(node, statement, request)));
     const down = nodeAnswers.filter((answer): answer is { unavailable: string; node: string } => 'unavailable' in answer);
-    if (down.length >= replicationFactorOf(this.#options.placement().metadata, database)) return { failed: unavailableResult(down[0]!) };
+    const unheard = this.#unheardMembers(database, asked, down);
+    if (unheard) return { failed: { result: { statement_id: 0, error: down[0]?.unavailable ?? unheard } } };
     const answers = nodeAnswers.filter((answer): answer is RoutedAnswer => !('unavailable' in answer));
     const failed = answers.find((answer) => !('result' in answer) || answer.result.error);
     if (failed) return { failed };
     return { results: answers.map((answer) => (answer as { result: StatementResult }).result) };
+  }
+
+  /**
+   * Why the answers of `asked` (less `down`) may lack units of `database`:
+   * as many data members unheard from as its replication factor (a unit
+   * could live on those alone). Undefined when every unit has a replica among
+   * the answers (during a move, the old members hold every unit whole).
+   */
+  #unheardMembers(database: string, asked: readonly string[], down: ReadonlyArray<{ node: string }>): string | undefined {
+    const placement = this.#options.placement();
+    const members = placement.metadata.settings.dataMembers;
+    const heard = new Set(asked.filter((node) => !down.some((answer) => answer.node === node)));
+    const unheard = members.filter((member) => !heard.has(member));
+    const replicas = Math.min(replicationFactorOf(placement.metadata, database), members.length);
+    if (unheard.length === 0 || unheard.length < replicas) return undefined;
+    return `nodes ${unheard.join(', ')} are not available: measurements of database "${database}" held only there cannot be read now`;
   }
 
   /** Throws InfluxqlSyntaxError for a statement whose sources cannot be read (as influxd, a request is parsed whole before anything runs). */
@@ -177,6 +199,7 @@ export class QueryRouter {
     // SELECT / EXPLAIN / SHOW ... FROM: one available owner per measurement; a node that
     // cannot answer is excluded and its measurements go to their next owner.
     const measurements = await this.#expand(database, analysis.sources, request);
+    if (!Array.isArray(measurements)) return measurements.failed;
     const excluded = new Set<string>();
     let lastFailure: RoutedAnswer | undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -249,8 +272,12 @@ export class QueryRouter {
     return written.status === 204;
   }
 
-  /** Measurement names a statement's sources stand for (regexes resolved by asking every node). */
-  async #expand(database: string, sources: readonly MeasurementSource[], request: InfluxRequest): Promise<Array<{ source: MeasurementSource; name: string }>> {
+  /**
+   * Measurement names a statement's sources stand for (regexes resolved by
+   * asking every node); an error result when the nodes that answered may
+   * not hold every matching measurement (#unheardMembers).
+   */
+  async #expand(database: string, sources: readonly MeasurementSource[], request: InfluxRequest): Promise<Array<{ source: MeasurementSource; name: string }> | { failed: RoutedAnswer }> {
     const expanded: Array<{ source: MeasurementSource; name: string }> = [];
     const seen = new Set<string>();
     for (const source of sources) {
@@ -259,8 +286,12 @@ export class QueryRouter {
         names = [source.measurement.name];
       } else {
         const show = `SHOW MEASUREMENTS ON ${quoteIdentifier(source.database ?? database)} WITH MEASUREMENT =~ /${source.measurement.pattern}/`;
-        const answers = (await Promise.all(this.#availableNodes().map((node) => this.#runOn(node, show, request)))).map(settle);
-        names = answers.flatMap((answer) => ('result' in answer ? (answer.result.series ?? []).flatMap((series) => (series.values ?? []).map((row) => String(row[0]))) : []));
+        const asked = this.#availableNodes();
+        const nodeAnswers = await Promise.all(asked.map((node) => this.#runOn(node, show, request)));
+        const down = nodeAnswers.filter((answer): answer is { unavailable: string; node: string } => 'unavailable' in answer);
+        const unheard = this.#unheardMembers(source.database ?? database, asked, down);
+        if (unheard) return { failed: { result: { statement_id: 0, error: down[0]?.unavailable ?? unheard } } };
+        names = nodeAnswers.map(settle).flatMap((answer) => ('result' in answer ? (answer.result.series ?? []).flatMap((series) => (series.values ?? []).map((row) => String(row[0]))) : []));
       }
       for (const name of names) {
         const key = `${source.database ?? database}\u0000${source.retentionPolicy ?? ''}\u0000${name}`;
