@@ -394,8 +394,12 @@ class RelayedConnection implements LinkUser {
       this.#link = undefined;
       link.user = undefined;
       link.socket.destroy();
-      this.#pending = Buffer.concat([this.#queryHead, this.#pending]);
+      const head = this.#queryHead;
       this.#queryHead = undefined;
+      // Lent, so the connection stays here: a dashboard's next queries are relayed raw again.
+      const request = plainRequestOf(head);
+      if (request && this.#path.options.lendsRequest(request)) return this.#startRelay(head, 0, this.#innerLink(), undefined, undefined);
+      this.#pending = Buffer.concat([head, this.#pending]);
       return this.#giveToHttpServer();
     }
     this.#queryHead = undefined;
