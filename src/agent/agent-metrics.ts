@@ -1,3 +1,4 @@
+import type { BodyBudget } from './proxy/body-budget.ts';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from '../shared/metrics/metrics.ts';
 import { AGENT_STATES, type AgentState } from './agent-lifecycle.ts';
 import type { MembershipEvents } from './membership/membership-loop.ts';
@@ -199,6 +200,14 @@ export class AgentMetrics implements MembershipEvents, HandoffEvents, ProxyEvent
   }
 
   /** Where the hinted-handoff gauges read their values at scrape time. */
+  /** Gauges of what the proxy's body budget holds and how many requests wait for room; returns `budget`. */
+  watchBodyBudget(budget: BodyBudget): BodyBudget {
+    const registers = [this.registry];
+    new Gauge({ name: 'cflux_agent_proxy_buffered_body_bytes', help: 'Request body bytes the proxy holds now (bounded by --max-buffered-bodies)', registers, collect() { this.set(budget.used); } });
+    new Gauge({ name: 'cflux_agent_proxy_body_waiting_requests', help: 'Requests waiting, unread, for room under --max-buffered-bodies', registers, collect() { this.set(budget.waiting); } });
+    return budget;
+  }
+
   watchHandoff(status: () => QueueStatus[]): void {
     this.#handoffStatus = status;
   }

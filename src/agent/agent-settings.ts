@@ -76,6 +76,16 @@ export const agentSettings = {
   peerServerName: optionalTextSetting({ name: 'peer-server-name', env: 'CFLUX_PEER_SERVER_NAME', description: 'name that peer certificates must carry', maxLength: 253, defaultLabel: "each peer's host" }),
   /** Largest request body the proxy accepts. */
   maxBodySize: maxBodySizeSetting('largest proxy request body in bytes', 25 * 1000 * 1000),
+  /** Bodies the proxy holds at once (read whole before a write goes to its owners); a request past it waits, unread. */
+  maxBufferedBodies: integerSetting({
+    name: 'max-buffered-bodies',
+    env: 'CFLUX_MAX_BUFFERED_BODIES',
+    description: 'request body bytes the proxy holds at once across connections; more wait unread',
+    defaultValue: 64 * 1024 * 1024,
+    min: 1024 * 1024,
+    max: 2 ** 40,
+    unit: 'bytes',
+  }),
   /** Bound of one target's hinted-handoff queue on disk; beyond it the oldest hints are dropped (repair restores them). */
   hhMaxSize: integerSetting({ name: 'hh-max-size', env: 'CFLUX_HH_MAX_SIZE', description: 'hinted-handoff queue bound per target node, bytes', defaultValue: 10 * 1024 * 1024 * 1024, min: 1024 * 1024, max: 2 ** 50, unit: 'bytes' }),
   /** Hints older than this are dropped on replay. */

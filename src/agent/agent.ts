@@ -22,6 +22,7 @@ import { ManagerMetadataApi } from './metadata/metadata-api.ts';
 import { MetadataMirror } from './metadata/metadata-mirror.ts';
 import { QueryHandler } from './proxy/query-handler.ts';
 import { LocalPassthrough } from './influxd/local-passthrough.ts';
+import { BodyBudget } from './proxy/body-budget.ts';
 import { ProxyServer } from './proxy/proxy-server.ts';
 import { WriteHandler } from './proxy/write-handler.ts';
 import { QueryRouter } from './proxy/query-router.ts';
@@ -165,6 +166,7 @@ export class Agent {
     this.#proxy = new ProxyServer({
       listen: options.listen,
       maxBodyBytes: options.maxBodySize,
+      bodyBudget: this.#metrics.watchBodyBudget(new BodyBudget(options.maxBufferedBodies)),
       queries: new QueryHandler(
         this.#mirror,
         this.#passthrough,

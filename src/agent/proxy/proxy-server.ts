@@ -16,6 +16,7 @@ import { FastWritePath, type FastWritePathOptions } from './fast-path/fast-write
 import type { PlainRequest } from './fast-path/http-head.ts';
 import { ClientQueryRelays, type PeerRelayOptions } from './fast-path/peer-query-relay.ts';
 import type { InfluxdEndpoint } from '../influxd/influxd-endpoint.ts';
+import type { BodyBudget } from './body-budget.ts';
 import { CLIENT_CLOSED_STATUS, methodLabel, proxyRouteOf, type ProxyEvents } from './proxy-events.ts';
 
 /** The largest request head accepted (influxd's: Go's default MaxHeaderBytes). */
@@ -24,6 +25,8 @@ const MAX_HEAD_BYTES = 1024 * 1024;
 export interface ProxyServerOptions {
   listen: HostPort;
   maxBodyBytes: number;
+  /** Bounds the bodies read whole at once, across connections (`--max-buffered-bodies`). */
+  bodyBudget: BodyBudget;
   queries: QueryHandler;
   writes: WriteHandler;
   influxd: LocalPassthrough;
@@ -120,6 +123,7 @@ export class ProxyServer {
     const gone = clientGoneSignal(res);
     identifyAsInfluxd(res, this.#options.influxdVersion?.());
     this.#reportWhenDone(req, res);
+    let release: (() => void) | undefined;
     try {
       const refusal = this.#options.refusal?.();
       if (refusal) {
@@ -137,6 +141,8 @@ export class ProxyServer {
           return await this.#options.influxd.pipe(req, res);
         }
       }
+      // Room for the body first: waiting unread holds the client back (TCP), the memory stays bounded.
+      release = await this.#options.bodyBudget.take(bodyBytesOf(req, this.#options.maxBodyBytes), gone);
       const body = await readLimitedBody(req, this.#options.maxBodyBytes);
       if (body === undefined) {
         // influxd's text; the limit is --max-body-size.
@@ -170,6 +176,8 @@ export class ProxyServer {
       } else {
         res.destroy();
       }
+    } finally {
+      release?.();
     }
   }
 
@@ -185,6 +193,13 @@ export class ProxyServer {
       events.answered(proxyRouteOf(path), methodLabel(req.method ?? 'GET'), status, (performance.now() - started) / 1000);
     });
   }
+}
+
+/** The bytes a request's body will hold: its Content-Length, or the limit when it has none announced (chunked). */
+function bodyBytesOf(req: IncomingMessage, limit: number): number {
+  const declared = Number(req.headers['content-length']);
+  if (req.headers['content-length'] !== undefined && Number.isSafeInteger(declared) && declared >= 0) return Math.min(declared, limit);
+  return req.headers['transfer-encoding'] === undefined ? 0 : limit;
 }
 
 /** A `GET /query` or `POST /query` (its small form body lent along), or a bodiless GET (`/ping`...). */
