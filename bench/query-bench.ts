@@ -18,7 +18,8 @@
 import { parseArgs } from 'node:util';
 import { Agent, fetch as fetchWith } from 'undici';
 import { ownersOf } from '../src/cluster/placement.ts';
-import { influxQuery, startClusterFixture } from '../test/helpers/cluster-fixture.ts';
+import { influxQuery, startClusterFixture, TEST_SECRET } from '../test/helpers/cluster-fixture.ts';
+import { SHIPPED_AGENT_ENV } from '../test/helpers/shipped-agent-flags.ts';
 import { percentile, startTcpRelay } from './bench-stats.ts';
 
 const { values } = parseArgs({ options: { queries: { type: 'string', default: '300' }, rounds: { type: 'string', default: '5' }, warmup: { type: 'string', default: '100' } } });
@@ -79,8 +80,10 @@ const LABELS: Record<string, string> = {
 const ownerConnections = new Agent();
 // The agents' default heartbeat and drift-check periods (the test fixture's are short: a drift check every 0.5 s).
 const AGENT_ARGS = ['--repair-interval', '0', '--heartbeat-interval', '5', '--drift-interval', '10'];
-const one = await startClusterFixture({ size: 1, etcd: false, agentArgs: AGENT_ARGS });
-const two = await startClusterFixture({ size: 2, etcd: false, agentArgs: AGENT_ARGS });
+// The agents run with the environment the shipped units give them (a 1 MiB young generation...), as bench:write's.
+const agentEnv = { CFLUX_SECRET: TEST_SECRET, ...SHIPPED_AGENT_ENV };
+const one = await startClusterFixture({ size: 1, etcd: false, agentArgs: AGENT_ARGS, agentEnv });
+const two = await startClusterFixture({ size: 2, etcd: false, agentArgs: AGENT_ARGS, agentEnv });
 const relay = await startTcpRelay(one.influxds[0]!.url);
 // A peer query makes two hops (this agent, the owner's agent): its floor is two bare relays in series.
 const peerRelayInner = await startTcpRelay(two.influxds[1]!.url);
