@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { forgetChild, trackChild } from '../../src/local/exit-cleanup.ts';
 
 /** The cflux entry point: the TypeScript source, or a build (`CFLUX_BIN=dist/bin/cflux.js`, what operators run) for the benchmarks. */
 const CFLUX_BIN = process.env['CFLUX_BIN'] ? resolve(process.env['CFLUX_BIN']) : fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
@@ -102,7 +103,9 @@ export async function startManagerProcess(options: ManagerProcessOptions = {}): 
  * process exits first.
  */
 export function stopControls(child: ChildProcess): { stop(): Promise<number | null>; kill(): Promise<void> } {
-  process.once('exit', () => child.kill('SIGKILL'));
+  // One shared exit hook for every child (a listener each went past Node's limit of 10 in one test file).
+  trackChild(child);
+  child.once('exit', () => forgetChild(child));
   const running = () => child.exitCode === null && child.signalCode === null;
   const exited = running() ? once(child, 'exit').then(([code]) => code as number | null) : Promise.resolve(child.exitCode);
   let stopping: Promise<number | null> | undefined;
