@@ -199,7 +199,6 @@ export class AgentMetrics implements MembershipEvents, HandoffEvents, ProxyEvent
     this.setState('starting');
   }
 
-  /** Where the hinted-handoff gauges read their values at scrape time. */
   /** Gauges of what the proxy's body budget holds and how many requests wait for room; returns `budget`. */
   watchBodyBudget(budget: BodyBudget): BodyBudget {
     const registers = [this.registry];
@@ -208,6 +207,7 @@ export class AgentMetrics implements MembershipEvents, HandoffEvents, ProxyEvent
     return budget;
   }
 
+  /** Where the hinted-handoff gauges read their values at scrape time. */
   watchHandoff(status: () => QueueStatus[]): void {
     this.#handoffStatus = status;
   }

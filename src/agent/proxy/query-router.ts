@@ -274,8 +274,8 @@ export class QueryRouter {
 
   /**
    * Measurement names a statement's sources stand for (regexes resolved by
-   * asking every node); an error result when the nodes that answered may
-   * not hold every matching measurement (#unheardMembers).
+   * asking every node); the error when a node's answer is one, or when the
+   * nodes that answered may not hold every matching measurement (#everyNode).
    */
   async #expand(database: string, sources: readonly MeasurementSource[], request: InfluxRequest): Promise<Array<{ source: MeasurementSource; name: string }> | { failed: RoutedAnswer }> {
     const expanded: Array<{ source: MeasurementSource; name: string }> = [];
@@ -286,12 +286,9 @@ export class QueryRouter {
         names = [source.measurement.name];
       } else {
         const show = `SHOW MEASUREMENTS ON ${quoteIdentifier(source.database ?? database)} WITH MEASUREMENT =~ /${source.measurement.pattern}/`;
-        const asked = this.#availableNodes();
-        const nodeAnswers = await Promise.all(asked.map((node) => this.#runOn(node, show, request)));
-        const down = nodeAnswers.filter((answer): answer is { unavailable: string; node: string } => 'unavailable' in answer);
-        const unheard = this.#unheardMembers(source.database ?? database, asked, down);
-        if (unheard) return { failed: { result: { statement_id: 0, error: down[0]?.unavailable ?? unheard } } };
-        names = nodeAnswers.map(settle).flatMap((answer) => ('result' in answer ? (answer.result.series ?? []).flatMap((series) => (series.values ?? []).map((row) => String(row[0]))) : []));
+        const answers = await this.#everyNode(show, source.database ?? database, request);
+        if (!('results' in answers)) return answers;
+        names = answers.results.flatMap((result) => (result.series ?? []).flatMap((series) => (series.values ?? []).map((row) => String(row[0]))));
       }
       for (const name of names) {
         const key = `${source.database ?? database}\u0000${source.retentionPolicy ?? ''}\u0000${name}`;
