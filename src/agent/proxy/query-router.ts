@@ -397,7 +397,7 @@ export class QueryRouter {
     } catch (err) {
       // The client went away: not the node's failure.
       if (node !== this.#options.self && !request.signal.aborted) this.#options.directory.markDown(node);
-      return { unavailable: `node ${node}: ${messageOf(err)}`, node };
+      return { unavailable: `node ${node} could not answer: ${messageOf(err)}`, node };
     }
   }
 }
