@@ -54,6 +54,10 @@ test('a write that does not fit in --max-buffered-bodies waits unread until room
     assert.ok(waited < 5000, 'the second write waits for room');
     await sleep(50);
   }
+  // Requests without a body do not wait behind it.
+  assert.equal((await fetch(`${cluster.agents[0]!.proxyUrl}/ping`)).status, 204);
+  const databases = (await (await fetch(`${cluster.agents[0]!.proxyUrl}/query?q=SHOW%20DATABASES`)).json()) as { results: Array<{ series: Array<{ values: string[][] }> }> };
+  assert.ok(databases.results[0]!.series[0]!.values.flat().includes('bb'), 'a GET query is answered');
   await sleep(500);
   assert.equal(second, undefined, 'not answered while the first body holds the room');
   assert.equal(await metric('cflux_agent_proxy_buffered_body_bytes'), slow.length, 'the waiting body is not read');

@@ -68,3 +68,14 @@ test('a client that leaves while waiting takes nothing, and the next waiting one
   assert.equal(budget.waiting, 0);
   release();
 });
+
+test('a request without a body never waits, even behind a waiting write', async () => {
+  const budget = new BodyBudget(100);
+  const release = await budget.take(90, never);
+  const waiting = budget.take(50, never);
+  assert.equal(await settled(budget.take(0, never)), true, 'a GET goes at once');
+  assert.equal(budget.used, 90);
+  release();
+  (await waiting)();
+  assert.equal(budget.used, 0);
+});

@@ -1,3 +1,6 @@
+/** The release of a request that holds nothing. */
+const NOTHING_HELD = (): void => {};
+
 /**
  * A bound on the request bodies the proxy holds at once, across connections
  * (`--max-buffered-bodies`). A body is read whole before its write goes to its
@@ -32,6 +35,8 @@ export class BodyBudget {
    * left), having taken nothing.
    */
   take(bytes: number, signal: AbortSignal): Promise<() => void> {
+    // A request without a body (a GET query, /ping) holds nothing: it never waits behind writes.
+    if (bytes === 0) return Promise.resolve(NOTHING_HELD);
     if (this.#waiting.length === 0 && this.#fits(bytes)) return Promise.resolve(this.#grant(bytes));
     return new Promise((resolve, reject) => {
       const entry = {
