@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanEnv, stopControls, TEST_MANAGER_TOKEN } from './manager-process.ts';
+import { cleanEnv, keepRawOutput, stopControls, TEST_MANAGER_TOKEN } from './manager-process.ts';
 
 /** The cflux entry point: the TypeScript source, or a build (`CFLUX_BIN=dist/bin/cflux.js`, what operators run) for the benchmarks. */
 const CFLUX_BIN = process.env['CFLUX_BIN'] ? resolve(process.env['CFLUX_BIN']) : fileURLToPath(new URL('../../bin/cflux.ts', import.meta.url));
@@ -48,14 +48,8 @@ export async function startAgentProcess(args: string[], options: { env?: Record<
   const stderr: string[] = [];
   const watchers = new Set<() => void>();
   let buffered = '';
-  // CFLUX_TEST_LOG_DIR keeps every agent's raw output (one file per pid) for looking into a flaky run.
-  const logDir = process.env['CFLUX_TEST_LOG_DIR'];
-  const keep = (stream: string, chunk: Buffer) => {
-    if (logDir) appendFileSync(join(logDir, `agent-${child.pid}.${stream}`), chunk);
-  };
-  child.stderr!.on('data', (chunk: Buffer) => keep('stderr', chunk));
+  keepRawOutput(child, 'agent');
   child.stdout!.on('data', (chunk: Buffer) => {
-    keep('stdout', chunk);
     buffered += chunk.toString('utf8');
     const lines = buffered.split('\n');
     buffered = lines.pop() ?? '';

@@ -84,9 +84,7 @@ export async function startManagerProcess(options: ManagerProcessOptions = {}): 
         }
       }
     };
-    // CFLUX_TEST_LOG_DIR keeps every manager's raw output (one file per pid) for looking into a flaky run.
-    const logDir = process.env['CFLUX_TEST_LOG_DIR'];
-    if (logDir) child.stdout!.on('data', (chunk: Buffer) => appendFileSync(join(logDir, `manager-${child.pid}.log`), chunk));
+    keepRawOutput(child, 'manager');
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (chunk: Buffer) => logLines.push(chunk.toString('utf8')));
     child.once('exit', (code) => {
@@ -95,6 +93,16 @@ export async function startManagerProcess(options: ManagerProcessOptions = {}): 
     });
   });
   return { url: url || `http://127.0.0.1:${port}`, port, pid: child.pid!, child, logLines, ...stopControls(child) };
+}
+
+/**
+ * With CFLUX_TEST_LOG_DIR set, a child's raw stdout and stderr also go to
+ * `<dir>/<kind>-<pid>.stdout|.stderr`, for looking into a flaky run after it.
+ */
+export function keepRawOutput(child: ChildProcess, kind: string): void {
+  const logDir = process.env['CFLUX_TEST_LOG_DIR'];
+  if (!logDir) return;
+  for (const stream of ['stdout', 'stderr'] as const) child[stream]!.on('data', (chunk: Buffer) => appendFileSync(join(logDir, `${kind}-${child.pid}.${stream}`), chunk));
 }
 
 /**

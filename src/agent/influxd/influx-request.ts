@@ -39,6 +39,13 @@ export async function drainBody(req: IncomingMessage, limit: number): Promise<bo
   return true;
 }
 
+/** The body length a request announces (`Content-Length`), if it announces a valid one. */
+export function declaredLength(req: IncomingMessage): number | undefined {
+  if (req.headers['content-length'] === undefined) return undefined;
+  const declared = Number(req.headers['content-length']);
+  return Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined;
+}
+
 /**
  * Reads a request body up to `limit` bytes; undefined when larger. A body
  * of announced length (every client here sends one) is copied into one
@@ -47,8 +54,8 @@ export async function drainBody(req: IncomingMessage, limit: number): Promise<bo
  * body, once (docs/agent.md "Memory").
  */
 export async function readLimitedBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const declared = Number(req.headers['content-length']);
-  if (req.headers['content-length'] !== undefined && Number.isSafeInteger(declared) && declared >= 0 && declared <= limit) {
+  const declared = declaredLength(req);
+  if (declared !== undefined && declared <= limit) {
     const body = Buffer.allocUnsafe(declared);
     let size = 0;
     for await (const chunk of req) {

@@ -11,12 +11,12 @@ const NOTHING_HELD = (): void => {};
  * alone (the per-request limit is `--max-body-size`).
  */
 export class BodyBudget {
-  readonly limitBytes: number;
+  readonly #limitBytes: number;
   #used = 0;
   readonly #waiting: Array<{ bytes: number; grant: () => void }> = [];
 
   constructor(limitBytes: number) {
-    this.limitBytes = limitBytes;
+    this.#limitBytes = limitBytes;
   }
 
   /** Bytes held by requests now. */
@@ -60,7 +60,7 @@ export class BodyBudget {
 
   /** Whether `bytes` fit now: within the limit, or alone when larger than it. */
   #fits(bytes: number): boolean {
-    return this.#used === 0 || this.#used + bytes <= this.limitBytes;
+    return this.#used === 0 || this.#used + bytes <= this.#limitBytes;
   }
 
   #grant(bytes: number): () => void {

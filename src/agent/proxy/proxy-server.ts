@@ -10,7 +10,7 @@ import type { Logger } from '../../shared/logging.ts';
 import type { QueryHandler } from './query-handler.ts';
 import type { WriteHandler } from './write-handler.ts';
 import { CFLUX_VERSION } from '../../shared/version.ts';
-import { clientGoneSignal, drainBody, parseInfluxRequest, readLimitedBody } from '../influxd/influx-request.ts';
+import { clientGoneSignal, declaredLength, drainBody, parseInfluxRequest, readLimitedBody } from '../influxd/influx-request.ts';
 import type { LocalPassthrough } from '../influxd/local-passthrough.ts';
 import { FastWritePath, type FastWritePathOptions } from './fast-path/fast-write-path.ts';
 import type { PlainRequest } from './fast-path/http-head.ts';
@@ -135,7 +135,7 @@ export class ProxyServer {
       }
       const url = new URL(req.url ?? '/', 'http://proxy');
       if (req.method === 'POST' && url.pathname === '/write') {
-        const length = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
+        const length = declaredLength(req);
         if (this.#options.writes.streamsLocally(url.searchParams, length)) {
           this.#options.events?.relayed(length ?? 0, false);
           return await this.#options.influxd.pipe(req, res);
@@ -197,8 +197,8 @@ export class ProxyServer {
 
 /** The bytes a request's body will hold: its Content-Length, or the limit when it has none announced (chunked). */
 function bodyBytesOf(req: IncomingMessage, limit: number): number {
-  const declared = Number(req.headers['content-length']);
-  if (req.headers['content-length'] !== undefined && Number.isSafeInteger(declared) && declared >= 0) return Math.min(declared, limit);
+  const declared = declaredLength(req);
+  if (declared !== undefined) return Math.min(declared, limit);
   return req.headers['transfer-encoding'] === undefined ? 0 : limit;
 }
 
