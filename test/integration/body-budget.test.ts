@@ -77,3 +77,28 @@ test('a write that does not fit in --max-buffered-bodies waits unread until room
     }
   }
 });
+
+test('a client that resets its connection in the middle of a body gives its room back, and nothing of that body is stored', async () => {
+  const cut = body('cut');
+  const { port } = new URL(cluster.agents[0]!.proxyUrl);
+  const socket = connect(Number(port), '127.0.0.1');
+  socket.on('error', () => {});
+  socket.write(`POST /write?db=bb&precision=ms HTTP/1.1\r\nHost: x\r\nContent-Length: ${cut.length}\r\n\r\n`);
+  socket.write(cut.subarray(0, 300_000));
+  for (let waited = 0; (await metric('cflux_agent_proxy_buffered_body_bytes')) < cut.length; waited += 50) {
+    assert.ok(waited < 5000, 'the body holds its room');
+    await sleep(50);
+  }
+  socket.resetAndDestroy();
+  for (let waited = 0; (await metric('cflux_agent_proxy_buffered_body_bytes')) !== 0; waited += 50) {
+    assert.ok(waited < 5000, 'the room is given back');
+    await sleep(50);
+  }
+  // The next write gets the room at once and is stored whole; the cut one left nothing anywhere.
+  const next = await fetch(`${cluster.agents[0]!.proxyUrl}/write?db=bb&precision=ms`, { method: 'POST', body: body('after') });
+  assert.equal(next.status, 204, await next.text());
+  for (const influxd of cluster.influxds) {
+    const answer = await influxQuery(influxd.url, 'SELECT count(value) FROM cut', { db: 'bb' });
+    assert.equal(answer.results[0].series, undefined, `nothing of the cut body on ${influxd.url}`);
+  }
+});
