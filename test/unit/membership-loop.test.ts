@@ -35,7 +35,7 @@ class ScriptedManager implements MembershipApi {
   }
 }
 
-function setup(manager: ScriptedManager, intervalMs: number) {
+function setup(manager: ScriptedManager, intervalMs: number, registrationBackoff?: { baseMs: number; capMs: number }) {
   const lifecycle = new AgentLifecycle(silent);
   const states: AgentState[] = [];
   lifecycle.onChange((state) => states.push(state));
@@ -50,14 +50,16 @@ function setup(manager: ScriptedManager, intervalMs: number) {
     describe: async (version) => ({ name: 'n', hostname: 'h', ip: [], 'bind-address': 'h:8888', 'proxy-address': 'h:8087', version, stats: {} }),
     collectStats: async () => ({}),
     heartbeatIntervalMs: intervalMs,
+    ...(registrationBackoff ? { registrationBackoff } : {}),
   });
   return { lifecycle, states, monitor, loop, setInfluxd: (up: boolean) => (influxdUp = up) };
 }
 
-test('waits for influxd, registers with its version, heartbeats, re-registers on 404', async () => {
+test('waits for influxd, registers with its version, heartbeats, re-registers on 404', async (t) => {
   const manager = new ScriptedManager();
   const { states, monitor, loop, setInfluxd } = setup(manager, 30);
   const stop = new AbortController();
+  t.after(() => stop.abort());
   const running = Promise.all([monitor.run(stop.signal), loop.run(stop.signal)]);
   await sleep(100);
   assert.deepEqual(states, ['waiting-for-influxd']);
@@ -77,12 +79,14 @@ test('waits for influxd, registers with its version, heartbeats, re-registers on
   assert.equal(manager.known.size, 0);
 });
 
-test('an unreachable manager never stops the loop: registration retries until it answers', async () => {
+test('an unreachable manager never stops the loop: registration retries until it answers', async (t) => {
   const manager = new ScriptedManager();
   manager.failing = true;
-  const { monitor, loop, setInfluxd } = setup(manager, 30);
+  // Short waits: with the shipped ones (full jitter up to 10 s) the test's outcome would depend on chance.
+  const { monitor, loop, setInfluxd } = setup(manager, 30, { baseMs: 20, capMs: 100 });
   setInfluxd(true);
   const stop = new AbortController();
+  t.after(() => stop.abort()); // a failed assertion must not leave the loop running (the file would never end)
   const running = Promise.all([monitor.run(stop.signal), loop.run(stop.signal)]);
   await sleep(1200);
   assert.ok(manager.calls.filter((c) => c === 'register').length >= 2, 'retried');

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { backoffDelay } from '../../shared/backoff.ts';
+import { backoffDelay, type BackoffOptions } from '../../shared/backoff.ts';
 import { messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logging.ts';
 import type { AgentLifecycle } from '../agent-lifecycle.ts';
@@ -24,7 +24,12 @@ export interface MembershipLoopOptions {
   collectStats: () => Promise<Record<string, unknown>>;
   heartbeatIntervalMs: number;
   events?: MembershipEvents;
+  /** Waits between registration attempts; tests shorten them. */
+  registrationBackoff?: BackoffOptions;
 }
+
+/** Half a second first, never more than 10 s: a restarted manager sees every agent within 10 s. */
+const REGISTRATION_BACKOFF: BackoffOptions = { baseMs: 500, capMs: 10_000 };
 
 /**
  * Waits for influxd, registers, heartbeats, and re-registers when the manager
@@ -95,7 +100,7 @@ export class MembershipLoop {
         return;
       } catch (err) {
         if (signal.aborted) throw err;
-        const delay = backoffDelay(failures, { baseMs: 500, capMs: 10_000 });
+        const delay = backoffDelay(failures, this.#options.registrationBackoff ?? REGISTRATION_BACKOFF);
         this.#options.logger.warn({ reason: messageOf(err), retryInMs: delay }, 'registration failed');
         await sleep(delay, undefined, { signal });
       }
