@@ -6,6 +6,13 @@ export interface VersionedDocument {
   metadata: ClusterMetadata | null;
 }
 
+/**
+ * The request header an agent sets when it writes back its last applied
+ * document to a manager that holds an older one (or none): a restore, not a
+ * change (the manager's restore window judges the two apart).
+ */
+export const RESTORE_HEADER = 'x-cflux-restore';
+
 /** A compare-and-swap write of the whole document on a base version (the manager API). */
 export type CasWrite = (base: number, metadata: ClusterMetadata) => Promise<{ ok: true; version: number } | { ok: false; current: VersionedDocument }>;
 

@@ -58,6 +58,20 @@ export const managerSettings = {
     max: 1_000_000,
     unit: 'answers/s',
   }),
+  /**
+   * Memory store only: once the agents show a restarted manager the cluster
+   * document it lost, changes wait this long while their restores come in
+   * (api/restore-window.ts). 0 turns it off.
+   */
+  restoreWindow: secondsSetting({
+    name: 'restore-window',
+    env: 'CFLUX_RESTORE_WINDOW',
+    description: 'memory store: after the agents start restoring a lost cluster document, metadata changes wait this long (0 = off)',
+    defaultSeconds: 15,
+    min: 1,
+    max: 300,
+    orOff: true,
+  }),
   /** A dead node's record is removed this long after its last heartbeat. */
   pruneAfter: secondsSetting({
     name: 'prune-after',

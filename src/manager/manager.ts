@@ -12,6 +12,7 @@ import { ManagerApiContext } from './api/api-context.ts';
 import { addMetadataRoutes } from './api/metadata-routes.ts';
 import { addNodeRoutes } from './api/node-routes.ts';
 import { MetadataWatchHub } from './long-poll/metadata-watch-hub.ts';
+import { RestoreWindow } from './api/restore-window.ts';
 import { ManagerMetrics } from './manager-metrics.ts';
 import type { ManagerOptions } from './manager-settings.ts';
 import { EtcdStore } from './store/etcd-store.ts';
@@ -83,7 +84,8 @@ export class Manager {
   }
 
   async start(): Promise<void> {
-    const api = new ManagerApiContext({ store: this.store, hub: this.#hub, metrics: this.#metrics, options: this.options, logger: this.#logger, auth: this.#auth });
+    const restoreWindow = this.store.kind === 'memory' && this.options.restoreWindow > 0 ? new RestoreWindow(this.options.restoreWindow) : undefined;
+    const api = new ManagerApiContext({ store: this.store, hub: this.#hub, metrics: this.#metrics, options: this.options, logger: this.#logger, auth: this.#auth, ...(restoreWindow ? { restoreWindow } : {}) });
     const router = new Router();
     addNodeRoutes(router, api);
     addMetadataRoutes(router, api);

@@ -191,7 +191,7 @@ export class MetadataMirror {
         { managerVersion: document.version, managerRevision: revisionOf(document.metadata), appliedRevision: revisionOf(this.#state.metadata) },
         'manager holds older metadata than this agent (restarted memory store?); pushing the last applied metadata',
       );
-      const reply = await this.#options.api.write(this.#options.cluster, document.version, this.#state.metadata);
+      const reply = await this.#options.api.write(this.#options.cluster, document.version, this.#state.metadata, undefined, true);
       if (reply.ok) {
         this.#latest = { version: reply.version, metadata: this.#state.metadata };
         this.#state = { ...this.#state, version: reply.version };

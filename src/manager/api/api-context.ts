@@ -8,6 +8,7 @@ import type { ManagerMetrics } from '../manager-metrics.ts';
 import type { ManagerOptions } from '../manager-settings.ts';
 import type { Store } from '../store/store.ts';
 import type { ManagerAuth } from './manager-auth.ts';
+import type { RestoreWindow } from './restore-window.ts';
 
 /** What the route modules share. */
 export class ManagerApiContext {
@@ -17,14 +18,17 @@ export class ManagerApiContext {
   readonly options: ManagerOptions;
   readonly logger: Logger;
   readonly auth: ManagerAuth;
+  /** Only with the memory store (see RestoreWindow). */
+  readonly restoreWindow: RestoreWindow | undefined;
 
-  constructor(parts: { store: Store; hub: MetadataWatchHub; metrics: ManagerMetrics; options: ManagerOptions; logger: Logger; auth: ManagerAuth }) {
+  constructor(parts: { store: Store; hub: MetadataWatchHub; metrics: ManagerMetrics; options: ManagerOptions; logger: Logger; auth: ManagerAuth; restoreWindow?: RestoreWindow }) {
     this.store = parts.store;
     this.hub = parts.hub;
     this.metrics = parts.metrics;
     this.options = parts.options;
     this.logger = parts.logger;
     this.auth = parts.auth;
+    this.restoreWindow = parts.restoreWindow;
   }
 
   /** A decoded cluster name from the path, validated (400 otherwise). */

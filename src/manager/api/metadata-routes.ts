@@ -3,6 +3,8 @@ import type { Router } from '../../shared/http/router.ts';
 import type { ManagerApiContext } from './api-context.ts';
 import { checkClusterDocument } from '../../cluster/document-check.ts';
 import { continuousQueryProblem } from '../../influxql/continuous-query-check.ts';
+import type { ClusterMetadata } from '../../cluster/cluster-metadata.ts';
+import { RESTORE_HEADER } from '../../cluster/document-update.ts';
 
 function parseVersion(segment: string): number {
   const version = /^\d{1,15}$/.test(segment) ? Number(segment) : NaN;
@@ -53,6 +55,21 @@ export function addMetadataRoutes(router: Router, api: ManagerApiContext): void 
     // Agents check every document too (etcd may be written by other means); refusing here tells the writer at once.
     const check = checkClusterDocument(document, continuousQueryProblem);
     if (!check.ok) throw new CfluxError('BAD_REQUEST', `invalid cluster document at ${check.field || '(the document)'}: ${check.error}`);
+    if (api.restoreWindow) {
+      const current = await api.store.readMetadata(cluster);
+      const verdict = api.restoreWindow.judge(cluster, current.metadata as ClusterMetadata | null, document as ClusterMetadata, req.headers[RESTORE_HEADER] === '1');
+      if (!verdict.accept) {
+        const seconds = Math.ceil(verdict.retryAfterMs / 1000);
+        return {
+          status: 423,
+          headers: { 'retry-after': String(seconds) },
+          body: {
+            error: `cluster "${cluster}": this manager keeps metadata in memory and started without it; the agents are restoring the cluster document, and changes are taken again in ${seconds} s (so none is written on an older document and lost)`,
+            'retry-after-ms': Math.ceil(verdict.retryAfterMs),
+          },
+        };
+      }
+    }
     const result = await api.store.writeMetadata(cluster, base, document as Record<string, unknown>);
     if (result.ok) {
       api.logger.info({ cluster, version: result.version }, 'metadata written');

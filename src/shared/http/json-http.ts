@@ -8,7 +8,7 @@ export interface JsonReply {
   /** Sent as-is instead of JSON (Prometheus text, or JSON serialized once for many answers). */
   text?: string | Buffer;
   contentType?: string;
-  /** More headers of a text reply (e.g. an HTML page's Content-Security-Policy). */
+  /** More headers (e.g. an HTML page's Content-Security-Policy, a Retry-After). */
   headers?: Record<string, string>;
   /** The handler already wrote the response itself (streamed); nothing more is sent. */
   handled?: boolean;
@@ -121,6 +121,7 @@ export function sendReply(res: ServerResponse, reply: JsonReply, extraHeaders: R
   res.writeHead(reply.status, {
     'content-type': 'application/json',
     'content-length': String(Buffer.byteLength(payload)),
+    ...reply.headers,
     ...extraHeaders,
   });
   res.end(payload);
