@@ -8,8 +8,17 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startClusterFixture, influxQuery, waitForIdenticalViews } from '../helpers/cluster-fixture.ts';
-import { managerFetch, startManagerProcess, testDocument } from '../helpers/manager-process.ts';
-import { startEtcd } from '../helpers/servers.ts';
+import { managerFetch, startManagerProcess, testDocument, TEST_MANAGER_TOKEN } from '../helpers/manager-process.ts';
+import { startEtcd, startInfluxd } from '../helpers/servers.ts';
+import { makeTempDir } from '../../src/local/exit-cleanup.ts';
+import { createLogger } from '../../src/shared/logging.ts';
+import { ManagerClient } from '../../src/shared/http/manager-client.ts';
+import { SecretBox } from '../../src/cluster/secret-box.ts';
+import { MetadataMirror } from '../../src/agent/metadata/metadata-mirror.ts';
+import { ManagerMetadataApi } from '../../src/agent/metadata/metadata-api.ts';
+import { AppliedStateStore } from '../../src/agent/metadata/applied-state-store.ts';
+import { InfluxdQueryClient } from '../../src/agent/influxd/influxd-query-client.ts';
+import { InfluxdEndpoint } from '../../src/agent/influxd/influxd-endpoint.ts';
 
 const write = (url: string, cluster: string, base: number, document: Record<string, unknown>, restore = false) =>
   managerFetch(`${url}/clusters/${cluster}/versions/${base}`, {
@@ -98,4 +107,47 @@ test('a user created through a stale agent while the restarted manager holds its
     resume(fresh0, fresh1);
     await cluster.stop();
   }
+});
+
+test('a change made by the agent holding the newest document, before it restored the restarted manager, keeps what only that document held', async (t) => {
+  // The agent's metadata mirror on its own (its poll loop not started, so the change surely comes
+  // first), with a real influxd and the real manager; the stale agent's restore is sent by hand.
+  const influxd = await startInfluxd();
+  let manager = await startManagerProcess({ extraArgs: ['--restore-window', '0'] });
+  const dataDir = await makeTempDir('cflux-restore-race-');
+  t.after(async () => {
+    await manager.stop();
+    await influxd.destroy();
+  });
+  const mirrorOn = (url: string) =>
+    new MetadataMirror({
+      cluster: 'race',
+      api: new ManagerMetadataApi(new ManagerClient({ endpoints: [url], attempts: 2, timeoutMs: 5000, backoffBaseMs: 50, backoffCapMs: 200, token: TEST_MANAGER_TOKEN })),
+      influxd: new InfluxdQueryClient(new InfluxdEndpoint({ url: influxd.url }), undefined),
+      store: new AppliedStateStore(dataDir),
+      secrets: new SecretBox('restore-race-secret-0123456789'),
+      logger: createLogger({ level: 'silent', format: 'json' }),
+      localChanges: 'push',
+      driftIntervalMs: 0,
+      replicationFactor: 1,
+    });
+  const users = async () => Object.keys(((await (await managerFetch(`${manager.url}/clusters/race`)).json()) as { metadata: { users: object } }).metadata.users).sort();
+  const before = mirrorOn(manager.url);
+  await before.load();
+  await before.applyOperations([{ op: 'createUser', name: 'u1', password: 'pw-1', admin: false }]);
+  const older = (await (await managerFetch(`${manager.url}/clusters/race`)).json()) as { metadata: Record<string, unknown> };
+  await before.applyOperations([{ op: 'createUser', name: 'u2', password: 'pw-2', admin: false }]);
+  const port = manager.port;
+  await manager.stop();
+  manager = await startManagerProcess({ port, extraArgs: ['--restore-window', '0'] });
+  // Another agent, one change behind, restores the restarted manager first.
+  assert.equal((await write(manager.url, 'race', 0, older.metadata, true)).status, 200);
+  assert.deepEqual(await users(), ['u1']);
+  const mirror = mirrorOn(manager.url);
+  await mirror.load();
+  const outcomes = await mirror.applyOperations([{ op: 'createUser', name: 'u3', password: 'pw-3', admin: false }]);
+  assert.deepEqual(outcomes, [{ ok: true }]);
+  assert.deepEqual(await users(), ['u1', 'u2', 'u3'], 'the change carries the newer document along');
+  const shown = JSON.stringify(await influxQuery(influxd.url, 'SHOW USERS'));
+  for (const user of ['u1', 'u2', 'u3']) assert.ok(shown.includes(`"${user}"`), `influxd has ${user}: ${shown}`);
 });

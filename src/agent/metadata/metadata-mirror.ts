@@ -144,9 +144,12 @@ export class MetadataMirror {
       base,
       (current) => {
         if (current !== null) this.#requireValid(current);
-        const applied = applyOperations(current ?? this.#state.metadata, operations, this.#options.secrets, stopAtFirstError);
-        // A manager without a document gets ours, changed or not (a restarted memory store).
-        return { ...applied, changed: applied.changed || current === null };
+        // A manager without a document, or with an older one than ours (a restarted memory store
+        // this agent has not restored yet), gets ours, changed or not: a change made on the older
+        // one would drop what only ours holds, here too once this agent applied the result.
+        const ours = current === null || revisionOf(current) < revisionOf(this.#state.metadata);
+        const applied = applyOperations(ours ? this.#state.metadata : current, operations, this.#options.secrets, stopAtFirstError);
+        return { ...applied, changed: applied.changed || ours };
       },
       write,
     );
