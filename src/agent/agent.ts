@@ -126,7 +126,7 @@ export class Agent {
     const influxdQueries = new InfluxdQueryClient(this.#influxd, credentials);
     this.#mirror = new MetadataMirror({
       cluster: options.cluster,
-      api: new ManagerMetadataApi(client),
+      api: new ManagerMetadataApi(client, (message) => logger.info({ reason: message }, 'a metadata change waits while the agents restore the manager')),
       influxd: influxdQueries,
       store: new AppliedStateStore(options.dataDir),
       secrets: secrets.clusterSecret,

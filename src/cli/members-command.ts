@@ -38,7 +38,7 @@ export function membersCommand(): Command {
       return;
     }
     const client = oneOffClient('members', options);
-    const api = new ManagerMetadataApi(client);
+    const api = new ManagerMetadataApi(client, (message) => process.stderr.write(`cflux members: waiting: ${message}\n`));
     try {
       const current = await api.get(options.cluster);
       const metadata = current.metadata ?? emptyMetadata();

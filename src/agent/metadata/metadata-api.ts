@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CfluxError } from '../../shared/errors.ts';
+import { errorTextOf } from '../../shared/http/json-http.ts';
 import type { ManagerClient } from '../../shared/http/manager-client.ts';
 import type { ClusterMetadata } from '../../cluster/cluster-metadata.ts';
 import { RESTORE_HEADER, type VersionedDocument } from '../../cluster/document-update.ts';
@@ -27,8 +28,12 @@ export interface MetadataApi {
 export class ManagerMetadataApi implements MetadataApi {
   readonly #client: ManagerClient;
 
-  constructor(client: ManagerClient) {
+  /** Told what the manager said each time a write waits out its restore window (the CLI prints it). */
+  readonly #onRestoreWait: ((message: string) => void) | undefined;
+
+  constructor(client: ManagerClient, onRestoreWait?: (message: string) => void) {
     this.#client = client;
+    this.#onRestoreWait = onRestoreWait;
   }
 
   /** The document now (version 0 and null: none written yet). */
@@ -61,6 +66,7 @@ export class ManagerMetadataApi implements MetadataApi {
       // The manager is being given its lost document back by the agents: the change waits for them.
       const retryAfterMs = reply.body?.['retry-after-ms'];
       if (reply.status === 423 && Date.now() < waitUntil) {
+        this.#onRestoreWait?.(errorTextOf(reply.body));
         await sleep(Math.min(Math.max(typeof retryAfterMs === 'number' ? retryAfterMs : 1000, 100), waitUntil - Date.now()), undefined, signal ? { signal } : {});
         continue;
       }
