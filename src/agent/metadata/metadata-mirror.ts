@@ -10,10 +10,10 @@ import { updateDocument, type CasWrite, type VersionedDocument } from '../../clu
 import { initialAppliedState, type AppliedState, type AppliedStateStore } from './applied-state-store.ts';
 import { revisionOf, type ClusterMetadata } from '../../cluster/cluster-metadata.ts';
 import { detectDrift } from './drift-detection.ts';
-import { readLocalSnapshot } from './local-snapshot.ts';
+import { readLocalSnapshot, type SnapshotScope } from './local-snapshot.ts';
 import type { MetadataApi } from './metadata-api.ts';
 import type { MetadataOperation } from '../../cluster/metadata-operations.ts';
-import { MetadataReconciler } from './metadata-reconciler.ts';
+import { addToScope, changedScope, MetadataReconciler } from './metadata-reconciler.ts';
 import { RevisionWaiters } from './revision-waiters.ts';
 import type { SecretBox } from '../../cluster/secret-box.ts';
 
@@ -244,10 +244,10 @@ export class MetadataMirror {
    * previous document stays the applied one, so the drift check never reads
    * the gap as local deletions, and the catch-up loop tries again.
    */
-  async #reconcileTo(version: number, metadata: ClusterMetadata, full = false): Promise<void> {
+  async #reconcileTo(version: number, metadata: ClusterMetadata, scope?: SnapshotScope): Promise<void> {
     let outcome;
     try {
-      outcome = await this.#reconciler.reconcile(this.#state, version, metadata, ...(full ? (['all'] as const) : []));
+      outcome = await this.#reconciler.reconcile(this.#state, version, metadata, ...(scope ? [scope] : []));
     } catch (err) {
       this.#fellBehind('unreachable');
       throw err;
@@ -295,7 +295,7 @@ export class MetadataMirror {
       await sleep(Math.max(100, backoffDelay(failures++, { baseMs: 250, capMs })), undefined, { signal }).catch(() => undefined);
       const target = this.#latestGood();
       try {
-        await this.#exclusive(() => (target?.metadata ? this.#reconcileTo(target.version, target.metadata, true) : this.#reconcileTo(this.#state.version, this.#state.metadata, true)));
+        await this.#exclusive(() => (target?.metadata ? this.#reconcileTo(target.version, target.metadata, 'all') : this.#reconcileTo(this.#state.version, this.#state.metadata, 'all')));
         if (!this.#behind) this.#logger.info({ version: this.#state.version }, 'influxd caught up with the cluster metadata');
       } catch (err) {
         if (failures === 1 || failures % 10 === 0) this.#logger.warn({ reason: messageOf(err), attempts: failures }, 'influxd is behind the cluster metadata; retrying');
@@ -413,13 +413,18 @@ export class MetadataMirror {
       const { written, outcomes } = await this.#writeToCluster(drift.operations, undefined, false);
       const refused = outcomes.flatMap((outcome, i) => (outcome.ok ? [] : [{ op: drift.operations[i]!.op, error: outcome.error }]));
       if (refused.length > 0) this.#logger.warn({ refused }, 'the cluster refused some DDL made directly on influxd; it will be undone');
-      const target = written ?? this.#latestGood();
-      if (target?.metadata) return this.#reconcileTo(target.version, target.metadata, true);
-      return this.#reconcileTo(this.#state.version, this.#state.metadata, true);
+      const latest = written ?? this.#latestGood();
+      const target = latest?.metadata ? { version: latest.version, metadata: latest.metadata } : { version: this.#state.version, metadata: this.#state.metadata };
+      // Only what the document changed and what the cluster refused (to undo it). A full pass
+      // dropped what was made directly on influxd after this check read it (a retention policy
+      // created a moment after a database); the next check pushes that instead.
+      const scope = changedScope(this.#state.metadata, target.metadata);
+      for (const [i, operation] of drift.operations.entries()) if (outcomes[i]?.ok === false) addToScope(scope, operation);
+      return this.#reconcileTo(target.version, target.metadata, scope);
     }
     if (mustRevert || drift.localLooksWiped) {
       const latest = this.#latestGood();
-      await this.#reconcileTo(latest?.version ?? this.#state.version, latest?.metadata ?? this.#state.metadata, true);
+      await this.#reconcileTo(latest?.version ?? this.#state.version, latest?.metadata ?? this.#state.metadata, 'all');
     }
   }
 

@@ -5,6 +5,7 @@ import type { ClusterMetadata } from '../../cluster/cluster-metadata.ts';
 import { readLocalSnapshot, type LocalSnapshot, type SnapshotScope } from './local-snapshot.ts';
 import { planReconcile, type AppliedRecord, type PlannedStatement } from './reconcile-plan.ts';
 import type { SecretBox } from '../../cluster/secret-box.ts';
+import type { MetadataOperation } from '../../cluster/metadata-operations.ts';
 
 export interface ReconcileOutcome {
   state: AppliedState;
@@ -90,7 +91,7 @@ function recordAfter(desired: ClusterMetadata, after: LocalSnapshot, previous: A
 }
 
 /** Databases and users whose definitions differ between two documents (what a change touched). */
-function changedScope(before: ClusterMetadata, after: ClusterMetadata): SnapshotScope {
+export function changedScope(before: ClusterMetadata, after: ClusterMetadata): { databases: Set<string>; users: Set<string> } {
   const databases = new Set<string>();
   const users = new Set<string>();
   for (const name of new Set([...Object.keys(before.databases), ...Object.keys(after.databases)])) {
@@ -102,4 +103,34 @@ function changedScope(before: ClusterMetadata, after: ClusterMetadata): Snapshot
     if (JSON.stringify(before.users[name]) !== JSON.stringify(after.users[name])) users.add(name);
   }
   return { databases, users };
+}
+
+/** Adds the database or user a (drift) operation names to `scope`, so a reconcile reads it in detail. */
+export function addToScope(scope: { databases: Set<string>; users: Set<string> }, operation: MetadataOperation): void {
+  switch (operation.op) {
+    case 'createDatabase':
+    case 'dropDatabase':
+      scope.databases.add(operation.name);
+      return;
+    case 'createRetentionPolicy':
+    case 'alterRetentionPolicy':
+    case 'dropRetentionPolicy':
+    case 'createContinuousQuery':
+    case 'dropContinuousQuery':
+      scope.databases.add(operation.database);
+      return;
+    case 'createUser':
+    case 'dropUser':
+    case 'setPassword':
+      scope.users.add(operation.name);
+      return;
+    case 'grant':
+    case 'revoke':
+    case 'grantAdmin':
+    case 'revokeAdmin':
+      scope.users.add(operation.user);
+      return;
+    default:
+      return;
+  }
 }

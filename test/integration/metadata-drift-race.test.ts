@@ -1,0 +1,68 @@
+/**
+ * DDL made directly on influxd while the agent pushes earlier direct DDL:
+ * the reconcile after the push must not drop it (it used to read every
+ * database and drop a retention policy created a moment after the check read
+ * influxd). The agent's metadata mirror with a real manager and influxd; the
+ * second statement is run at the worst moment, right after the push.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { makeTempDir } from '../../src/local/exit-cleanup.ts';
+import { createLogger } from '../../src/shared/logging.ts';
+import { ManagerClient } from '../../src/shared/http/manager-client.ts';
+import { MetadataMirror } from '../../src/agent/metadata/metadata-mirror.ts';
+import { ManagerMetadataApi, type MetadataApi } from '../../src/agent/metadata/metadata-api.ts';
+import { AppliedStateStore } from '../../src/agent/metadata/applied-state-store.ts';
+import { InfluxdQueryClient } from '../../src/agent/influxd/influxd-query-client.ts';
+import { InfluxdEndpoint } from '../../src/agent/influxd/influxd-endpoint.ts';
+import { influxQuery } from '../helpers/cluster-fixture.ts';
+import { managerFetch, startManagerProcess, TEST_MANAGER_TOKEN } from '../helpers/manager-process.ts';
+import { startInfluxd } from '../helpers/servers.ts';
+
+test('a retention policy created on influxd right after the agent pushed a direct CREATE DATABASE is kept and pushed next', async (t) => {
+  const influxd = await startInfluxd();
+  const manager = await startManagerProcess();
+  t.after(async () => {
+    await manager.stop();
+    await influxd.destroy();
+  });
+  const managerApi = new ManagerMetadataApi(new ManagerClient({ endpoints: [manager.url], attempts: 2, timeoutMs: 5000, backoffBaseMs: 50, backoffCapMs: 200, token: TEST_MANAGER_TOKEN }));
+  let afterPush: (() => Promise<void>) | undefined;
+  const api: MetadataApi = {
+    get: (cluster, signal) => managerApi.get(cluster, signal),
+    poll: (cluster, known, wait, signal) => managerApi.poll(cluster, known, wait, signal),
+    async write(cluster, base, metadata, signal, restore) {
+      const reply = await managerApi.write(cluster, base, metadata, signal, restore);
+      const hook = afterPush;
+      afterPush = undefined;
+      await hook?.();
+      return reply;
+    },
+  };
+  const mirror = new MetadataMirror({
+    cluster: 'drift',
+    api,
+    influxd: new InfluxdQueryClient(new InfluxdEndpoint({ url: influxd.url }), undefined),
+    store: new AppliedStateStore(await makeTempDir('cflux-drift-race-')),
+    secrets: undefined,
+    logger: createLogger({ level: 'silent', format: 'json' }),
+    localChanges: 'push',
+    driftIntervalMs: 0,
+    replicationFactor: 1,
+  });
+  await mirror.load();
+  await mirror.applyOperations([{ op: 'createDatabase', name: 'metrics' }]);
+  const policies = async () => JSON.stringify(await influxQuery(influxd.url, 'SHOW RETENTION POLICIES ON metrics'));
+
+  await influxQuery(influxd.url, 'CREATE DATABASE direct');
+  afterPush = async () => void (await influxQuery(influxd.url, 'CREATE RETENTION POLICY hand ON metrics DURATION 10d REPLICATION 1'));
+  await mirror.checkDrift();
+  assert.equal(afterPush, undefined, 'the push happened');
+  assert.match(await policies(), /"hand"/, 'the reconcile after the push left the new retention policy alone');
+
+  await mirror.checkDrift();
+  const document = (await (await managerFetch(`${manager.url}/clusters/drift`)).json()) as { metadata: { databases: Record<string, { retentionPolicies: Record<string, unknown> }> } };
+  assert.ok(document.metadata.databases['direct'], 'the database was pushed');
+  assert.ok(document.metadata.databases['metrics']!.retentionPolicies['hand'], 'the next check pushed the retention policy');
+  assert.match(await policies(), /"hand"/);
+});
