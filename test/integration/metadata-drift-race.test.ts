@@ -66,3 +66,36 @@ test('a retention policy created on influxd right after the agent pushed a direc
   assert.ok(document.metadata.databases['metrics']!.retentionPolicies['hand'], 'the next check pushed the retention policy');
   assert.match(await policies(), /"hand"/);
 });
+
+test('a database made directly on influxd survives a cluster change applied before the next drift check, which pushes it', async (t) => {
+  const influxd = await startInfluxd();
+  const manager = await startManagerProcess();
+  t.after(async () => {
+    await manager.stop();
+    await influxd.destroy();
+  });
+  const mirror = new MetadataMirror({
+    cluster: 'drift',
+    api: new ManagerMetadataApi(new ManagerClient({ endpoints: [manager.url], attempts: 2, timeoutMs: 5000, backoffBaseMs: 50, backoffCapMs: 200, token: TEST_MANAGER_TOKEN })),
+    influxd: new InfluxdQueryClient(new InfluxdEndpoint({ url: influxd.url }), undefined),
+    store: new AppliedStateStore(await makeTempDir('cflux-drift-race-')),
+    secrets: undefined,
+    logger: createLogger({ level: 'silent', format: 'json' }),
+    localChanges: 'push',
+    driftIntervalMs: 0,
+    replicationFactor: 1,
+  });
+  await mirror.load();
+  await mirror.applyOperations([{ op: 'createDatabase', name: 'metrics' }]);
+  await influxQuery(influxd.url, 'CREATE DATABASE direct');
+  await influxQuery(influxd.url, 'CREATE RETENTION POLICY hand ON metrics DURATION 10d REPLICATION 1');
+  // The cluster changes (here through this agent; a poll brings the same reconcile) before a drift check ran.
+  await mirror.applyOperations([{ op: 'createDatabase', name: 'other' }]);
+  const databases = JSON.stringify(await influxQuery(influxd.url, 'SHOW DATABASES'));
+  assert.match(databases, /"direct"/, `kept: ${databases}`);
+  assert.match(JSON.stringify(await influxQuery(influxd.url, 'SHOW RETENTION POLICIES ON metrics')), /"hand"/);
+  await mirror.checkDrift();
+  const document = (await (await managerFetch(`${manager.url}/clusters/drift`)).json()) as { metadata: { databases: Record<string, { retentionPolicies: Record<string, unknown> }> } };
+  assert.deepEqual(Object.keys(document.metadata.databases).sort(), ['direct', 'metrics', 'other']);
+  assert.ok(document.metadata.databases['metrics']!.retentionPolicies['hand']);
+});

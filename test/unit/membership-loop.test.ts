@@ -114,3 +114,23 @@ test('the heartbeat interval is lowered below TTL/2', async () => {
   await loop.registerOnce(new AbortController().signal);
   assert.equal(loop.effectiveIntervalMs(), 5000);
 });
+
+test('a ping cut short by the agent stopping is no verdict on influxd: nothing logged, the status kept', async () => {
+  const lines: string[] = [];
+  const logger = createLogger({ level: 'info', format: 'json', destination: { write: (line: string) => lines.push(line) } as unknown as NodeJS.WritableStream });
+  let answering = true;
+  const ping = (signal?: AbortSignal) =>
+    answering
+      ? Promise.resolve({ version: '1.6.7', authEnabled: false })
+      : new Promise<never>((_, reject) => signal?.addEventListener('abort', () => reject(new Error('The operation was aborted')), { once: true }));
+  const monitor = new InfluxdMonitor({ url: 'http://influxd', ping }, 10, logger);
+  const stop = new AbortController();
+  const running = monitor.run(stop.signal);
+  await sleep(30);
+  answering = false;
+  await sleep(30);
+  stop.abort();
+  await running;
+  assert.equal(monitor.status.reachable, true);
+  assert.deepEqual(lines.filter((line) => line.includes('not reachable')), []);
+});

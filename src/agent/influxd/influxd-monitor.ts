@@ -53,6 +53,9 @@ export class InfluxdMonitor {
       this.#lastVersion = version;
       for (const wake of this.#waiters) wake();
     } catch (err) {
+      // A ping cut short by this agent stopping says nothing about influxd (and the demo's
+      // Ctrl-C printed "influxd not reachable ... The operation was aborted" for it).
+      if (signal?.aborted) return this.status;
       const reason = messageOf(err);
       if (this.#status.reachable || this.#status.reason === 'not checked yet') this.#logger.warn({ url: this.#influxd.url, reason }, 'influxd not reachable');
       this.#status = { reachable: false, reason, checkedAt };

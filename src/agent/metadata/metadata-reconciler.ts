@@ -39,7 +39,8 @@ export class MetadataReconciler {
    */
   async reconcile(previous: AppliedState, version: number, desired: ClusterMetadata, scope: SnapshotScope = changedScope(previous.metadata, desired)): Promise<ReconcileOutcome> {
     const local = await readLocalSnapshot(this.#influxd, scope);
-    const plan = planReconcile(desired, local, previous.record, { dropUnmanagedUsers: this.#dropUnmanagedUsers, secrets: this.#secrets });
+    const options = { dropUnmanagedUsers: this.#dropUnmanagedUsers, secrets: this.#secrets, knownBefore: previous.metadata };
+    const plan = planReconcile(desired, local, previous.record, options);
     let applied = 0;
     const passwordsSet = new Set<string>();
     for (const statement of plan) {
@@ -62,7 +63,7 @@ export class MetadataReconciler {
     }
     const after = await readLocalSnapshot(this.#influxd, scope);
     const record = recordAfter(desired, after, previous.record, passwordsSet);
-    const remaining = planReconcile(desired, after, record, { dropUnmanagedUsers: this.#dropUnmanagedUsers, secrets: this.#secrets });
+    const remaining = planReconcile(desired, after, record, options);
     if (remaining.length > 0) this.#logger.warn({ version, remaining: remaining.map(shown) }, 'influxd did not converge to the cluster metadata; will retry');
     if (applied > 0) this.#logger.info({ version, statements: applied }, 'influxd reconciled to cluster metadata');
     return { state: { cluster: previous.cluster, version, metadata: desired, record }, applied, remaining: remaining.length };

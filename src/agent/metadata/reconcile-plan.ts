@@ -26,6 +26,14 @@ export interface PlanOptions {
   /** Drop local users the cluster never knew (revert mode); push mode keeps them (they cannot be mirrored without a password). */
   dropUnmanagedUsers: boolean;
   secrets: SecretBox | undefined;
+  /**
+   * The document applied before (push mode): a database, retention policy or
+   * continuous query influxd holds that the desired document lacks is dropped
+   * only when this one had it (the cluster deleted it). One it never had was
+   * made directly on influxd since the last drift check, which pushes it;
+   * dropping it here lost it. Absent (or revert mode): every such one is dropped.
+   */
+  knownBefore?: ClusterMetadata;
 }
 
 function retentionPolicyClause(rp: RetentionPolicyMeta): string {
@@ -44,16 +52,27 @@ function retentionPolicyClause(rp: RetentionPolicyMeta): string {
 export function planReconcile(desired: ClusterMetadata, local: LocalSnapshot, applied: AppliedRecord, options: PlanOptions): PlannedStatement[] {
   const plan: PlannedStatement[] = [];
   const add = (text: string, sensitive = false) => plan.push({ text, sensitive });
+  const known = options.dropUnmanagedUsers ? undefined : options.knownBefore;
+  const mayDrop = (database: string, part?: { policy?: string; query?: string }): boolean => {
+    if (!known) return true;
+    const db = known.databases[database];
+    if (!db) return false;
+    if (part?.policy !== undefined) return part.policy in db.retentionPolicies;
+    if (part?.query !== undefined) return part.query in db.continuousQueries;
+    return true;
+  };
   // New users go first: on an auth-enabled influxd without users, only CREATE USER ... WITH ALL
   // PRIVILEGES is allowed, and the agent's own admin user must exist before anything else.
   const newUsers: PlannedStatement[] = [];
 
   for (const [name, db] of Object.entries(desired.databases)) {
     let localDb = local.databases[name];
+    // A database created here holds only what this plan gives it: its extra policy (autogen) goes.
+    const created = !localDb;
     if (!localDb) {
       localDb = createDatabase(name, db, add);
     }
-    planRetentionPolicies(name, db, localDb, add);
+    planRetentionPolicies(name, db, localDb, add, (policy) => created || mayDrop(name, { policy }));
   }
 
   const managed = new Set(applied.managedUsers);
@@ -92,7 +111,7 @@ export function planReconcile(desired: ClusterMetadata, local: LocalSnapshot, ap
     };
     for (const cqName of Object.keys(localQueries)) {
       const wanted = db.continuousQueries[cqName];
-      if (!wanted || !isCurrent(cqName, wanted.query)) add(`DROP CONTINUOUS QUERY ${quoteIdentifier(cqName)} ON ${quoteIdentifier(name)}`);
+      if (wanted ? !isCurrent(cqName, wanted.query) : mayDrop(name, { query: cqName })) add(`DROP CONTINUOUS QUERY ${quoteIdentifier(cqName)} ON ${quoteIdentifier(name)}`);
     }
     for (const [cqName, cq] of Object.entries(db.continuousQueries)) {
       if (!isCurrent(cqName, cq.query)) add(cq.query);
@@ -104,7 +123,7 @@ export function planReconcile(desired: ClusterMetadata, local: LocalSnapshot, ap
     if (managed.has(name) || options.dropUnmanagedUsers) add(`DROP USER ${quoteIdentifier(name)}`);
   }
   for (const name of Object.keys(local.databases)) {
-    if (!(name in desired.databases)) add(`DROP DATABASE ${quoteIdentifier(name)}`);
+    if (!(name in desired.databases) && mayDrop(name)) add(`DROP DATABASE ${quoteIdentifier(name)}`);
   }
   newUsers.sort((a, b) => Number(b.text.endsWith('WITH ALL PRIVILEGES')) - Number(a.text.endsWith('WITH ALL PRIVILEGES')));
   return [...newUsers, ...plan];
@@ -123,7 +142,7 @@ function createDatabase(name: string, db: DatabaseMeta, add: (text: string) => v
   return { retentionPolicies: { autogen }, defaultRetentionPolicy: 'autogen', continuousQueries: {} };
 }
 
-function planRetentionPolicies(database: string, db: DatabaseMeta, localDb: LocalDatabase, add: (text: string) => void): void {
+function planRetentionPolicies(database: string, db: DatabaseMeta, localDb: LocalDatabase, add: (text: string) => void, mayDrop: (policy: string) => boolean): void {
   const localPolicies = localDb.retentionPolicies;
   if (!localPolicies) return; // not read in this scope: unchanged since the last reconcile
   const on = `ON ${quoteIdentifier(database)}`;
@@ -137,6 +156,6 @@ function planRetentionPolicies(database: string, db: DatabaseMeta, localDb: Loca
     }
   }
   for (const name of Object.keys(localPolicies)) {
-    if (!(name in db.retentionPolicies)) add(`DROP RETENTION POLICY ${quoteIdentifier(name)} ${on}`);
+    if (!(name in db.retentionPolicies) && mayDrop(name)) add(`DROP RETENTION POLICY ${quoteIdentifier(name)} ${on}`);
   }
 }
