@@ -19,26 +19,15 @@ import { influxQuery } from '../helpers/cluster-fixture.ts';
 import { managerFetch, startManagerProcess, TEST_MANAGER_TOKEN } from '../helpers/manager-process.ts';
 import { startInfluxd } from '../helpers/servers.ts';
 
-test('a retention policy created on influxd right after the agent pushed a direct CREATE DATABASE is kept and pushed next', async (t) => {
+/** A real influxd and manager, and an agent's metadata mirror on them (its loops not started: each step is the test's). */
+async function mirrorSetup(t: { after: (fn: () => Promise<void>) => void }, wrap: (api: MetadataApi) => MetadataApi = (api) => api) {
   const influxd = await startInfluxd();
   const manager = await startManagerProcess();
   t.after(async () => {
     await manager.stop();
     await influxd.destroy();
   });
-  const managerApi = new ManagerMetadataApi(new ManagerClient({ endpoints: [manager.url], attempts: 2, timeoutMs: 5000, backoffBaseMs: 50, backoffCapMs: 200, token: TEST_MANAGER_TOKEN }));
-  let afterPush: (() => Promise<void>) | undefined;
-  const api: MetadataApi = {
-    get: (cluster, signal) => managerApi.get(cluster, signal),
-    poll: (cluster, known, wait, signal) => managerApi.poll(cluster, known, wait, signal),
-    async write(cluster, base, metadata, signal, restore) {
-      const reply = await managerApi.write(cluster, base, metadata, signal, restore);
-      const hook = afterPush;
-      afterPush = undefined;
-      await hook?.();
-      return reply;
-    },
-  };
+  const api = wrap(new ManagerMetadataApi(new ManagerClient({ endpoints: [manager.url], attempts: 2, timeoutMs: 5000, backoffBaseMs: 50, backoffCapMs: 200, token: TEST_MANAGER_TOKEN })));
   const mirror = new MetadataMirror({
     cluster: 'drift',
     api,
@@ -52,6 +41,23 @@ test('a retention policy created on influxd right after the agent pushed a direc
   });
   await mirror.load();
   await mirror.applyOperations([{ op: 'createDatabase', name: 'metrics' }]);
+  const databasesInDocument = async () => (await (await managerFetch(`${manager.url}/clusters/drift`)).json()) as { metadata: { databases: Record<string, { retentionPolicies: Record<string, unknown> }> } };
+  return { influxd, mirror, databasesInDocument };
+}
+
+test('a retention policy created on influxd right after the agent pushed a direct CREATE DATABASE is kept and pushed next', async (t) => {
+  let afterPush: (() => Promise<void>) | undefined;
+  const { influxd, mirror, databasesInDocument } = await mirrorSetup(t, (managerApi) => ({
+    get: (cluster, signal) => managerApi.get(cluster, signal),
+    poll: (cluster, known, wait, signal) => managerApi.poll(cluster, known, wait, signal),
+    async write(cluster, base, metadata, signal, restore) {
+      const reply = await managerApi.write(cluster, base, metadata, signal, restore);
+      const hook = afterPush;
+      afterPush = undefined;
+      await hook?.();
+      return reply;
+    },
+  }));
   const policies = async () => JSON.stringify(await influxQuery(influxd.url, 'SHOW RETENTION POLICIES ON metrics'));
 
   await influxQuery(influxd.url, 'CREATE DATABASE direct');
@@ -61,32 +67,14 @@ test('a retention policy created on influxd right after the agent pushed a direc
   assert.match(await policies(), /"hand"/, 'the reconcile after the push left the new retention policy alone');
 
   await mirror.checkDrift();
-  const document = (await (await managerFetch(`${manager.url}/clusters/drift`)).json()) as { metadata: { databases: Record<string, { retentionPolicies: Record<string, unknown> }> } };
+  const document = await databasesInDocument();
   assert.ok(document.metadata.databases['direct'], 'the database was pushed');
   assert.ok(document.metadata.databases['metrics']!.retentionPolicies['hand'], 'the next check pushed the retention policy');
   assert.match(await policies(), /"hand"/);
 });
 
 test('a database made directly on influxd survives a cluster change applied before the next drift check, which pushes it', async (t) => {
-  const influxd = await startInfluxd();
-  const manager = await startManagerProcess();
-  t.after(async () => {
-    await manager.stop();
-    await influxd.destroy();
-  });
-  const mirror = new MetadataMirror({
-    cluster: 'drift',
-    api: new ManagerMetadataApi(new ManagerClient({ endpoints: [manager.url], attempts: 2, timeoutMs: 5000, backoffBaseMs: 50, backoffCapMs: 200, token: TEST_MANAGER_TOKEN })),
-    influxd: new InfluxdQueryClient(new InfluxdEndpoint({ url: influxd.url }), undefined),
-    store: new AppliedStateStore(await makeTempDir('cflux-drift-race-')),
-    secrets: undefined,
-    logger: createLogger({ level: 'silent', format: 'json' }),
-    localChanges: 'push',
-    driftIntervalMs: 0,
-    replicationFactor: 1,
-  });
-  await mirror.load();
-  await mirror.applyOperations([{ op: 'createDatabase', name: 'metrics' }]);
+  const { influxd, mirror, databasesInDocument } = await mirrorSetup(t);
   await influxQuery(influxd.url, 'CREATE DATABASE direct');
   await influxQuery(influxd.url, 'CREATE RETENTION POLICY hand ON metrics DURATION 10d REPLICATION 1');
   // The cluster changes (here through this agent; a poll brings the same reconcile) before a drift check ran.
@@ -95,7 +83,7 @@ test('a database made directly on influxd survives a cluster change applied befo
   assert.match(databases, /"direct"/, `kept: ${databases}`);
   assert.match(JSON.stringify(await influxQuery(influxd.url, 'SHOW RETENTION POLICIES ON metrics')), /"hand"/);
   await mirror.checkDrift();
-  const document = (await (await managerFetch(`${manager.url}/clusters/drift`)).json()) as { metadata: { databases: Record<string, { retentionPolicies: Record<string, unknown> }> } };
+  const document = await databasesInDocument();
   assert.deepEqual(Object.keys(document.metadata.databases).sort(), ['direct', 'metrics', 'other']);
   assert.ok(document.metadata.databases['metrics']!.retentionPolicies['hand']);
 });

@@ -108,30 +108,8 @@ export function changedScope(before: ClusterMetadata, after: ClusterMetadata): {
 
 /** Adds the database or user a (drift) operation names to `scope`, so a reconcile reads it in detail. */
 export function addToScope(scope: { databases: Set<string>; users: Set<string> }, operation: MetadataOperation): void {
-  switch (operation.op) {
-    case 'createDatabase':
-    case 'dropDatabase':
-      scope.databases.add(operation.name);
-      return;
-    case 'createRetentionPolicy':
-    case 'alterRetentionPolicy':
-    case 'dropRetentionPolicy':
-    case 'createContinuousQuery':
-    case 'dropContinuousQuery':
-      scope.databases.add(operation.database);
-      return;
-    case 'createUser':
-    case 'dropUser':
-    case 'setPassword':
-      scope.users.add(operation.name);
-      return;
-    case 'grant':
-    case 'revoke':
-    case 'grantAdmin':
-    case 'revokeAdmin':
-      scope.users.add(operation.user);
-      return;
-    default:
-      return;
-  }
+  if (operation.op === 'createDatabase' || operation.op === 'dropDatabase') scope.databases.add(operation.name);
+  else if (operation.op === 'createUser' || operation.op === 'dropUser' || operation.op === 'setPassword') scope.users.add(operation.name);
+  else if ('user' in operation) scope.users.add(operation.user); // grants and revokes
+  else if ('database' in operation) scope.databases.add(operation.database); // retention policies, continuous queries
 }
