@@ -106,3 +106,23 @@ test('drift: local additions, changes and deletions become operations; a wiped i
   const wiped = detectDrift({ databases: {}, users: {} }, applied, record);
   assert.deepEqual(wiped, { operations: [], unmirrorableUsers: [], localLooksWiped: true });
 });
+
+test('push mode: what influxd holds beyond the new document is dropped only if the document applied before had it', () => {
+  const before = desiredDoc();
+  before.databases['gone'] = { retentionPolicies: {}, defaultRetentionPolicy: null, continuousQueries: {} };
+  const desired = desiredDoc();
+  const week = desired.databases['telegraf']!.retentionPolicies['week']!;
+  const local: LocalSnapshot = {
+    databases: {
+      telegraf: { retentionPolicies: { week, year: desired.databases['telegraf']!.retentionPolicies['year']!, hand: { ...week, name: 'hand' } }, defaultRetentionPolicy: 'week', continuousQueries: { down: desired.databases['telegraf']!.continuousQueries['down']!.query, mine: 'CREATE CONTINUOUS QUERY mine ON telegraf BEGIN SELECT max(v) INTO m2 FROM m GROUP BY time(1h) END' } },
+      gone: { continuousQueries: {} },
+      direct: { continuousQueries: {} },
+    },
+    users: { admin: { admin: true, privileges: {} }, reader: { admin: false, privileges: { telegraf: 'READ' } } },
+  };
+  const record: AppliedRecord = { passwords: { admin: desired.users['admin']!.password, reader: desired.users['reader']!.password }, continuousQueries: {}, managedUsers: ['admin', 'reader'] };
+  const push = planReconcile(desired, local, record, { dropUnmanagedUsers: false, secrets: box, knownBefore: before });
+  assert.deepEqual(texts(push), ['DROP DATABASE "gone"'], 'the cluster deleted "gone"; "direct", "hand" and "mine" are left for the drift check');
+  const revert = planReconcile(desired, local, record, { dropUnmanagedUsers: true, secrets: box, knownBefore: before });
+  assert.deepEqual(texts(revert).sort(), ['DROP CONTINUOUS QUERY "mine" ON "telegraf"', 'DROP DATABASE "direct"', 'DROP DATABASE "gone"', 'DROP RETENTION POLICY "hand" ON "telegraf"']);
+});
