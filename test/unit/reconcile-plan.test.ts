@@ -4,6 +4,7 @@ import { emptyMetadata, type ClusterMetadata } from '../../src/cluster/cluster-m
 import { detectDrift } from '../../src/agent/metadata/drift-detection.ts';
 import type { LocalSnapshot } from '../../src/agent/metadata/local-snapshot.ts';
 import { planReconcile, type AppliedRecord } from '../../src/agent/metadata/reconcile-plan.ts';
+import { withRefused } from '../../src/agent/metadata/metadata-reconciler.ts';
 import { SecretBox } from '../../src/cluster/secret-box.ts';
 
 const box = new SecretBox('plan-test-secret-0123456789');
@@ -125,4 +126,13 @@ test('push mode: what influxd holds beyond the new document is dropped only if t
   assert.deepEqual(texts(push), ['DROP DATABASE "gone"'], 'the cluster deleted "gone"; "direct", "hand" and "mine" are left for the drift check');
   const revert = planReconcile(desired, local, record, { dropUnmanagedUsers: true, secrets: box, knownBefore: before });
   assert.deepEqual(texts(revert).sort(), ['DROP CONTINUOUS QUERY "mine" ON "telegraf"', 'DROP DATABASE "direct"', 'DROP DATABASE "gone"', 'DROP RETENTION POLICY "hand" ON "telegraf"']);
+});
+
+test('push mode: what the cluster refused of the pushed drift counts as known, so it is undone', () => {
+  const desired = desiredDoc();
+  const local: LocalSnapshot = { databases: { refusedDb: { continuousQueries: {} }, direct: { continuousQueries: {} } }, users: {} };
+  const knownBefore = withRefused(desiredDoc(), [{ op: 'createDatabase', name: 'refusedDb' }]);
+  const plan = planReconcile(desired, local, noRecord(), { dropUnmanagedUsers: false, secrets: box, knownBefore });
+  assert.ok(texts(plan).includes('DROP DATABASE "refusedDb"'), texts(plan).join('\n'));
+  assert.ok(!texts(plan).includes('DROP DATABASE "direct"'));
 });

@@ -244,10 +244,10 @@ export class MetadataMirror {
    * previous document stays the applied one, so the drift check never reads
    * the gap as local deletions, and the catch-up loop tries again.
    */
-  async #reconcileTo(version: number, metadata: ClusterMetadata, scope?: SnapshotScope): Promise<void> {
+  async #reconcileTo(version: number, metadata: ClusterMetadata, scope?: SnapshotScope, refused: MetadataOperation[] = []): Promise<void> {
     let outcome;
     try {
-      outcome = await this.#reconciler.reconcile(this.#state, version, metadata, ...(scope ? [scope] : []));
+      outcome = await this.#reconciler.reconcile(this.#state, version, metadata, scope, refused);
     } catch (err) {
       this.#fellBehind('unreachable');
       throw err;
@@ -419,8 +419,9 @@ export class MetadataMirror {
       // dropped what was made directly on influxd after this check read it (a retention policy
       // created a moment after a database); the next check pushes that instead.
       const scope = changedScope(this.#state.metadata, target.metadata);
-      for (const [i, operation] of drift.operations.entries()) if (outcomes[i]?.ok === false) addToScope(scope, operation);
-      return this.#reconcileTo(target.version, target.metadata, scope);
+      const undo = drift.operations.filter((_, i) => outcomes[i]?.ok === false);
+      for (const operation of undo) addToScope(scope, operation);
+      return this.#reconcileTo(target.version, target.metadata, scope, undo);
     }
     if (mustRevert || drift.localLooksWiped) {
       const latest = this.#latestGood();

@@ -37,9 +37,10 @@ export class MetadataReconciler {
    * other than 'all', only databases and users that differ between the two
    * documents are read in detail (fast path for one DDL change).
    */
-  async reconcile(previous: AppliedState, version: number, desired: ClusterMetadata, scope: SnapshotScope = changedScope(previous.metadata, desired)): Promise<ReconcileOutcome> {
+  async reconcile(previous: AppliedState, version: number, desired: ClusterMetadata, scope: SnapshotScope = changedScope(previous.metadata, desired), refused: MetadataOperation[] = []): Promise<ReconcileOutcome> {
     const local = await readLocalSnapshot(this.#influxd, scope);
-    const options = { dropUnmanagedUsers: this.#dropUnmanagedUsers, secrets: this.#secrets, knownBefore: previous.metadata };
+    // What the cluster refused of this agent's pushed drift counts as known, so the plan undoes it.
+    const options = { dropUnmanagedUsers: this.#dropUnmanagedUsers, secrets: this.#secrets, knownBefore: withRefused(previous.metadata, refused) };
     const plan = planReconcile(desired, local, previous.record, options);
     let applied = 0;
     const passwordsSet = new Set<string>();
@@ -112,4 +113,17 @@ export function addToScope(scope: { databases: Set<string>; users: Set<string> }
   else if (operation.op === 'createUser' || operation.op === 'dropUser' || operation.op === 'setPassword') scope.users.add(operation.name);
   else if ('user' in operation) scope.users.add(operation.user); // grants and revokes
   else if ('database' in operation) scope.databases.add(operation.database); // retention policies, continuous queries
+}
+
+/** `before` with the databases, retention policies and continuous queries that `refused` would have created. */
+export function withRefused(before: ClusterMetadata, refused: MetadataOperation[]): ClusterMetadata {
+  if (refused.length === 0) return before;
+  const known = structuredClone(before);
+  const database = (name: string) => (known.databases[name] ??= { retentionPolicies: {}, defaultRetentionPolicy: null, continuousQueries: {} });
+  for (const operation of refused) {
+    if (operation.op === 'createDatabase') database(operation.name);
+    else if (operation.op === 'createRetentionPolicy') database(operation.database).retentionPolicies[operation.name] = { name: operation.name, duration: operation.duration, shardGroupDuration: operation.shardGroupDuration ?? 0, replicaN: operation.replicaN };
+    else if (operation.op === 'createContinuousQuery') database(operation.database).continuousQueries[operation.name] = { name: operation.name, query: operation.query };
+  }
+  return known;
 }
