@@ -73,5 +73,4 @@ export class ManagerMetadataApi implements MetadataApi {
       throw new CfluxError('UPSTREAM_UNAVAILABLE', `manager refused the metadata write with ${reply.status}: ${JSON.stringify(reply.body)}`);
     }
   }
-
 }

@@ -411,15 +411,14 @@ export class MetadataMirror {
     if (drift.operations.length > 0 && this.#options.localChanges === 'push') {
       this.#logger.info({ operations: drift.operations.map((op) => op.op) }, 'pushing DDL made directly on influxd to the cluster');
       const { written, outcomes } = await this.#writeToCluster(drift.operations, undefined, false);
-      const refused = outcomes.flatMap((outcome, i) => (outcome.ok ? [] : [{ op: drift.operations[i]!.op, error: outcome.error }]));
-      if (refused.length > 0) this.#logger.warn({ refused }, 'the cluster refused some DDL made directly on influxd; it will be undone');
+      const undo = drift.operations.filter((_, i) => outcomes[i]?.ok === false);
+      if (undo.length > 0) this.#logger.warn({ refused: outcomes.flatMap((outcome, i) => (outcome.ok ? [] : [{ op: drift.operations[i]!.op, error: outcome.error }])) }, 'the cluster refused some DDL made directly on influxd; it will be undone');
       const latest = written ?? this.#latestGood();
       const target = latest?.metadata ? { version: latest.version, metadata: latest.metadata } : { version: this.#state.version, metadata: this.#state.metadata };
       // Only what the document changed and what the cluster refused (to undo it). A full pass
       // dropped what was made directly on influxd after this check read it (a retention policy
       // created a moment after a database); the next check pushes that instead.
       const scope = changedScope(this.#state.metadata, target.metadata);
-      const undo = drift.operations.filter((_, i) => outcomes[i]?.ok === false);
       for (const operation of undo) addToScope(scope, operation);
       return this.#reconcileTo(target.version, target.metadata, scope, undo);
     }
