@@ -35,6 +35,18 @@ describe('metadata catch-up and read-your-DDL (3 nodes, RF 2)', () => {
     assert.match(view, /"during_outage","READ"/);
   });
 
+  test('a database dropped while an influxd is SIGKILLed is dropped there on its return; one made directly on it then is kept and pushed', async () => {
+    const down = cluster.influxds[2]!;
+    await influxQuery(cluster.agents[0]!.proxyUrl, 'CREATE DATABASE doomed');
+    await waitForIdenticalViews(cluster.influxds, [], [], 10_000, (view) => view.includes('"doomed"'));
+    await down.kill('SIGKILL');
+    assert.equal((await influxQuery(cluster.agents[0]!.proxyUrl, 'DROP DATABASE doomed')).results[0].error, undefined);
+    await sleep(2000);
+    await down.restart();
+    await influxQuery(down.url, 'CREATE DATABASE direct_after_outage');
+    await waitForIdenticalViews(cluster.influxds, [], [], 20_000, (view) => !view.includes('"doomed"') && view.includes('"direct_after_outage"'));
+  });
+
   test('a write right after CREATE DATABASE is stored, through the agent that ran it and through another one', async () => {
     const lines = Array.from({ length: 12 }, (_, i) => `m${i},host=a value=${i} ${1_700_000_000 + i}`).join('\n');
     for (let round = 0; round < 15; round++) {
