@@ -13,6 +13,8 @@
  *        --hb-connections N (agents/10, 64..2048) --write-every S (10; 0 = no writes)
  *        --managers M (1): M manager replicas on the one etcd, agent i talking to replica i mod M
  *        (what M replicas behind a Kubernetes Service see: each agent's connections stay on one replica)
+ *        --floor: the same load on bench/manager-floor.ts (a Node server that does no work) instead
+ *        of the manager: what the bench, loopback and machine alone cost a heartbeat
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -28,9 +30,9 @@ import { ProcSampler, checkSocketLimits, forEachLimited, grouped, metricValue, m
 const FLAGS = ['agents', 'duration', 'interval', 'poll-timeout', 'register-concurrency', 'hb-connections', 'write-every', 'managers'];
 const flags: Record<string, string | boolean | undefined> = (() => {
   try {
-    return parseArgs({ options: Object.fromEntries(FLAGS.map((k) => [k, { type: 'string' as const }])) }).values;
+    return parseArgs({ options: { ...Object.fromEntries(FLAGS.map((k) => [k, { type: 'string' as const }])), floor: { type: 'boolean' as const } } }).values;
   } catch (err) {
-    console.error(`${(err as Error).message}\nflags: ${FLAGS.map((k) => `--${k}`).join(' ')}`);
+    console.error(`${(err as Error).message}\nflags: ${FLAGS.map((k) => `--${k}`).join(' ')} --floor`);
     return process.exit(1);
   }
 })();
@@ -87,7 +89,8 @@ try {
   etcd = await startEtcd();
   log(`etcd: ${etcd.endpoint} (pid ${etcd.pid}, ready in ${etcd.readyMs} ms)`);
   // The built manager (npm run bench:manager builds it): what ships, without type stripping's own memory.
-  const cli = process.env['CFLUX_BIN'] ?? fileURLToPath(new URL('../bin/cflux.ts', import.meta.url));
+  const cli = flags['floor'] ? fileURLToPath(new URL('./manager-floor.ts', import.meta.url)) : process.env['CFLUX_BIN'] ?? fileURLToPath(new URL('../bin/cflux.ts', import.meta.url));
+  if (flags['floor']) log('FLOOR RUN: a Node HTTP server that does no work (bench/manager-floor.ts) stands in for the manager');
   for (let k = 0; k < M; k++) {
     const origin = `http://127.0.0.1:${await freePort()}`;
     const manager = await spawnManager([cli, 'manager', '--listen', origin.slice(7), '--etcd-endpoints', etcd.endpoint, '--log-level', 'warn'], origin);
@@ -329,7 +332,7 @@ log(`re-registrations after 404: ${reg.reRegistered}`);
 log(`heartbeat latency: ${summarize(hb.latencies, [50, 90, 99])}; ${HB_CONNECTIONS} client connections, at most ${hb.maxQueued} heartbeats in flight`);
 const quiet = hb.latencies.filter((lat, i) => !fanoutWindows.some(([from, to]) => hb.starts[i]! < to && hb.starts[i]! + lat > from));
 if (fanoutWindows.length > 0) log(`heartbeat latency outside fan-out windows: ${summarize(quiet, [50, 90, 99])}`);
-for (const line of serverSideReport({ manager: managerMetrics0, etcd: etcdMetrics0 }, { manager: metricsText, etcd: etcdMetrics }, hb.sent)) log(line);
+if (!flags['floor']) for (const line of serverSideReport({ manager: managerMetrics0, etcd: etcdMetrics0 }, { manager: metricsText, etcd: etcdMetrics }, hb.sent)) log(line);
 managerProcs.forEach((proc, k) => {
   log(`manager${M > 1 ? ` ${k}` : ''} RSS: at steady start ${mib(proc.startRssKib)}, max ${mib(proc.maxRssKib)}, final ${mib(proc.lastRssKib)}`);
   log(`manager${M > 1 ? ` ${k}` : ''} CPU: ${proc.cpuPercent.toFixed(1)}% of one core (steady-state average)`);
@@ -355,7 +358,7 @@ const windowP99 = [...inTimeOrder].sort((a, b) => a - b);
 if (windowP99.length > 0) log(`heartbeat p99 per 5 s window: min ${windowP99[0]!.toFixed(1)} median ${percentile(windowP99, 50).toFixed(1)} max ${windowP99.at(-1)!.toFixed(1)} ms (in time order: ${inTimeOrder.map((p) => p.toFixed(0)).join(', ')})`);
 const maxRssMib = Math.max(...managerProcs.map((proc) => proc.maxRssKib / 1024));
 const healthy = hbErrors === 0 && agents.length === N && !managerDied;
-const target = (text: string, ok: boolean, measured: string): void => log(`target ${text}: ${ok ? 'PASS' : 'FAIL'} (${measured})`);
+const target = (text: string, ok: boolean, measured: string): void => log(`${flags['floor'] ? 'FLOOR (not the manager) ' : ''}target ${text}: ${ok ? 'PASS' : 'FAIL'} (${measured})`);
 target(`heartbeat p99 <= 50 ms at ${grouped(N)} agents, no errors`, p99 <= 50 && healthy, `p99 ${p99.toFixed(1)} ms, ${hbErrors} errors`);
 target(`all ${grouped(N)} agents registered in <= 20 s`, reg.ok === N && regSeconds <= 20, `${grouped(reg.ok)} in ${regSeconds.toFixed(1)} s at concurrency ${REG_CONCURRENCY}`);
 target(`manager RSS <= 512 MiB`, maxRssMib <= 512, `max ${maxRssMib.toFixed(0)} MiB${M > 1 ? ` of ${M} replicas` : ''}`);
