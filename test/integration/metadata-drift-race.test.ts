@@ -87,3 +87,21 @@ test('a database made directly on influxd survives a cluster change applied befo
   assert.deepEqual(Object.keys(document.metadata.databases).sort(), ['direct', 'metrics', 'other']);
   assert.ok(document.metadata.databases['metrics']!.retentionPolicies['hand']);
 });
+
+test('a policy altered and a database dropped directly on influxd survive a cluster change to the same database before the drift check, which pushes both', async (t) => {
+  const { influxd, mirror, databasesInDocument } = await mirrorSetup(t);
+  await mirror.applyOperations([{ op: 'createDatabase', name: 'doomed' }]);
+  await influxQuery(influxd.url, 'ALTER RETENTION POLICY autogen ON metrics DURATION 30d');
+  await influxQuery(influxd.url, 'DROP DATABASE doomed');
+  // The cluster changes the same database (another policy) before a drift check ran: the reconcile reads it in detail.
+  await mirror.applyOperations([{ op: 'createRetentionPolicy', database: 'metrics', name: 'year', duration: 365 * 86_400, replicaN: 1, makeDefault: false }]);
+  const policies = JSON.stringify(await influxQuery(influxd.url, 'SHOW RETENTION POLICIES ON metrics'));
+  assert.match(policies, /"autogen","720h0m0s"/, `the direct ALTER was kept: ${policies}`);
+  assert.match(policies, /"year"/);
+  assert.doesNotMatch(JSON.stringify(await influxQuery(influxd.url, 'SHOW DATABASES')), /"doomed"/, 'the direct DROP DATABASE was kept');
+  await mirror.checkDrift();
+  const document = await databasesInDocument();
+  assert.equal(document.metadata.databases['doomed'], undefined, 'the drop was pushed');
+  assert.equal((document.metadata.databases['metrics']!.retentionPolicies['autogen'] as { duration: number }).duration, 30 * 86_400, 'the ALTER was pushed');
+  assert.ok(document.metadata.databases['metrics']!.retentionPolicies['year']);
+});

@@ -4,6 +4,7 @@ import type { AppliedState } from './applied-state-store.ts';
 import type { ClusterMetadata } from '../../cluster/cluster-metadata.ts';
 import { readLocalSnapshot, type LocalSnapshot, type SnapshotScope } from './local-snapshot.ts';
 import { planReconcile, type AppliedRecord, type PlannedStatement } from './reconcile-plan.ts';
+import { localChangesToKeep } from './local-changes.ts';
 import type { SecretBox } from '../../cluster/secret-box.ts';
 import type { MetadataOperation } from '../../cluster/metadata-operations.ts';
 
@@ -40,7 +41,9 @@ export class MetadataReconciler {
   async reconcile(previous: AppliedState, version: number, desired: ClusterMetadata, scope: SnapshotScope = changedScope(previous.metadata, desired), refused: MetadataOperation[] = []): Promise<ReconcileOutcome> {
     const local = await readLocalSnapshot(this.#influxd, scope);
     // What the cluster refused of this agent's pushed drift counts as known, so the plan undoes it.
-    const options = { dropUnmanagedUsers: this.#dropUnmanagedUsers, secrets: this.#secrets, knownBefore: withRefused(previous.metadata, refused) };
+    // Push mode: what was changed directly on influxd and not yet pushed stays for the drift check.
+    const keep = this.#dropUnmanagedUsers ? undefined : localChangesToKeep(local, previous.metadata, previous.record, desired, refused);
+    const options = { dropUnmanagedUsers: this.#dropUnmanagedUsers, secrets: this.#secrets, knownBefore: withRefused(previous.metadata, refused), ...(keep ? { keep } : {}) };
     const plan = planReconcile(desired, local, previous.record, options);
     let applied = 0;
     const passwordsSet = new Set<string>();

@@ -22,6 +22,16 @@ export interface AppliedRecord {
   managedUsers: string[];
 }
 
+/** Names of the objects a local change touches (see local-changes.ts). */
+export const objectKey = {
+  database: (name: string): string => `database\0${name}`,
+  retentionPolicy: (database: string, name: string): string => `policy\0${database}\0${name}`,
+  defaultPolicy: (database: string): string => `default\0${database}`,
+  user: (name: string): string => `user\0${name}`,
+  admin: (user: string): string => `admin\0${user}`,
+  privilege: (user: string, database: string): string => `privilege\0${user}\0${database}`,
+};
+
 export interface PlanOptions {
   /** Drop local users the cluster never knew (revert mode); push mode keeps them (they cannot be mirrored without a password). */
   dropUnmanagedUsers: boolean;
@@ -34,6 +44,8 @@ export interface PlanOptions {
    * dropping it here lost it. Absent (or revert mode): every such one is dropped.
    */
   knownBefore?: ClusterMetadata;
+  /** Push mode: objects changed directly on influxd that the plan leaves for the drift check to push (`localChangesToKeep`). */
+  keep?: ReadonlySet<string>;
 }
 
 function retentionPolicyClause(rp: RetentionPolicyMeta): string {
@@ -53,6 +65,7 @@ export function planReconcile(desired: ClusterMetadata, local: LocalSnapshot, ap
   const plan: PlannedStatement[] = [];
   const add = (text: string, sensitive = false) => plan.push({ text, sensitive });
   const known = options.dropUnmanagedUsers ? undefined : options.knownBefore;
+  const kept = (key: string): boolean => options.keep?.has(key) ?? false;
   const mayDrop = (database: string, part?: { policy?: string; query?: string }): boolean => {
     if (!known) return true;
     const db = known.databases[database];
@@ -65,14 +78,17 @@ export function planReconcile(desired: ClusterMetadata, local: LocalSnapshot, ap
   // PRIVILEGES is allowed, and the agent's own admin user must exist before anything else.
   const newUsers: PlannedStatement[] = [];
 
+  // A database dropped directly on influxd is not made again (nor its policies, queries and grants).
+  const droppedHere = (database: string): boolean => !local.databases[database] && kept(objectKey.database(database));
   for (const [name, db] of Object.entries(desired.databases)) {
+    if (droppedHere(name)) continue;
     let localDb = local.databases[name];
     // A database created here holds only what this plan gives it: its extra policy (autogen) goes.
     const created = !localDb;
     if (!localDb) {
       localDb = createDatabase(name, db, add);
     }
-    planRetentionPolicies(name, db, localDb, add, (policy) => created || mayDrop(name, { policy }));
+    planRetentionPolicies(name, db, localDb, add, (policy) => created || mayDrop(name, { policy }), kept);
   }
 
   const managed = new Set(applied.managedUsers);
@@ -82,24 +98,26 @@ export function planReconcile(desired: ClusterMetadata, local: LocalSnapshot, ap
       if (!options.secrets) throw new Error('a cluster secret is needed to create users (set CFLUX_SECRET)');
       return quoteString(options.secrets.open(user.password, user.name));
     };
+    if (!localUser && kept(objectKey.user(name))) continue; // dropped directly on influxd
     if (!localUser) {
       newUsers.push({ text: `CREATE USER ${quoteIdentifier(name)} WITH PASSWORD ${password()}${user.admin ? ' WITH ALL PRIVILEGES' : ''}`, sensitive: true, passwordFor: name });
     } else {
       if (applied.passwords[name] !== user.password) plan.push({ text: `SET PASSWORD FOR ${quoteIdentifier(name)} = ${password()}`, sensitive: true, passwordFor: name });
-      if (localUser.admin !== user.admin) add(user.admin ? `GRANT ALL PRIVILEGES TO ${quoteIdentifier(name)}` : `REVOKE ALL PRIVILEGES FROM ${quoteIdentifier(name)}`);
+      if (localUser.admin !== user.admin && !kept(objectKey.admin(name))) add(user.admin ? `GRANT ALL PRIVILEGES TO ${quoteIdentifier(name)}` : `REVOKE ALL PRIVILEGES FROM ${quoteIdentifier(name)}`);
     }
     const localPrivileges = localUser ? localUser.privileges : {};
     if (localPrivileges) {
       for (const [database, privilege] of Object.entries(user.privileges)) {
-        if (localPrivileges[database] !== privilege) add(`GRANT ${privilege} ON ${quoteIdentifier(database)} TO ${quoteIdentifier(name)}`);
+        if (localPrivileges[database] !== privilege && !kept(objectKey.privilege(name, database)) && !droppedHere(database)) add(`GRANT ${privilege} ON ${quoteIdentifier(database)} TO ${quoteIdentifier(name)}`);
       }
       for (const database of Object.keys(localPrivileges)) {
-        if (!(database in user.privileges) && database in desired.databases) add(`REVOKE ALL PRIVILEGES ON ${quoteIdentifier(database)} FROM ${quoteIdentifier(name)}`);
+        if (!(database in user.privileges) && database in desired.databases && !kept(objectKey.privilege(name, database))) add(`REVOKE ALL PRIVILEGES ON ${quoteIdentifier(database)} FROM ${quoteIdentifier(name)}`);
       }
     }
   }
 
   for (const [name, db] of Object.entries(desired.databases)) {
+    if (droppedHere(name)) continue;
     const localQueries = local.databases[name]?.continuousQueries ?? {};
     const record = applied.continuousQueries[name] ?? {};
     // A CQ is current when influxd holds it as we last created it from the same statement.
@@ -142,13 +160,14 @@ function createDatabase(name: string, db: DatabaseMeta, add: (text: string) => v
   return { retentionPolicies: { autogen }, defaultRetentionPolicy: 'autogen', continuousQueries: {} };
 }
 
-function planRetentionPolicies(database: string, db: DatabaseMeta, localDb: LocalDatabase, add: (text: string) => void, mayDrop: (policy: string) => boolean): void {
+function planRetentionPolicies(database: string, db: DatabaseMeta, localDb: LocalDatabase, add: (text: string) => void, mayDrop: (policy: string) => boolean, kept: (key: string) => boolean): void {
   const localPolicies = localDb.retentionPolicies;
   if (!localPolicies) return; // not read in this scope: unchanged since the last reconcile
   const on = `ON ${quoteIdentifier(database)}`;
   for (const [name, rp] of Object.entries(db.retentionPolicies)) {
+    if (kept(objectKey.retentionPolicy(database, name))) continue; // changed directly on influxd
     const current = localPolicies[name];
-    const makeDefault = db.defaultRetentionPolicy === name && localDb.defaultRetentionPolicy !== name;
+    const makeDefault = db.defaultRetentionPolicy === name && localDb.defaultRetentionPolicy !== name && !kept(objectKey.defaultPolicy(database));
     if (!current) {
       add(`CREATE RETENTION POLICY ${quoteIdentifier(name)} ${on} ${retentionPolicyClause(rp)}${makeDefault ? ' DEFAULT' : ''}`);
     } else if (!sameRetentionPolicy(current, rp) || makeDefault) {
@@ -156,6 +175,6 @@ function planRetentionPolicies(database: string, db: DatabaseMeta, localDb: Loca
     }
   }
   for (const name of Object.keys(localPolicies)) {
-    if (!(name in db.retentionPolicies) && mayDrop(name)) add(`DROP RETENTION POLICY ${quoteIdentifier(name)} ${on}`);
+    if (!(name in db.retentionPolicies) && mayDrop(name) && !kept(objectKey.retentionPolicy(database, name))) add(`DROP RETENTION POLICY ${quoteIdentifier(name)} ${on}`);
   }
 }

@@ -1,0 +1,101 @@
+// Push mode: a change made directly on influxd and not pushed yet is left by
+// the reconcile plan for the drift check, unless the cluster changed the same
+// object, refused the change, or influxd looks wiped.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { emptyMetadata, type ClusterMetadata } from '../../src/cluster/cluster-metadata.ts';
+import { localChangesToKeep } from '../../src/agent/metadata/local-changes.ts';
+import type { LocalSnapshot } from '../../src/agent/metadata/local-snapshot.ts';
+import { planReconcile, type AppliedRecord } from '../../src/agent/metadata/reconcile-plan.ts';
+import { withRefused } from '../../src/agent/metadata/metadata-reconciler.ts';
+import type { MetadataOperation } from '../../src/cluster/metadata-operations.ts';
+import { SecretBox } from '../../src/cluster/secret-box.ts';
+
+const box = new SecretBox('local-changes-test-secret-0123');
+const D = 86_400;
+
+function appliedDoc(): ClusterMetadata {
+  const doc = emptyMetadata(2);
+  doc.databases['telegraf'] = {
+    retentionPolicies: { week: { name: 'week', duration: 7 * D, shardGroupDuration: D, replicaN: 2 } },
+    defaultRetentionPolicy: 'week',
+    continuousQueries: {},
+  };
+  doc.databases['logs'] = { retentionPolicies: { autogen: { name: 'autogen', duration: 0, shardGroupDuration: 7 * D, replicaN: 2 } }, defaultRetentionPolicy: 'autogen', continuousQueries: {} };
+  doc.users['reader'] = { name: 'reader', admin: false, privileges: { telegraf: 'READ', logs: 'READ' }, password: box.seal('r', 'reader') };
+  doc.users['ops'] = { name: 'ops', admin: false, privileges: {}, password: box.seal('o', 'ops') };
+  return doc;
+}
+const record = (doc: ClusterMetadata): AppliedRecord => ({
+  passwords: Object.fromEntries(Object.values(doc.users).map((user) => [user.name, user.password])),
+  continuousQueries: {},
+  managedUsers: Object.keys(doc.users),
+});
+/** What influxd holds when it is at `doc`. */
+function localAt(doc: ClusterMetadata): LocalSnapshot {
+  return {
+    databases: Object.fromEntries(Object.entries(doc.databases).map(([name, db]) => [name, { retentionPolicies: structuredClone(db.retentionPolicies), defaultRetentionPolicy: db.defaultRetentionPolicy, continuousQueries: {} }])),
+    users: Object.fromEntries(Object.values(doc.users).map((user) => [user.name, { admin: user.admin, privileges: { ...user.privileges } }])),
+  };
+}
+/** The push-mode plan from `applied` to `desired` for `local`, as the reconciler makes it. */
+function plan(applied: ClusterMetadata, desired: ClusterMetadata, local: LocalSnapshot, refused: MetadataOperation[] = []): string[] {
+  const keep = localChangesToKeep(local, applied, record(applied), desired, refused);
+  return planReconcile(desired, local, record(applied), { dropUnmanagedUsers: false, secrets: box, knownBefore: withRefused(applied, refused), keep }).map((s) => s.text);
+}
+
+test('a policy altered on influxd is left for the drift check while the cluster adds another in the same database', () => {
+  const applied = appliedDoc();
+  const desired = structuredClone(applied);
+  desired.databases['telegraf']!.retentionPolicies['year'] = { name: 'year', duration: 365 * D, shardGroupDuration: 7 * D, replicaN: 2 };
+  const local = localAt(applied);
+  local.databases['telegraf']!.retentionPolicies!['week']!.duration = 14 * D; // ALTER RETENTION POLICY week ... DURATION 14d, on influxd
+  assert.deepEqual(plan(applied, desired, local), ['CREATE RETENTION POLICY "year" ON "telegraf" DURATION 365d REPLICATION 2 SHARD DURATION 1w']);
+});
+
+test('where the cluster changed the same policy, the cluster wins', () => {
+  const applied = appliedDoc();
+  const desired = structuredClone(applied);
+  desired.databases['telegraf']!.retentionPolicies['week']!.duration = 30 * D;
+  const local = localAt(applied);
+  local.databases['telegraf']!.retentionPolicies!['week']!.duration = 14 * D;
+  assert.deepEqual(plan(applied, desired, local), ['ALTER RETENTION POLICY "week" ON "telegraf" DURATION 30d REPLICATION 2 SHARD DURATION 1d']);
+});
+
+test('a database dropped on influxd is not made again, nor granted on, while the cluster adds a user', () => {
+  const applied = appliedDoc();
+  const desired = structuredClone(applied);
+  desired.users['new'] = { name: 'new', admin: false, privileges: { logs: 'WRITE' }, password: box.seal('n', 'new') };
+  const local = localAt(applied);
+  delete local.databases['logs']; // DROP DATABASE logs, on influxd (influxd drops the grants on it too)
+  delete local.users['reader']!.privileges!['logs'];
+  assert.deepEqual(plan(applied, desired, local), [`CREATE USER "new" WITH PASSWORD 'n'`]);
+});
+
+test('a user dropped, a grant and an admin flag changed on influxd are left; a default policy moved there too', () => {
+  const applied = appliedDoc();
+  const desired = structuredClone(applied);
+  desired.databases['fresh'] = { retentionPolicies: {}, defaultRetentionPolicy: null, continuousQueries: {} };
+  const local = localAt(applied);
+  delete local.users['ops'];
+  local.users['reader']!.privileges!['telegraf'] = 'ALL';
+  local.users['reader']!.admin = true;
+  local.databases['telegraf']!.retentionPolicies!['short'] = { name: 'short', duration: D, shardGroupDuration: 3600, replicaN: 1 };
+  local.databases['telegraf']!.defaultRetentionPolicy = 'short';
+  assert.deepEqual(plan(applied, desired, local), ['CREATE DATABASE "fresh"', 'DROP RETENTION POLICY "autogen" ON "fresh"']);
+});
+
+test('what the cluster refused of a pushed change is undone', () => {
+  const applied = appliedDoc();
+  const local = localAt(applied);
+  local.databases['telegraf']!.retentionPolicies!['week']!.duration = 14 * D;
+  const refused: MetadataOperation[] = [{ op: 'alterRetentionPolicy', database: 'telegraf', name: 'week', duration: 14 * D, makeDefault: false }];
+  assert.deepEqual(plan(applied, structuredClone(applied), local, refused), ['ALTER RETENTION POLICY "week" ON "telegraf" DURATION 1w REPLICATION 2 SHARD DURATION 1d']);
+});
+
+test('an influxd that looks wiped is filled again, not read as deletions', () => {
+  const applied = appliedDoc();
+  const keep = localChangesToKeep({ databases: {}, users: {} }, applied, record(applied), structuredClone(applied), []);
+  assert.equal(keep.size, 0);
+  assert.equal(plan(applied, structuredClone(applied), { databases: {}, users: {} }).length, 6);
+});
