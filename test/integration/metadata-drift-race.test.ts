@@ -88,10 +88,13 @@ test('a database made directly on influxd survives a cluster change applied befo
   assert.ok(document.metadata.databases['metrics']!.retentionPolicies['hand']);
 });
 
-test('a policy altered and a database dropped directly on influxd survive a cluster change to the same database before the drift check, which pushes both', async (t) => {
+test('a policy altered, a continuous query rewritten and a database dropped directly on influxd survive a cluster change to the same database before the drift check, which pushes them', async (t) => {
   const { influxd, mirror, databasesInDocument } = await mirrorSetup(t);
-  await mirror.applyOperations([{ op: 'createDatabase', name: 'doomed' }]);
+  const rollup = (every: string) => `CREATE CONTINUOUS QUERY rollup ON metrics BEGIN SELECT mean(v) INTO metrics.autogen.m_${every} FROM m GROUP BY time(${every}) END`;
+  await mirror.applyOperations([{ op: 'createDatabase', name: 'doomed' }, { op: 'createContinuousQuery', database: 'metrics', name: 'rollup', query: rollup('1h') }]);
   await influxQuery(influxd.url, 'ALTER RETENTION POLICY autogen ON metrics DURATION 30d');
+  await influxQuery(influxd.url, 'DROP CONTINUOUS QUERY rollup ON metrics');
+  await influxQuery(influxd.url, rollup('5m'));
   await influxQuery(influxd.url, 'DROP DATABASE doomed');
   // The cluster changes the same database (another policy) before a drift check ran: the reconcile reads it in detail.
   await mirror.applyOperations([{ op: 'createRetentionPolicy', database: 'metrics', name: 'year', duration: 365 * 86_400, replicaN: 1, makeDefault: false }]);
@@ -99,8 +102,10 @@ test('a policy altered and a database dropped directly on influxd survive a clus
   assert.match(policies, /"autogen","720h0m0s"/, `the direct ALTER was kept: ${policies}`);
   assert.match(policies, /"year"/);
   assert.doesNotMatch(JSON.stringify(await influxQuery(influxd.url, 'SHOW DATABASES')), /"doomed"/, 'the direct DROP DATABASE was kept');
+  assert.match(JSON.stringify(await influxQuery(influxd.url, 'SHOW CONTINUOUS QUERIES')), /m_5m/, 'the rewritten continuous query was kept');
   await mirror.checkDrift();
   const document = await databasesInDocument();
+  assert.match(JSON.stringify(document.metadata.databases['metrics']), /m_5m/, 'the rewritten continuous query was pushed');
   assert.equal(document.metadata.databases['doomed'], undefined, 'the drop was pushed');
   assert.equal((document.metadata.databases['metrics']!.retentionPolicies['autogen'] as { duration: number }).duration, 30 * 86_400, 'the ALTER was pushed');
   assert.ok(document.metadata.databases['metrics']!.retentionPolicies['year']);

@@ -99,3 +99,28 @@ test('an influxd that looks wiped is filled again, not read as deletions', () =>
   assert.equal(keep.size, 0);
   assert.equal(plan(applied, structuredClone(applied), { databases: {}, users: {} }).length, 6);
 });
+
+test('a continuous query changed or dropped on influxd is left too, unless the cluster changed it', () => {
+  const applied = appliedDoc();
+  const query = (every: string) => `CREATE CONTINUOUS QUERY down ON telegraf BEGIN SELECT mean(v) INTO telegraf.week.m_${every} FROM m GROUP BY time(${every}) END`;
+  applied.databases['telegraf']!.continuousQueries['down'] = { name: 'down', query: query('1h') };
+  applied.databases['telegraf']!.continuousQueries['gone'] = { name: 'gone', query: query('1d').replace('down', 'gone') };
+  const appliedRecord = record(applied);
+  appliedRecord.continuousQueries = { telegraf: { down: { source: query('1h'), normalized: 'DOWN 1h' }, gone: { source: query('1d'), normalized: 'GONE 1d' } } };
+  const local = localAt(applied);
+  local.databases['telegraf']!.continuousQueries = { down: 'DOWN 5m' }; // down recreated by hand with another interval; gone dropped
+  const desired = structuredClone(applied);
+  desired.databases['telegraf']!.retentionPolicies['year'] = { name: 'year', duration: 365 * D, shardGroupDuration: 7 * D, replicaN: 2 };
+  const planFor = (wanted: ClusterMetadata) => {
+    const keep = localChangesToKeep(local, applied, appliedRecord, wanted, []);
+    return planReconcile(wanted, local, appliedRecord, { dropUnmanagedUsers: false, secrets: box, knownBefore: applied, keep }).map((s) => s.text);
+  };
+  assert.deepEqual(planFor(desired), ['CREATE RETENTION POLICY "year" ON "telegraf" DURATION 365d REPLICATION 2 SHARD DURATION 1w']);
+  const changedByCluster = structuredClone(desired);
+  changedByCluster.databases['telegraf']!.continuousQueries['down']!.query = query('2h');
+  assert.deepEqual(planFor(changedByCluster), [
+    'CREATE RETENTION POLICY "year" ON "telegraf" DURATION 365d REPLICATION 2 SHARD DURATION 1w',
+    'DROP CONTINUOUS QUERY "down" ON "telegraf"',
+    query('2h'),
+  ]);
+});

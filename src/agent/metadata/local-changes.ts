@@ -9,9 +9,7 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.str
 /**
  * The objects an operation changes, each with whether the cluster left it
  * as it was between `applied` and `desired`. Databases created directly on
- * influxd and continuous queries are not listed: the first are kept by the
- * plan's drop rule already, and a continuous query's applied record is
- * rewritten by every reconcile (a kept local one would never be pushed).
+ * influxd are not listed: the plan's drop rule keeps them already.
  */
 function touched(operation: MetadataOperation, applied: ClusterMetadata, desired: ClusterMetadata): Array<[string, boolean]> {
   const policy = (database: string, name: string): [string, boolean] => [
@@ -44,6 +42,12 @@ function touched(operation: MetadataOperation, applied: ClusterMetadata, desired
     case 'grant':
     case 'revoke':
       return [privilege(operation.user, operation.database)];
+    case 'createContinuousQuery':
+    case 'dropContinuousQuery':
+      return [[
+        objectKey.continuousQuery(operation.database, operation.name),
+        same(applied.databases[operation.database]?.continuousQueries[operation.name], desired.databases[operation.database]?.continuousQueries[operation.name]),
+      ]];
     default:
       return [];
   }

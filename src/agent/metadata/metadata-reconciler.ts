@@ -3,7 +3,7 @@ import { InfluxdRequestError, redactPasswords, type InfluxdQueryClient } from '.
 import type { AppliedState } from './applied-state-store.ts';
 import type { ClusterMetadata } from '../../cluster/cluster-metadata.ts';
 import { readLocalSnapshot, type LocalSnapshot, type SnapshotScope } from './local-snapshot.ts';
-import { planReconcile, type AppliedRecord, type PlannedStatement } from './reconcile-plan.ts';
+import { objectKey, planReconcile, type AppliedRecord, type PlannedStatement } from './reconcile-plan.ts';
 import { localChangesToKeep } from './local-changes.ts';
 import type { SecretBox } from '../../cluster/secret-box.ts';
 import type { MetadataOperation } from '../../cluster/metadata-operations.ts';
@@ -66,7 +66,7 @@ export class MetadataReconciler {
       this.#logger.debug({ statement: shown(statement) }, 'applied');
     }
     const after = await readLocalSnapshot(this.#influxd, scope);
-    const record = recordAfter(desired, after, previous.record, passwordsSet);
+    const record = recordAfter(desired, after, previous.record, passwordsSet, keep);
     const remaining = planReconcile(desired, after, record, options);
     if (remaining.length > 0) this.#logger.warn({ version, remaining: remaining.map(shown) }, 'influxd did not converge to the cluster metadata; will retry');
     if (applied > 0) this.#logger.info({ version, statements: applied }, 'influxd reconciled to cluster metadata');
@@ -79,7 +79,7 @@ function shown(statement: PlannedStatement): string {
 }
 
 /** What the agent must remember after applying `desired`. */
-function recordAfter(desired: ClusterMetadata, after: LocalSnapshot, previous: AppliedRecord, passwordsSet: Set<string>): AppliedRecord {
+function recordAfter(desired: ClusterMetadata, after: LocalSnapshot, previous: AppliedRecord, passwordsSet: Set<string>, keep: ReadonlySet<string> | undefined): AppliedRecord {
   const passwords: Record<string, string> = {};
   for (const [name, user] of Object.entries(desired.users)) {
     const current = passwordsSet.has(name) ? user.password : previous.passwords[name];
@@ -88,8 +88,11 @@ function recordAfter(desired: ClusterMetadata, after: LocalSnapshot, previous: A
   const continuousQueries: AppliedRecord['continuousQueries'] = {};
   for (const [database, db] of Object.entries(desired.databases)) {
     for (const [name, cq] of Object.entries(db.continuousQueries)) {
+      // One changed directly on influxd and kept (push mode) keeps its old record, so the drift check still sees the change.
+      const kept = keep?.has(objectKey.continuousQuery(database, name)) ? previous.continuousQueries[database]?.[name] : undefined;
       const normalized = after.databases[database]?.continuousQueries[name];
-      if (normalized !== undefined) (continuousQueries[database] ??= {})[name] = { source: cq.query, normalized };
+      if (kept) (continuousQueries[database] ??= {})[name] = kept;
+      else if (normalized !== undefined) (continuousQueries[database] ??= {})[name] = { source: cq.query, normalized };
     }
   }
   return { passwords, continuousQueries, managedUsers: Object.keys(desired.users) };

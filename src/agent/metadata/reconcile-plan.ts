@@ -30,6 +30,7 @@ export const objectKey = {
   user: (name: string): string => `user\0${name}`,
   admin: (user: string): string => `admin\0${user}`,
   privilege: (user: string, database: string): string => `privilege\0${user}\0${database}`,
+  continuousQuery: (database: string, name: string): string => `query\0${database}\0${name}`,
 };
 
 export interface PlanOptions {
@@ -127,12 +128,14 @@ export function planReconcile(desired: ClusterMetadata, local: LocalSnapshot, ap
       const known = record[cqName];
       return localText !== undefined && (!known || (known.source === query && known.normalized === localText));
     };
+    const keptQuery = (cqName: string) => kept(objectKey.continuousQuery(name, cqName));
     for (const cqName of Object.keys(localQueries)) {
       const wanted = db.continuousQueries[cqName];
+      if (keptQuery(cqName)) continue;
       if (wanted ? !isCurrent(cqName, wanted.query) : mayDrop(name, { query: cqName })) add(`DROP CONTINUOUS QUERY ${quoteIdentifier(cqName)} ON ${quoteIdentifier(name)}`);
     }
     for (const [cqName, cq] of Object.entries(db.continuousQueries)) {
-      if (!isCurrent(cqName, cq.query)) add(cq.query);
+      if (!isCurrent(cqName, cq.query) && !keptQuery(cqName)) add(cq.query);
     }
   }
 
