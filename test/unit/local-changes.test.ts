@@ -62,23 +62,30 @@ test('where the cluster changed the same policy, the cluster wins', () => {
   assert.deepEqual(plan(applied, desired, local), ['ALTER RETENTION POLICY "week" ON "telegraf" DURATION 30d REPLICATION 2 SHARD DURATION 1d']);
 });
 
-test('a database dropped on influxd is not made again, nor granted on, while the cluster adds a user', () => {
+test('what is missing on influxd (a database, a user, a grant) is made again: a removal may be a restore that stopped half-way', () => {
   const applied = appliedDoc();
   const desired = structuredClone(applied);
   desired.users['new'] = { name: 'new', admin: false, privileges: { logs: 'WRITE' }, password: box.seal('n', 'new') };
   const local = localAt(applied);
-  delete local.databases['logs']; // DROP DATABASE logs, on influxd (influxd drops the grants on it too)
+  delete local.databases['logs']; // gone from influxd (influxd drops the grants on it too)
   delete local.users['reader']!.privileges!['logs'];
-  assert.deepEqual(plan(applied, desired, local), [`CREATE USER "new" WITH PASSWORD 'n'`]);
+  delete local.users['ops'];
+  assert.deepEqual(plan(applied, desired, local), [
+    `CREATE USER "ops" WITH PASSWORD 'o'`,
+    `CREATE USER "new" WITH PASSWORD 'n'`,
+    'CREATE DATABASE "logs" WITH DURATION INF REPLICATION 2 SHARD DURATION 1w NAME "autogen"',
+    'GRANT READ ON "logs" TO "reader"',
+    'GRANT WRITE ON "logs" TO "new"',
+  ]);
 });
 
-test('a user dropped, a grant and an admin flag changed on influxd are left; a default policy moved there too', () => {
+test('a grant and an admin flag changed on influxd are left; a default policy moved there too', () => {
   const applied = appliedDoc();
   const desired = structuredClone(applied);
   desired.databases['fresh'] = { retentionPolicies: {}, defaultRetentionPolicy: null, continuousQueries: {} };
   const local = localAt(applied);
-  delete local.users['ops'];
   local.users['reader']!.privileges!['telegraf'] = 'ALL';
+  local.users['ops']!.privileges!['logs'] = 'WRITE';
   local.users['reader']!.admin = true;
   local.databases['telegraf']!.retentionPolicies!['short'] = { name: 'short', duration: D, shardGroupDuration: 3600, replicaN: 1 };
   local.databases['telegraf']!.defaultRetentionPolicy = 'short';
@@ -100,7 +107,7 @@ test('an influxd that looks wiped is filled again, not read as deletions', () =>
   assert.equal(plan(applied, structuredClone(applied), { databases: {}, users: {} }).length, 6);
 });
 
-test('a continuous query changed or dropped on influxd is left too, unless the cluster changed it', () => {
+test('a continuous query rewritten on influxd is left too, unless the cluster changed it; one dropped there is made again', () => {
   const applied = appliedDoc();
   const query = (every: string) => `CREATE CONTINUOUS QUERY down ON telegraf BEGIN SELECT mean(v) INTO telegraf.week.m_${every} FROM m GROUP BY time(${every}) END`;
   applied.databases['telegraf']!.continuousQueries['down'] = { name: 'down', query: query('1h') };
@@ -115,12 +122,14 @@ test('a continuous query changed or dropped on influxd is left too, unless the c
     const keep = localChangesToKeep(local, applied, appliedRecord, wanted, []);
     return planReconcile(wanted, local, appliedRecord, { dropUnmanagedUsers: false, secrets: box, knownBefore: applied, keep }).map((s) => s.text);
   };
-  assert.deepEqual(planFor(desired), ['CREATE RETENTION POLICY "year" ON "telegraf" DURATION 365d REPLICATION 2 SHARD DURATION 1w']);
+  const gone = query('1d').replace('down', 'gone');
+  assert.deepEqual(planFor(desired), ['CREATE RETENTION POLICY "year" ON "telegraf" DURATION 365d REPLICATION 2 SHARD DURATION 1w', gone]);
   const changedByCluster = structuredClone(desired);
   changedByCluster.databases['telegraf']!.continuousQueries['down']!.query = query('2h');
   assert.deepEqual(planFor(changedByCluster), [
     'CREATE RETENTION POLICY "year" ON "telegraf" DURATION 365d REPLICATION 2 SHARD DURATION 1w',
     'DROP CONTINUOUS QUERY "down" ON "telegraf"',
     query('2h'),
+    gone,
   ]);
 });

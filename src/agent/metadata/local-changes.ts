@@ -7,47 +7,42 @@ import { objectKey, type AppliedRecord } from './reconcile-plan.ts';
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /**
- * The objects an operation changes, each with whether the cluster left it
- * as it was between `applied` and `desired`. Databases created directly on
- * influxd are not listed: the plan's drop rule keeps them already.
+ * The objects an operation changes in place, each with whether the cluster
+ * left it as it was between `applied` and `desired`. Only changes of what
+ * influxd still holds are listed: an altered policy, a default moved, a
+ * grant or admin flag changed, a continuous query rewritten. A removal (a
+ * database, policy, query, user or grant missing) is not: it looks the same
+ * as a restore that stopped half-way (a wiped influxd being filled again
+ * when influxd or the agent died), and kept, the drift check would push it
+ * as a cluster-wide DROP. What is missing is made again, as before, and a
+ * direct DROP is pushed only when the drift check sees it first. Databases,
+ * policies and queries created directly are kept by the plan's drop rule.
  */
 function touched(operation: MetadataOperation, applied: ClusterMetadata, desired: ClusterMetadata): Array<[string, boolean]> {
-  const policy = (database: string, name: string): [string, boolean] => [
-    objectKey.retentionPolicy(database, name),
-    same(applied.databases[database]?.retentionPolicies[name], desired.databases[database]?.retentionPolicies[name]),
-  ];
-  const privilege = (user: string, database: string): [string, boolean] => {
-    const wanted = desired.users[user];
-    return [objectKey.privilege(user, database), wanted !== undefined && applied.users[user]?.privileges[database] === wanted.privileges[database]];
-  };
   switch (operation.op) {
-    case 'dropDatabase':
-      return [[objectKey.database(operation.name), same(applied.databases[operation.name], desired.databases[operation.name])]];
     case 'createRetentionPolicy':
     case 'alterRetentionPolicy': {
-      const list = [policy(operation.database, operation.name)];
-      const defaultUnchanged = applied.databases[operation.database]?.defaultRetentionPolicy === desired.databases[operation.database]?.defaultRetentionPolicy;
-      if (operation.makeDefault) list.push([objectKey.defaultPolicy(operation.database), defaultUnchanged]);
+      const { database, name } = operation;
+      const list: Array<[string, boolean]> = [[objectKey.retentionPolicy(database, name), same(applied.databases[database]?.retentionPolicies[name], desired.databases[database]?.retentionPolicies[name])]];
+      const defaultUnchanged = applied.databases[database]?.defaultRetentionPolicy === desired.databases[database]?.defaultRetentionPolicy;
+      if (operation.makeDefault) list.push([objectKey.defaultPolicy(database), defaultUnchanged]);
       return list;
     }
-    case 'dropRetentionPolicy':
-      return [policy(operation.database, operation.name)];
-    case 'dropUser':
-      return [[objectKey.user(operation.name), same(applied.users[operation.name], desired.users[operation.name])]];
     case 'grantAdmin':
     case 'revokeAdmin': {
       const wanted = desired.users[operation.user];
       return [[objectKey.admin(operation.user), wanted !== undefined && applied.users[operation.user]?.admin === wanted.admin]];
     }
-    case 'grant':
-    case 'revoke':
-      return [privilege(operation.user, operation.database)];
-    case 'createContinuousQuery':
-    case 'dropContinuousQuery':
-      return [[
-        objectKey.continuousQuery(operation.database, operation.name),
-        same(applied.databases[operation.database]?.continuousQueries[operation.name], desired.databases[operation.database]?.continuousQueries[operation.name]),
-      ]];
+    case 'grant': {
+      const wanted = desired.users[operation.user];
+      return [[objectKey.privilege(operation.user, operation.database), wanted !== undefined && applied.users[operation.user]?.privileges[operation.database] === wanted.privileges[operation.database]]];
+    }
+    case 'createContinuousQuery': {
+      const before = applied.databases[operation.database]?.continuousQueries[operation.name];
+      // Only a rewrite (the query was there before); a new one is kept by the plan's drop rule.
+      if (!before) return [];
+      return [[objectKey.continuousQuery(operation.database, operation.name), same(before, desired.databases[operation.database]?.continuousQueries[operation.name])]];
+    }
     default:
       return [];
   }
@@ -57,9 +52,9 @@ function touched(operation: MetadataOperation, applied: ClusterMetadata, desired
  * Push mode: what was changed directly on influxd since the last applied
  * document and is not the cluster's to set back yet. A reconcile running
  * before the next drift check used to undo such a change (an ALTER
- * RETENTION POLICY, a DROP DATABASE, a GRANT run on influxd), and the drift
- * check then had nothing to push: the change was lost. Now the plan leaves
- * it, and the drift check pushes it. The cluster still wins where it
+ * RETENTION POLICY, a GRANT, a rewritten continuous query run on influxd),
+ * and the drift check then had nothing to push: the change was lost. Now
+ * the plan leaves it, and the drift check pushes it. The cluster still wins where it
  * changed the same object, and where it refused the pushed change
  * (`refused`: undone). Nothing is kept when influxd looks wiped (it is
  * filled again, not read as deletions). Pure.

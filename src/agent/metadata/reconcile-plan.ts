@@ -24,10 +24,8 @@ export interface AppliedRecord {
 
 /** Names of the objects a local change touches (see local-changes.ts). */
 export const objectKey = {
-  database: (name: string): string => `database\0${name}`,
   retentionPolicy: (database: string, name: string): string => `policy\0${database}\0${name}`,
   defaultPolicy: (database: string): string => `default\0${database}`,
-  user: (name: string): string => `user\0${name}`,
   admin: (user: string): string => `admin\0${user}`,
   privilege: (user: string, database: string): string => `privilege\0${user}\0${database}`,
   continuousQuery: (database: string, name: string): string => `query\0${database}\0${name}`,
@@ -79,10 +77,7 @@ export function planReconcile(desired: ClusterMetadata, local: LocalSnapshot, ap
   // PRIVILEGES is allowed, and the agent's own admin user must exist before anything else.
   const newUsers: PlannedStatement[] = [];
 
-  // A database dropped directly on influxd is not made again (nor its policies, queries and grants).
-  const droppedHere = (database: string): boolean => !local.databases[database] && kept(objectKey.database(database));
   for (const [name, db] of Object.entries(desired.databases)) {
-    if (droppedHere(name)) continue;
     let localDb = local.databases[name];
     // A database created here holds only what this plan gives it: its extra policy (autogen) goes.
     const created = !localDb;
@@ -99,7 +94,6 @@ export function planReconcile(desired: ClusterMetadata, local: LocalSnapshot, ap
       if (!options.secrets) throw new Error('a cluster secret is needed to create users (set CFLUX_SECRET)');
       return quoteString(options.secrets.open(user.password, user.name));
     };
-    if (!localUser && kept(objectKey.user(name))) continue; // dropped directly on influxd
     if (!localUser) {
       newUsers.push({ text: `CREATE USER ${quoteIdentifier(name)} WITH PASSWORD ${password()}${user.admin ? ' WITH ALL PRIVILEGES' : ''}`, sensitive: true, passwordFor: name });
     } else {
@@ -109,7 +103,7 @@ export function planReconcile(desired: ClusterMetadata, local: LocalSnapshot, ap
     const localPrivileges = localUser ? localUser.privileges : {};
     if (localPrivileges) {
       for (const [database, privilege] of Object.entries(user.privileges)) {
-        if (localPrivileges[database] !== privilege && !kept(objectKey.privilege(name, database)) && !droppedHere(database)) add(`GRANT ${privilege} ON ${quoteIdentifier(database)} TO ${quoteIdentifier(name)}`);
+        if (localPrivileges[database] !== privilege && !kept(objectKey.privilege(name, database))) add(`GRANT ${privilege} ON ${quoteIdentifier(database)} TO ${quoteIdentifier(name)}`);
       }
       for (const database of Object.keys(localPrivileges)) {
         if (!(database in user.privileges) && database in desired.databases && !kept(objectKey.privilege(name, database))) add(`REVOKE ALL PRIVILEGES ON ${quoteIdentifier(database)} FROM ${quoteIdentifier(name)}`);
@@ -118,7 +112,6 @@ export function planReconcile(desired: ClusterMetadata, local: LocalSnapshot, ap
   }
 
   for (const [name, db] of Object.entries(desired.databases)) {
-    if (droppedHere(name)) continue;
     const localQueries = local.databases[name]?.continuousQueries ?? {};
     const record = applied.continuousQueries[name] ?? {};
     // A CQ is current when influxd holds it as we last created it from the same statement.
@@ -178,6 +171,6 @@ function planRetentionPolicies(database: string, db: DatabaseMeta, localDb: Loca
     }
   }
   for (const name of Object.keys(localPolicies)) {
-    if (!(name in db.retentionPolicies) && mayDrop(name) && !kept(objectKey.retentionPolicy(database, name))) add(`DROP RETENTION POLICY ${quoteIdentifier(name)} ${on}`);
+    if (!(name in db.retentionPolicies) && mayDrop(name)) add(`DROP RETENTION POLICY ${quoteIdentifier(name)} ${on}`);
   }
 }
