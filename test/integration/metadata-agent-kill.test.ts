@@ -89,4 +89,27 @@ describe('metadata: the agent taking DDL is SIGKILLed mid-stream (3 nodes, memor
     await cluster.restartAgent(0);
     await waitForIdenticalViews(cluster.influxds, [], [], 30_000, (view) => view.includes('"kx_stuck"'));
   });
+
+  test('an agent that died while its influxd lacked a database (a restore cut short) makes it again on return, and drops nothing cluster-wide', async () => {
+    const lines = Array.from({ length: 20 }, (_, i) => `kept,host=h${i % 4} v=${i} ${1_700_000_000 + i}`).join('\n');
+    // Something else stays on influxd 0, so it does not look wiped (that case is restored as a whole).
+    assert.equal((await influxQuery(cluster.agents[1]!.proxyUrl, 'CREATE DATABASE k_restored_first')).results[0].error, undefined);
+    assert.equal((await influxQuery(cluster.agents[1]!.proxyUrl, 'CREATE DATABASE k_precious WITH REPLICATION 3')).results[0].error, undefined);
+    const written = await fetch(`${cluster.agents[1]!.proxyUrl}/write?db=k_precious&precision=s&consistency=all`, { method: 'POST', body: lines });
+    assert.equal(written.status, 204, await written.text());
+    await waitForIdenticalViews(cluster.influxds, [], [], 10_000, (view) => view.includes('"k_precious"'));
+    // The agent dies; its influxd is left without the database, as a restore of a wiped influxd cut short would leave it.
+    await cluster.agents[0]!.kill();
+    await influxQuery(cluster.influxds[0]!.url, 'DROP DATABASE k_precious');
+    const back = await cluster.restartAgent(0);
+    await waitForIdenticalViews(cluster.influxds, [], [], 15_000, (view) => view.includes('"k_precious"'));
+    await sleep(1500); // three more drift checks: none may push a drop
+    const document = (await (await managerFetch(`${cluster.manager.url}/clusters/fixture`)).json()) as { metadata: { databases: Record<string, unknown> } };
+    assert.ok(document.metadata.databases['k_precious'], 'the database is still in the cluster document');
+    for (const influxd of cluster.influxds.slice(1)) {
+      const count = await influxQuery(influxd.url, 'SELECT count(v) FROM kept', { db: 'k_precious' });
+      assert.equal(count.results[0].series?.[0]?.values?.[0]?.[1], 20, `the points are still on ${influxd.url}`);
+    }
+    assert.equal((await influxQuery(back.proxyUrl, 'SHOW DATABASES')).results[0].error, undefined);
+  });
 });

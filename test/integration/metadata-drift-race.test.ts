@@ -41,6 +41,8 @@ async function mirrorSetup(t: { after: (fn: () => Promise<void>) => void }, wrap
   });
   await mirror.load();
   await mirror.applyOperations([{ op: 'createDatabase', name: 'metrics' }]);
+  // A running agent has checked influxd once (it then pushes what differs; before, it reconciles first).
+  await mirror.checkDrift();
   const databasesInDocument = async () => (await (await managerFetch(`${manager.url}/clusters/drift`)).json()) as { metadata: { databases: Record<string, { retentionPolicies: Record<string, unknown> }> } };
   return { influxd, mirror, databasesInDocument };
 }
@@ -110,4 +112,21 @@ test('a policy altered and a continuous query rewritten directly on influxd surv
   assert.ok(document.metadata.databases['doomed'], 'no drop was pushed');
   assert.equal((document.metadata.databases['metrics']!.retentionPolicies['autogen'] as { duration: number }).duration, 30 * 86_400, 'the ALTER was pushed');
   assert.ok(document.metadata.databases['metrics']!.retentionPolicies['year']);
+});
+
+test('after influxd was away, what differs on its return (a restore from an older backup) is set back, not pushed', async (t) => {
+  const { influxd, mirror, databasesInDocument } = await mirrorSetup(t);
+  await influxd.kill('SIGKILL');
+  await assert.rejects(mirror.checkDrift()); // influxd does not answer: what it holds on return must be seen whole first
+  await influxd.restart();
+  await influxQuery(influxd.url, 'ALTER RETENTION POLICY autogen ON metrics DURATION 7d'); // what an older backup would bring back
+  await mirror.checkDrift();
+  assert.match(JSON.stringify(await influxQuery(influxd.url, 'SHOW RETENTION POLICIES ON metrics')), /"autogen","0s"/, 'set back to the cluster policy');
+  await mirror.checkDrift();
+  const autogenDuration = async () => ((await databasesInDocument()).metadata.databases['metrics']!.retentionPolicies['autogen'] as { duration: number }).duration;
+  assert.equal(await autogenDuration(), 0, 'nothing was pushed');
+  // Seen whole again: a change made now is pushed.
+  await influxQuery(influxd.url, 'ALTER RETENTION POLICY autogen ON metrics DURATION 30d');
+  await mirror.checkDrift();
+  assert.equal(await autogenDuration(), 30 * 86_400);
 });

@@ -64,6 +64,17 @@ export class MetadataMirror {
   readonly #warnedUsers = new Set<string>();
   /** influxd is not at the newest good document: a reconcile could not reach it, or it refused statements. */
   #behind: false | 'unreachable' | 'refused' = false;
+  /**
+   * influxd was seen holding the whole applied document since this process
+   * started and since influxd last failed to answer (a full reconcile
+   * converged, or a full drift check found no difference). Until then a
+   * difference may be a restore cut short (influxd or the agent died while
+   * a wiped influxd was filled again) or an influxd restored from an older
+   * backup, not DDL made on influxd: pushed, its missing databases would be
+   * dropped cluster-wide, its older retention policies would expire data
+   * everywhere. So it is set back, not pushed (creations are kept).
+   */
+  #confirmed = false;
   #wakeCatchUp: (() => void) | undefined;
   readonly #revisions = new RevisionWaiters();
   /** The manager's newest document as last asked for by awaitDatabase, and when. */
@@ -247,7 +258,8 @@ export class MetadataMirror {
   async #reconcileTo(version: number, metadata: ClusterMetadata, scope?: SnapshotScope, refused: MetadataOperation[] = []): Promise<void> {
     let outcome;
     try {
-      outcome = await this.#reconciler.reconcile(this.#state, version, metadata, scope, refused);
+      // Direct changes are kept for the drift check only once influxd was seen whole (see #confirmed).
+      outcome = await this.#reconciler.reconcile(this.#state, version, metadata, scope, refused, this.#confirmed);
     } catch (err) {
       this.#fellBehind('unreachable');
       throw err;
@@ -257,6 +269,7 @@ export class MetadataMirror {
     await this.#options.store.save(this.#state);
     if (converged) {
       this.#behind = false;
+      if (scope === 'all') this.#confirmed = true;
       this.#revisions.reached(revisionOf(this.#state.metadata));
     } else {
       this.#fellBehind('refused');
@@ -272,6 +285,7 @@ export class MetadataMirror {
   #fellBehind(why: 'unreachable' | 'refused'): void {
     this.#options.onReconcileFailed?.(why);
     this.#behind = why;
+    this.#confirmed = false;
     this.#wakeCatchUp?.();
   }
 
@@ -394,7 +408,10 @@ export class MetadataMirror {
    * pushed to the cluster (push) or undone (revert). Exposed for tests.
    */
   async checkDrift(): Promise<void> {
-    const local = await readLocalSnapshot(this.#options.influxd, 'all');
+    const local = await readLocalSnapshot(this.#options.influxd, 'all').catch((err: unknown) => {
+      this.#confirmed = false; // what influxd holds when it answers again must be seen whole first
+      throw err;
+    });
     const drift = detectDrift(local, this.#state.metadata, this.#state.record);
     for (const user of drift.unmirrorableUsers) {
       if (this.#warnedUsers.has(user)) continue;
@@ -407,6 +424,13 @@ export class MetadataMirror {
       );
     }
     if (drift.localLooksWiped) this.#logger.warn({ version: this.#state.version }, 'influxd holds no metadata (new data dir?); restoring the cluster metadata');
+    if (drift.operations.length === 0 && !drift.localLooksWiped) this.#confirmed = true;
+    if (this.#options.localChanges === 'push' && !this.#confirmed && !drift.localLooksWiped && drift.operations.length > 0) {
+      // Set back to the cluster's document; what was created directly is kept, and the next check pushes it.
+      this.#logger.warn({ operations: drift.operations.map((op) => op.op) }, 'influxd differs from the applied metadata before this agent saw it whole (agent restarted, or influxd was away); setting it back instead of pushing');
+      const latest = this.#latestGood();
+      return this.#reconcileTo(latest?.version ?? this.#state.version, latest?.metadata ?? this.#state.metadata, 'all');
+    }
     const mustRevert = this.#options.localChanges === 'revert' && (drift.operations.length > 0 || drift.unmirrorableUsers.length > 0);
     if (drift.operations.length > 0 && this.#options.localChanges === 'push') {
       this.#logger.info({ operations: drift.operations.map((op) => op.op) }, 'pushing DDL made directly on influxd to the cluster');

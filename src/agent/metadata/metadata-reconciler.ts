@@ -37,12 +37,14 @@ export class MetadataReconciler {
    * Applies `desired` (version `version`) on top of `previous`. With a scope
    * other than 'all', only databases and users that differ between the two
    * documents are read in detail (fast path for one DDL change).
+   * `keepLocalChanges` (push mode): leave what was changed directly on
+   * influxd for the drift check (local-changes.ts); false sets it back.
    */
-  async reconcile(previous: AppliedState, version: number, desired: ClusterMetadata, scope: SnapshotScope = changedScope(previous.metadata, desired), refused: MetadataOperation[] = []): Promise<ReconcileOutcome> {
+  async reconcile(previous: AppliedState, version: number, desired: ClusterMetadata, scope: SnapshotScope = changedScope(previous.metadata, desired), refused: MetadataOperation[] = [], keepLocalChanges = true): Promise<ReconcileOutcome> {
     const local = await readLocalSnapshot(this.#influxd, scope);
     // What the cluster refused of this agent's pushed drift counts as known, so the plan undoes it.
     // Push mode: what was changed directly on influxd and not yet pushed stays for the drift check.
-    const keep = this.#dropUnmanagedUsers ? undefined : localChangesToKeep(local, previous.metadata, previous.record, desired, refused);
+    const keep = this.#dropUnmanagedUsers || !keepLocalChanges ? undefined : localChangesToKeep(local, previous.metadata, previous.record, desired, refused);
     const options = { dropUnmanagedUsers: this.#dropUnmanagedUsers, secrets: this.#secrets, knownBefore: withRefused(previous.metadata, refused), ...(keep ? { keep } : {}) };
     const plan = planReconcile(desired, local, previous.record, options);
     let applied = 0;
