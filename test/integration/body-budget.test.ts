@@ -41,7 +41,7 @@ test('a write that does not fit in --max-buffered-bodies waits unread until room
   let answer = '';
   socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
   const closed = new Promise((resolve) => socket.once('close', resolve));
-  socket.write(`POST /write?db=bb&precision=ms HTTP/1.1\r\nHost: x\r\nContent-Length: ${slow.length}\r\nConnection: close\r\n\r\n`);
+  socket.write(`POST /write?db=bb&precision=ms&consistency=all HTTP/1.1\r\nHost: x\r\nContent-Length: ${slow.length}\r\nConnection: close\r\n\r\n`);
   socket.write(slow.subarray(0, 100_000));
   for (let waited = 0; (await metric('cflux_agent_proxy_buffered_body_bytes')) < slow.length; waited += 50) {
     assert.ok(waited < 5000, 'the slow body holds its room');
@@ -49,7 +49,7 @@ test('a write that does not fit in --max-buffered-bodies waits unread until room
   }
 
   let second: Response | undefined;
-  const sent = fetch(`${cluster.agents[0]!.proxyUrl}/write?db=bb&precision=ms`, { method: 'POST', body: waiting }).then((response) => (second = response));
+  const sent = fetch(`${cluster.agents[0]!.proxyUrl}/write?db=bb&precision=ms&consistency=all`, { method: 'POST', body: waiting }).then((response) => (second = response));
   for (let waited = 0; (await metric('cflux_agent_proxy_body_waiting_requests')) !== 1; waited += 50) {
     assert.ok(waited < 5000, 'the second write waits for room');
     await sleep(50);
@@ -69,6 +69,7 @@ test('a write that does not fit in --max-buffered-bodies waits unread until room
   assert.equal(second!.status, 204, await second!.text());
   assert.equal(await metric('cflux_agent_proxy_buffered_body_bytes'), 0);
   assert.equal(await metric('cflux_agent_proxy_body_waiting_requests'), 0);
+  // consistency=all: both answers came once both owners stored the body (the default, one, answers after the first).
   for (const [m, bytes] of [['slow', slow], ['waiting', waiting]] as const) {
     const lines = bytes.toString().split('\n').length;
     for (const influxd of cluster.influxds) {
@@ -83,7 +84,7 @@ test('a client that resets its connection in the middle of a body gives its room
   const { port } = new URL(cluster.agents[0]!.proxyUrl);
   const socket = connect(Number(port), '127.0.0.1');
   socket.on('error', () => {});
-  socket.write(`POST /write?db=bb&precision=ms HTTP/1.1\r\nHost: x\r\nContent-Length: ${cut.length}\r\n\r\n`);
+  socket.write(`POST /write?db=bb&precision=ms&consistency=all HTTP/1.1\r\nHost: x\r\nContent-Length: ${cut.length}\r\n\r\n`);
   socket.write(cut.subarray(0, 300_000));
   for (let waited = 0; (await metric('cflux_agent_proxy_buffered_body_bytes')) < cut.length; waited += 50) {
     assert.ok(waited < 5000, 'the body holds its room');
