@@ -425,18 +425,20 @@ export class MetadataMirror {
     }
     if (drift.localLooksWiped) this.#logger.warn({ version: this.#state.version }, 'influxd holds no metadata (new data dir?); restoring the cluster metadata');
     if (drift.operations.length === 0 && !drift.localLooksWiped) this.#confirmed = true;
-    if (this.#options.localChanges === 'push' && !this.#confirmed && !drift.localLooksWiped && drift.operations.length > 0) {
-      // Set back to the cluster's document; what was created directly is kept, and the next check pushes it.
-      this.#logger.warn({ operations: drift.operations.map((op) => op.op) }, 'influxd differs from the applied metadata before this agent saw it whole (agent restarted, or influxd was away); setting it back instead of pushing');
-      const latest = this.#latestGood();
-      return this.#reconcileTo(latest?.version ?? this.#state.version, latest?.metadata ?? this.#state.metadata, 'all');
-    }
+    const push = this.#options.localChanges === 'push' && drift.operations.length > 0 && !drift.localLooksWiped;
+    // Set back to the cluster's document instead; what was created directly is kept, and the next check pushes it.
+    const unseen = push && !this.#confirmed;
+    if (unseen) this.#logger.warn({ operations: drift.operations.map((op) => op.op) }, 'influxd differs from the applied metadata before this agent saw it whole (agent restarted, or influxd was away); setting it back instead of pushing');
     const mustRevert = this.#options.localChanges === 'revert' && (drift.operations.length > 0 || drift.unmirrorableUsers.length > 0);
-    if (drift.operations.length > 0 && this.#options.localChanges === 'push') {
+    if (push && !unseen) {
       this.#logger.info({ operations: drift.operations.map((op) => op.op) }, 'pushing DDL made directly on influxd to the cluster');
       const { written, outcomes } = await this.#writeToCluster(drift.operations, undefined, false);
-      const undo = drift.operations.filter((_, i) => outcomes[i]?.ok === false);
-      if (undo.length > 0) this.#logger.warn({ refused: outcomes.flatMap((outcome, i) => (outcome.ok ? [] : [{ op: drift.operations[i]!.op, error: outcome.error }])) }, 'the cluster refused some DDL made directly on influxd; it will be undone');
+      const refused = drift.operations.flatMap((operation, i) => {
+        const outcome = outcomes[i];
+        return outcome && !outcome.ok ? [{ operation, error: outcome.error }] : [];
+      });
+      const undo = refused.map(({ operation }) => operation);
+      if (refused.length > 0) this.#logger.warn({ refused: refused.map(({ operation, error }) => ({ op: operation.op, error })) }, 'the cluster refused some DDL made directly on influxd; it will be undone');
       const latest = written ?? this.#latestGood();
       const target = latest?.metadata ? { version: latest.version, metadata: latest.metadata } : { version: this.#state.version, metadata: this.#state.metadata };
       // Only what the document changed and what the cluster refused (to undo it). A full pass
@@ -446,7 +448,7 @@ export class MetadataMirror {
       for (const operation of undo) addToScope(scope, operation);
       return this.#reconcileTo(target.version, target.metadata, scope, undo);
     }
-    if (mustRevert || drift.localLooksWiped) {
+    if (mustRevert || drift.localLooksWiped || unseen) {
       const latest = this.#latestGood();
       await this.#reconcileTo(latest?.version ?? this.#state.version, latest?.metadata ?? this.#state.metadata, 'all');
     }

@@ -43,8 +43,8 @@ export class RestoreWindow {
       if (hadDocumentBefore) {
         opened = this.#now();
         this.#openedAt.set(cluster, opened);
-      } else if (current !== null || revisionOf(incoming) <= 1) {
-        this.#settled.add(cluster);
+      } else {
+        this.#settled.add(cluster); // a document this process holds, or a fresh cluster's first one
       }
     }
     if (restore || opened === undefined) return { accept: true };
